@@ -10,12 +10,18 @@ if ! "$PY" -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] < (3, 1
 fi
 stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
+  echo "bootstrap: installing pinned dependencies into .venv (first run takes about a minute)" >&2
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  echo "bootstrap: installing pinned dependencies into .venv (once)" >&2
-  pipq() { .venv/bin/python -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v -e "is ignored: it is neither" -e "BuildBackendWarning" >&2); }
-  pipq --upgrade pip
-  pipq -r requirements.lock
-  pipq --no-deps -e .
+  log=".venv/bootstrap.log"
+  : > "$log"
+  for args in "--upgrade pip" "-r requirements.lock" "--no-deps -e ."; do
+    # shellcheck disable=SC2086
+    if ! .venv/bin/python -m pip install --disable-pip-version-check $args >>"$log" 2>&1; then
+      tail -n 30 "$log" >&2
+      echo "bootstrap: 'pip install $args' failed; full log in $log" >&2
+      exit 1
+    fi
+  done
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -1,0 +1,37 @@
+-- One row per Litmos user, active or not, with team membership counts.
+with users as (
+    select * from {{ ref('stg_litmos__users') }}
+),
+
+memberships as (
+    select tu.user_id, count(*) as active_team_count
+    from {{ ref('stg_litmos__team_users') }} as tu
+    inner join {{ ref('stg_litmos__teams') }} as teams
+        on teams.team_id = tu.team_id and teams.is_active
+    where tu.is_active
+    group by tu.user_id
+)
+
+select
+    users.user_id,
+    users.original_user_id,
+    users.user_name,
+    users.first_name,
+    users.last_name,
+    users.full_name,
+    users.email,
+    users.access_level,
+    users.is_active,
+    users.job_title,
+    users.company_name,
+    users.country,
+    users.brand,
+    users.manager_id,
+    users.manager_name,
+    users.last_login as last_login_at,
+    users.expiration_date as expires_at,
+    coalesce(memberships.active_team_count, 0) as active_team_count,
+    users.created_date as created_at,
+    users.updated_date as updated_at
+from users
+left join memberships on memberships.user_id = users.user_id

@@ -1,0 +1,31 @@
+-- One row per course.
+{{ litmos_staging(
+    source('litmos', 'courses'),
+    columns={
+        'id': 'text',
+        'original_course_id': 'bigint',
+        'code': 'text',
+        'name': 'text',
+        'active': 'boolean',
+        'for_sale': 'boolean',
+        'description': 'text',
+        'ecommerce_short_description': 'text',
+        'ecommerce_long_description': 'text',
+        'course_code_for_bulk_import': 'text',
+        'price': 'float8',
+        'access_till_date': 'timestamptz',
+        'access_till_days': 'bigint',
+        'compliant_till_days': 'bigint',
+        'time_limit_date': 'timestamptz',
+        'time_limit_days': 'bigint',
+        'display_order': 'bigint',
+        'include_in_library': 'boolean',
+        'course_image_url': 'text',
+        'created_date': 'timestamptz',
+        'updated_date': 'timestamptz',
+        'created_by': 'bigint',
+        'updated_by': 'bigint',
+    },
+    key=['course_id'],
+    renames={'id': 'course_id', 'name': 'course_name'}
+) }}

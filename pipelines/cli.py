@@ -1,0 +1,275 @@
+"""`litmos-sync`: the command line (run, status, demo, report).
+
+Every failure ends as ONE line `litmos-sync: error: <what and how to fix>` on stderr and a non-zero exit:
+2 for bad input/configuration (nothing was requested), 1 for a failed run, 130 when interrupted.
+No tracebacks, and the API key is redacted from anything printed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence
+
+from pipelines import config
+from pipelines.config import ConfigError
+
+PROG = "litmos-sync"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_CONFIG_EPILOG = """\
+configuration (the dlt way: environment, .dlt/config.toml or .dlt/secrets.toml):
+  SOURCES__LITMOS__API_KEY            Litmos API key (secret; never printed or stored)
+  SOURCES__LITMOS__SOURCE             value of the required `source` parameter (<= 50 chars)
+  SOURCES__LITMOS__BASE_URL           API base URL, default https://api.litmos.com/v1.svc
+                                      (EU https://api.litmoseu.com/v1.svc, AU https://api.litmos.com.au/v1.svc)
+  DESTINATION__DUCKDB__CREDENTIALS    DuckDB file, default litmos.duckdb in the working directory
+  DESTINATION__POSTGRES__CREDENTIALS  Postgres DSN, e.g. postgresql://user:pass@host:5432/db
+See docs/configuration.md and docs/troubleshooting.md."""
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line (`litmos-sync: error: ...`) and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{PROG}: error: {message}; see `{self.prog} --help`\n")
+        sys.exit(EXIT_USAGE)
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print nothing but errors (for cron: a good night sends no mail)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="text (default; progress bars on a terminal) or json (one JSON object per line "
+                        "on stderr, for schedulers)")
+
+
+def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str) -> None:
+    p.add_argument("--destination", default="duckdb", metavar="{duckdb,postgres}",
+                   help="warehouse to use (default duckdb); credentials come from "
+                        "DESTINATION__DUCKDB__CREDENTIALS / DESTINATION__POSTGRES__CREDENTIALS")
+    p.add_argument("--dataset", default=config.DEFAULT_DATASET, metavar="NAME", help=dataset_help)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by the help test)."""
+    parser = OneLineArgumentParser(
+        prog=PROG,
+        description="Incremental copy of a Litmos LMS organisation into DuckDB or Postgres, with dbt "
+                    "completion and compliance marts.",
+        epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=OneLineArgumentParser)
+
+    run = sub.add_parser(
+        "run", help="extract and load from the Litmos API, then build the dbt marts",
+        description="Extract every changed record since the last run (per resource cursor, 7-day windows, "
+                    "1-day lookback), merge it into the raw dataset, build the dbt marts, and record the run "
+                    "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes.",
+        epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 130 interrupted",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--resources", metavar="a,b",
+                     help="comma-separated resources (raw tables) to load, default all; e.g. "
+                          "users,course_results. `litmos-sync run --resources help` lists them")
+    run.add_argument("--start-date", metavar="YYYY-MM-DD",
+                     help="first day to load for resources without a cursor yet (default one year back)")
+    run.add_argument("--end-date", metavar="YYYY-MM-DD",
+                     help="bounded backfill up to this day; does not move the nightly cursor")
+    _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw)")
+    run.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
+                     help="dlt pipeline state directory, holds the cursors (default ./state)")
+    run.add_argument("--no-dbt", action="store_true", help="load only; do not build the dbt marts")
+    run.add_argument("--requests-per-minute", type=int, default=config.DEFAULT_REQUESTS_PER_MINUTE,
+                     metavar="N", help="client-side rate budget (default 90; Litmos allows 100 per key; "
+                                       "0 = unlimited, only for the simulator)")
+    _add_output_options(run)
+
+    status = sub.add_parser(
+        "status", help="show each resource's cursor, last run and rows loaded",
+        description="Per resource: the stored cursor (the next run starts there minus the lookback), the "
+                    "last run's time, status and rows, and the rows now in the raw table. Reads the run "
+                    "history table and the pipeline state; makes no API request.",
+        epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)")
+    status.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
+                        help="dlt pipeline state directory with the cursors (default ./state)")
+    status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
+                        help="text table (default) or one JSON document")
+
+    demo = sub.add_parser(
+        "demo", help="run everything against a built-in simulated Litmos org and write a report",
+        description="Starts the Litmos API simulator in this process (fixed seed, no rate limit), "
+                    "backfills ~90 days of a few hundred users into <output>/litmos_demo.duckdb, builds the "
+                    "dbt marts, prints rows per table, requests made and compliance by status, and writes "
+                    "<output>/report.html. Needs no API key and no network.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    demo.add_argument("--output", default="demo_output", metavar="DIR",
+                      help="directory for the DuckDB file and report.html (default ./demo_output)")
+    demo.add_argument("--scale", type=int, default=300, metavar="USERS",
+                      help="number of simulated users (default 300)")
+    demo.add_argument("--history-days", type=int, default=90, metavar="DAYS",
+                      help="days of simulated history to backfill (default 90)")
+    demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1; same seed, same data)")
+    _add_output_options(demo)
+
+    report = sub.add_parser(
+        "report", help="write the HTML completion/compliance report from a warehouse",
+        description="Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file "
+                    "(inline SVG charts, no network needed to view it): completion rate by course, "
+                    "compliance status by team, what expires in the next 30 days, overdue learners.",
+        epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_warehouse_options(report, "raw dataset whose run history is summarised (default litmos_raw)")
+    report.add_argument("--output", default="report.html", metavar="FILE",
+                        help="HTML file to write (default ./report.html)")
+    _add_output_options(report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `litmos-sync` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    secrets = _known_secrets()
+    try:
+        if args.command == "run":
+            return _cmd_run(args, secrets)
+        if args.command == "status":
+            return _cmd_status(args)
+        if args.command == "demo":
+            return _cmd_demo(args)
+        if args.command == "report":
+            return _cmd_report(args)
+    except ConfigError as exc:
+        return _fail(str(exc), secrets, EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the one-line contract holds for bugs too
+        from pipelines.runner import describe_error  # noqa: PLC0415
+
+        if os.environ.get("LITMOS_SYNC_DEBUG"):
+            import traceback  # noqa: PLC0415
+
+            sys.stderr.write(config.redact(traceback.format_exc(), secrets))
+        return _fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
+    return EXIT_USAGE  # pragma: no cover - argparse requires a command
+
+
+def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
+    from pipelines import runner  # noqa: PLC0415
+    from pipelines.logging_setup import configure_logging  # noqa: PLC0415
+    from pipelines.progress import ProgressTracker, make_renderer  # noqa: PLC0415
+
+    if args.resources and args.resources.strip() == "help":
+        print("\n".join(config.known_resources()))
+        return EXIT_OK
+    # Validate everything before the first request (and before dlt is even imported).
+    opts = runner.prepare(
+        destination=args.destination, dataset=args.dataset, resources=args.resources,
+        start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
+        run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
+    )
+    secrets = list(dict.fromkeys(secrets + opts.secrets))
+    log = configure_logging(args.log_format, args.quiet, secrets)
+    renderer = make_renderer(args.quiet, args.log_format, emit=log.info)
+    progress = ProgressTracker(renderer, resources=opts.resources)
+    try:
+        summary = runner.run_sync(options=opts, on_event=progress)
+    except runner.RunFailed as exc:
+        progress.close()
+        return _fail(str(exc), secrets, EXIT_FAILED)
+    progress.close()
+    if not args.quiet and args.log_format == "text":
+        print(format_run_summary(summary))
+    elif not args.quiet:
+        log.info("run finished", extra={"run_id": summary.run_id, "rows": summary.rows_total,
+                                        "requests": summary.requests_total, "dbt": summary.dbt_status})
+    return EXIT_OK
+
+
+def format_run_summary(summary: Any) -> str:
+    """Human summary of a finished run (stdout)."""
+    lines = [f"run {summary.run_id}: {summary.status} -> {summary.destination} "
+             f"{summary.credentials_display} dataset {summary.dataset}",
+             f"{'resource':<26} {'windows':>9} {'pages':>6} {'requests':>9} {'rows':>9} {'seconds':>8}"]
+    for r in sorted(summary.resources, key=lambda r: r.resource):
+        windows = f"{r.windows_done or 0}/{r.windows_total or 0}"
+        lines.append(f"{r.resource:<26} {windows:>9} {r.pages or 0:>6} {r.requests or 0:>9} "
+                     f"{r.rows_loaded or 0:>9} {r.duration_s or 0:>8.1f}")
+    lines.append(f"total: {summary.rows_total} rows, {summary.requests_total} requests, "
+                 f"{summary.retries_total} retries, {summary.rate_wait_seconds:.1f}s waiting for the rate "
+                 f"budget; dbt: {summary.dbt_status}")
+    return "\n".join(lines)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json  # noqa: PLC0415
+
+    from pipelines.status import collect_status, format_status  # noqa: PLC0415
+
+    config.validate_destination(args.destination)
+    config.validate_dataset(args.dataset)
+    rows = collect_status(args.destination, config.resolve_credentials(args.destination), args.dataset,
+                          args.state_dir)
+    if args.output_format == "json":
+        print(json.dumps(rows, default=str, indent=2))
+    else:
+        print(format_status(rows))
+    return EXIT_OK
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from pipelines.demo import run_demo  # noqa: PLC0415
+    from pipelines.logging_setup import configure_logging  # noqa: PLC0415
+
+    if args.scale < 1 or args.history_days < 1:
+        raise ConfigError("--scale and --history-days must be at least 1, e.g. --scale 300 --history-days 90")
+    log = configure_logging(args.log_format, args.quiet)
+    result = run_demo(output_dir=args.output, scale=args.scale, history_days=args.history_days,
+                      seed=args.seed, quiet=args.quiet, log_format=args.log_format, log=log)
+    if not args.quiet:
+        print(result.summary_text)
+    return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pipelines.logging_setup import configure_logging  # noqa: PLC0415
+    from pipelines.report import write_report  # noqa: PLC0415
+
+    config.validate_destination(args.destination)
+    config.validate_dataset(args.dataset)
+    log = configure_logging(args.log_format, args.quiet)
+    path = write_report(args.destination, config.resolve_credentials(args.destination), args.output,
+                        dataset=args.dataset)
+    if not args.quiet:
+        log.info("report written to %s", path)
+    return EXIT_OK
+
+
+def _known_secrets() -> list[str]:
+    # The env var is the common case; values from secrets.toml are added once resolved (run).
+    return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"),) if v]
+
+
+def _fail(message: str, secrets: Sequence[str], code: int) -> int:
+    line = " ".join(config.redact(message, secrets).split())  # exactly one line
+    sys.stderr.write(f"{PROG}: error: {line}\n")
+    sys.stderr.flush()
+    return code
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("litmos-sync")
+    except Exception:  # pragma: no cover
+        return "0.1.0"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

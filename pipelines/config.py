@@ -1,0 +1,260 @@
+"""Validated run configuration for litmos-sync: dates, resources, destinations, credentials, secrets.
+
+Everything here runs before the first HTTP request so that a typo fails in milliseconds with a one-line
+message instead of an hour into a backfill. Config is read the dlt way (env vars, `.dlt/config.toml`,
+`.dlt/secrets.toml`), see docs/configuration.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from urllib.parse import quote
+
+DESTINATIONS = ("duckdb", "postgres")
+DEFAULT_DATASET = "litmos_raw"
+DEFAULT_DUCKDB_PATH = "litmos.duckdb"
+DEFAULT_REQUESTS_PER_MINUTE = 90
+DEFAULT_STATE_DIR = "state"
+MARTS_SCHEMA = "litmos_marts"
+DEFAULT_SOURCE_NAME = "litmos-sync"
+
+#: Regional API hosts (from the vendor's help pages); any other URL works too.
+REGION_BASE_URLS = {
+    "us": "https://api.litmos.com/v1.svc",
+    "eu": "https://api.litmoseu.com/v1.svc",
+    "au": "https://api.litmos.com.au/v1.svc",
+}
+
+# Fallback copy of the table list in docs/architecture.md; sources/litmos/settings.py is the source of
+# truth and is used whenever it can be imported (see known_resources()).
+_FALLBACK_RESOURCES = (
+    "users", "user_logins", "module_results", "course_results", "learning_path_results",
+    "org_achievements", "modules", "courses", "learning_paths", "course_modules",
+    "learning_path_courses", "user_courses", "learning_path_users", "teams", "team_users",
+    "team_courses", "team_learning_paths", "achievements", "collections", "collection_listings",
+    "collection_listing_users", "collection_listing_teams", "module_details",
+)
+
+_DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """Bad user input or missing configuration; the message is one line saying what and how to fix."""
+
+
+def known_resources() -> tuple[str, ...]:
+    """Names of every resource (= raw table) the source can load, in the source's own order.
+
+    Returns:
+        Resource names from `sources.litmos.settings` when importable, else the documented list.
+    """
+    try:
+        from sources.litmos import settings  # noqa: PLC0415 - optional until the source lands
+    except Exception:  # pragma: no cover - only before the source package exists
+        return _FALLBACK_RESOURCES
+    for attr in ("RESOURCE_NAMES", "RESOURCES", "ENDPOINTS", "ENDPOINT_TABLE"):
+        table = getattr(settings, attr, None)
+        if isinstance(table, Mapping) and table:
+            return tuple(str(name) for name in table)
+        if isinstance(table, (list, tuple)) and table:
+            names = [getattr(item, "name", getattr(item, "table", item)) for item in table]
+            if all(isinstance(name, str) for name in names):
+                return tuple(names)
+    return _FALLBACK_RESOURCES
+
+
+def parse_date(value: str | None, option: str) -> dt.date | None:
+    """Parse a `YYYY-MM-DD` option value.
+
+    Args:
+        value: The raw string or None.
+        option: The option name for the error message, e.g. "--start-date".
+
+    Returns:
+        The date, or None when `value` is None/empty.
+
+    Raises:
+        ConfigError: The value is not a real calendar date in `YYYY-MM-DD` form.
+    """
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise ConfigError(f"{option} {value!r} is not a date; use YYYY-MM-DD, e.g. {option} 2025-01-31")
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{option} {value!r} is not a real calendar date; use YYYY-MM-DD") from None
+
+
+def parse_resources(value: str | Sequence[str] | None) -> list[str] | None:
+    """Parse `--resources a,b` into a de-duplicated list of known resource names (None = all).
+
+    Raises:
+        ConfigError: A name is not a known resource; the message lists the valid names.
+    """
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [item.strip() for item in items if item and item.strip()]
+    if not names:
+        raise ConfigError("--resources is empty; give a comma-separated list such as users,course_results")
+    known = known_resources()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown resource(s) {', '.join(unknown)}; choose from: {', '.join(known)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def validate_destination(value: str) -> str:
+    """Return the destination name if supported.
+
+    Raises:
+        ConfigError: The destination is not duckdb or postgres.
+    """
+    if value not in DESTINATIONS:
+        raise ConfigError(f"unknown destination {value!r}; use --destination duckdb or --destination postgres")
+    return value
+
+
+def validate_dataset(value: str) -> str:
+    """Return the dataset (schema) name if it is a plain SQL identifier.
+
+    Raises:
+        ConfigError: The name contains characters a schema name cannot have.
+    """
+    if not _DATASET_RE.match(value or ""):
+        raise ConfigError(
+            f"dataset name {value!r} is not valid; use letters, digits and underscores, e.g. litmos_raw"
+        )
+    return value
+
+
+def _config_value(*keys: str) -> Any:
+    """First value found for any of the dlt config keys (env, .dlt/config.toml, .dlt/secrets.toml)."""
+    import dlt  # noqa: PLC0415 - dlt import is slow, keep `--help` fast
+
+    for key in keys:
+        for provider in (dlt.secrets, dlt.config):
+            try:
+                value = provider.get(key)
+            except Exception:  # a malformed toml must not hide an env var
+                value = None
+            if value not in (None, ""):
+                return value
+    return None
+
+
+def resolve_credentials(destination: str) -> str:
+    """The destination's credentials the dlt way: a DuckDB file path or a Postgres DSN.
+
+    DuckDB: `DESTINATION__DUCKDB__CREDENTIALS`, default `litmos.duckdb` in the working directory.
+    Postgres: `DESTINATION__POSTGRES__CREDENTIALS` as a DSN (or the dlt toml table form).
+
+    Raises:
+        ConfigError: Postgres is chosen and no DSN is configured.
+    """
+    value = _config_value(f"destination.{destination}.credentials")
+    if destination == "duckdb":
+        if isinstance(value, Mapping):
+            value = value.get("database")
+        return str(value or DEFAULT_DUCKDB_PATH)
+    if isinstance(value, Mapping):
+        value = _dsn_from_parts(value)
+    if not value:
+        raise ConfigError(
+            "no Postgres credentials; set DESTINATION__POSTGRES__CREDENTIALS="
+            "postgresql://user:password@host:5432/database (or destination.postgres.credentials in "
+            ".dlt/secrets.toml)"
+        )
+    return str(value)
+
+
+def _dsn_from_parts(parts: Mapping[str, Any]) -> str:
+    """Build a DSN from dlt's `[destination.postgres.credentials]` table form."""
+    user = quote(str(parts.get("username") or "postgres"), safe="")
+    password = parts.get("password")
+    auth = f"{user}:{quote(str(password), safe='')}" if password else user
+    host = parts.get("host") or "localhost"
+    port = parts.get("port") or 5432
+    return f"postgresql://{auth}@{host}:{port}/{parts.get('database') or 'postgres'}"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Litmos connection settings read from dlt config; `api_key` is excluded from repr on purpose."""
+
+    base_url: str
+    source_name: str
+    api_key: str = field(repr=False)
+
+
+def resolve_api_settings(api_key: str | None = None, base_url: str | None = None,
+                         source_name: str | None = None) -> ApiSettings:
+    """Read and check the API key, base URL and `source` name before any request is made.
+
+    Args:
+        api_key: Explicit key (tests, demo); else `SOURCES__LITMOS__API_KEY` / secrets.toml.
+        base_url: Explicit URL; else `SOURCES__LITMOS__BASE_URL`, default the US host.
+        source_name: Explicit `source` parameter; else `SOURCES__LITMOS__SOURCE`, default "litmos-sync".
+
+    Raises:
+        ConfigError: The key is missing, or a value is malformed.
+    """
+    key = api_key or _config_value("sources.litmos.api_key", "sources.api_key")
+    if not key:
+        raise ConfigError(
+            "no Litmos API key; set SOURCES__LITMOS__API_KEY (or api_key under [sources.litmos] in "
+            ".dlt/secrets.toml); find it in Litmos under My Profile & Settings"
+        )
+    url = str(base_url or _config_value("sources.litmos.base_url") or REGION_BASE_URLS["us"]).strip()
+    if url.lower() in REGION_BASE_URLS:  # a bare region name is accepted as a shortcut
+        url = REGION_BASE_URLS[url.lower()]
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(
+            f"base URL {url!r} is not a URL; set SOURCES__LITMOS__BASE_URL to e.g. "
+            f"{REGION_BASE_URLS['eu']} (or us/eu/au)"
+        )
+    # `source` is required by the API but any short name works; default to the product's name.
+    source = str(source_name or _config_value("sources.litmos.source") or DEFAULT_SOURCE_NAME).strip()
+    if len(source) > 50:
+        raise ConfigError(f"SOURCES__LITMOS__SOURCE is {len(source)} characters; Litmos allows at most 50")
+    return ApiSettings(base_url=url.rstrip("/"), source_name=source, api_key=str(key))
+
+
+def validate_window(start: dt.date | None, end: dt.date | None) -> None:
+    """Check a `--start-date`/`--end-date` pair.
+
+    Raises:
+        ConfigError: end is before start.
+    """
+    if start and end and end < start:
+        raise ConfigError(
+            f"--end-date {end.isoformat()} is before --start-date {start.isoformat()}; swap them or "
+            "pick a later end date"
+        )
+
+
+def validate_requests_per_minute(value: int) -> int:
+    """Requests per minute must be >= 0 (0 = unlimited, only sensible against the simulator).
+
+    Raises:
+        ConfigError: Negative value.
+    """
+    if value < 0:
+        raise ConfigError(
+            f"--requests-per-minute {value} is negative; use 1..100 (Litmos allows 100/min) or 0 for unlimited"
+        )
+    return value
+
+
+def redact(text: str, secrets: Sequence[str | None]) -> str:
+    """Replace every occurrence of each secret in `text` with `***` (keys never reach output)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text

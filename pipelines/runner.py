@@ -1,0 +1,335 @@
+"""`run_sync`: validate, extract+load with `pipelines.sync.sync`, build the marts, record the run history.
+
+This is what `litmos-sync run`, the demo and the scheduler examples call. It turns every failure into a
+`RunFailed` with a one-line, key-free message, and it writes the run history row(s) whether the run
+succeeded or not (a failed night must be visible in `litmos-sync status`).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from pipelines import config, run_history
+from pipelines.config import ConfigError
+from pipelines.progress import ProgressTracker
+from pipelines.warehouse import open_warehouse
+
+log = logging.getLogger("litmos_sync")
+
+
+class RunFailed(RuntimeError):
+    """A run failed; `str(exc)` is the one-line message for the user, `summary` what was done."""
+
+    def __init__(self, message: str, summary: "RunSummary | None" = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass
+class RunSummary:
+    """What one `run_sync` call did (also what goes to the run history, one row per resource)."""
+
+    run_id: str
+    status: str
+    destination: str
+    dataset: str
+    credentials_display: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    resources: list[run_history.ResourceRun] = field(default_factory=list)
+    requests_total: int = 0
+    retries_total: int = 0
+    rate_wait_seconds: float = 0.0
+    server_now: dt.datetime | None = None
+    dbt_status: str = "skipped"
+    error: str | None = None
+    sync_result: Any = None
+
+    @property
+    def rows_total(self) -> int:
+        """Rows loaded over all resources in this run."""
+        return sum(r.rows_loaded or 0 for r in self.resources)
+
+
+@dataclass
+class RunOptions:
+    """Validated inputs of one run (built by `prepare`, so the CLI can fail before any request)."""
+
+    destination: str
+    credentials: str
+    dataset: str
+    resources: list[str] | None
+    start_date: dt.date | None
+    end_date: dt.date | None
+    state_dir: str
+    api: config.ApiSettings
+    requests_per_minute: int
+    run_dbt: bool
+    lookback_days: int = 1
+    response_format: str = "xml"
+    auth_in_query: bool = False
+    pipeline_name: str = "litmos"
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never be printed: the API key and the Postgres password."""
+        return [s for s in (self.api.api_key, dsn_password(self.credentials)) if s]
+
+
+def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
+            resources: str | list[str] | None = None, start_date: str | dt.date | None = None,
+            end_date: str | dt.date | None = None, state_dir: str = config.DEFAULT_STATE_DIR,
+            run_dbt: bool = True, credentials: str | None = None, api_key: str | None = None,
+            base_url: str | None = None, source_name: str | None = None,
+            requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
+            response_format: str = "xml", auth_in_query: bool = False,
+            pipeline_name: str = "litmos") -> RunOptions:
+    """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
+    config.validate_destination(destination)
+    config.validate_dataset(dataset)
+    names = config.parse_resources(resources)
+    start = start_date if isinstance(start_date, dt.date) else config.parse_date(start_date, "--start-date")
+    end = end_date if isinstance(end_date, dt.date) else config.parse_date(end_date, "--end-date")
+    config.validate_window(start, end)
+    config.validate_requests_per_minute(int(requests_per_minute))
+    if lookback_days < 0:
+        raise ConfigError(f"lookback_days {lookback_days} is negative; use 0 or more days")
+    if response_format not in ("xml", "json"):
+        raise ConfigError(f"response format {response_format!r} is not supported; use xml or json")
+    api = config.resolve_api_settings(api_key, base_url, source_name)
+    creds = credentials or config.resolve_credentials(destination)
+    return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
+                      start_date=start, end_date=end, state_dir=state_dir, api=api,
+                      requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
+                      lookback_days=lookback_days, response_format=response_format,
+                      auth_in_query=auth_in_query, pipeline_name=pipeline_name)
+
+
+def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
+             resources: str | list[str] | None = None, start_date: str | dt.date | None = None,
+             end_date: str | dt.date | None = None, state_dir: str = config.DEFAULT_STATE_DIR,
+             run_dbt: bool = True, *, on_event: Callable[[Any], None] | None = None,
+             options: RunOptions | None = None, **kwargs: Any) -> RunSummary:
+    """Run one sync (and the dbt build), record it in `<dataset>._litmos_sync_runs`, return a summary.
+
+    Args:
+        destination: "duckdb" or "postgres".
+        dataset: Raw schema name.
+        resources: Subset of resources (list or "a,b"); None = all.
+        start_date: First day to load when there is no cursor yet (YYYY-MM-DD or date).
+        end_date: Bounded backfill end (does not move the nightly cursor).
+        state_dir: dlt pipelines dir (pipeline state and cursors).
+        run_dbt: Build the dbt marts after a successful load.
+        on_event: Progress callback (receives the sync core's events).
+        options: Pre-validated options from `prepare` (then the other arguments are ignored).
+        **kwargs: Passed to `prepare` (credentials, api_key, base_url, source_name, requests_per_minute,
+            lookback_days, response_format, auth_in_query, pipeline_name).
+
+    Returns:
+        The run summary (status "success").
+
+    Raises:
+        ConfigError: Bad input, before any request.
+        RunFailed: The load or the dbt build failed; the history row is written first.
+    """
+    opts = options or prepare(destination=destination, dataset=dataset, resources=resources,
+                              start_date=start_date, end_date=end_date, state_dir=state_dir,
+                              run_dbt=run_dbt, **kwargs)
+    tracker = ProgressTracker(resources=opts.resources)
+
+    def relay(event: Any) -> None:
+        tracker(event)
+        if on_event is not None:
+            on_event(event)
+
+    summary = RunSummary(run_id=uuid.uuid4().hex[:16], status="running", destination=opts.destination,
+                         dataset=opts.dataset, credentials_display=display_credentials(opts.credentials),
+                         started_at=_utcnow())
+    log.info("run %s started: %s -> %s/%s", summary.run_id, ",".join(opts.resources or ["all"]),
+             opts.destination, opts.dataset)
+    failure: BaseException | None = None
+    try:
+        from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
+
+        result = sync(
+            destination=opts.destination, credentials=opts.credentials, dataset=opts.dataset,
+            resources=opts.resources, start_date=_iso(opts.start_date), end_date=_iso(opts.end_date),
+            lookback_days=opts.lookback_days, state_dir=opts.state_dir, pipeline_name=opts.pipeline_name,
+            api_key=opts.api.api_key, base_url=opts.api.base_url, source_name=opts.api.source_name,
+            response_format=opts.response_format, auth_in_query=opts.auth_in_query,
+            requests_per_minute=opts.requests_per_minute, on_event=relay,
+        )
+        summary.sync_result = result
+        _fill_from_result(summary, result, opts)
+    except KeyboardInterrupt:
+        failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed window")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
+        failure = exc
+    if failure is not None:
+        summary.error = describe_error(failure, opts.secrets)
+        _fill_from_tracker(summary, tracker, opts)
+    elif opts.run_dbt:
+        summary.dbt_status = _build_marts(summary, opts)
+    tracker.close()
+    summary.finished_at = _utcnow()
+    summary.status = "success" if summary.error is None else "failed"
+    for row in summary.resources:
+        row.dbt_status = summary.dbt_status
+        row.finished_at = row.finished_at or summary.finished_at
+    _record(summary, opts)
+    if summary.error is not None:
+        raise RunFailed(summary.error, summary)
+    log.info("run %s finished: %d rows, %d requests", summary.run_id, summary.rows_total,
+             summary.requests_total)
+    return summary
+
+
+def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
+    try:
+        from pipelines.dbt_runner import build_marts  # noqa: PLC0415
+
+        log.info("building dbt marts")
+        build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset)
+    except Exception as exc:  # noqa: BLE001
+        reason = describe_error(exc, opts.secrets)
+        summary.error = f"the load succeeded but the dbt build failed: {reason}; fix it and rerun " \
+                        "`litmos-sync run` (the load resumes from its cursor)"
+        return "failed"
+    return "success"
+
+
+def _fill_from_result(summary: RunSummary, result: Any, opts: RunOptions) -> None:
+    summary.requests_total = int(getattr(result, "requests_total", 0) or 0)
+    summary.retries_total = int(getattr(result, "retries_total", 0) or 0)
+    summary.rate_wait_seconds = float(getattr(result, "rate_wait_seconds", 0.0) or 0.0)
+    summary.server_now = getattr(result, "server_now", None)
+    started = getattr(result, "started_at", None) or summary.started_at
+    for name, stats in (getattr(result, "resources", None) or {}).items():
+        summary.resources.append(run_history.ResourceRun(
+            run_id=summary.run_id, resource=name, status="success", started_at=started,
+            finished_at=getattr(result, "finished_at", None),
+            duration_s=_num(getattr(stats, "duration_s", None), float),
+            windows_total=_num(getattr(stats, "windows_total", None)),
+            windows_done=_num(getattr(stats, "windows_done", None)),
+            pages=_num(getattr(stats, "pages", None)), requests=_num(getattr(stats, "requests", None)),
+            retries=_num(getattr(stats, "retries", None)), rows_loaded=_num(getattr(stats, "rows", None)),
+            cursor_before=_ts(getattr(stats, "cursor_before", None)),
+            cursor_after=_ts(getattr(stats, "cursor_after", None)),
+            start_date=opts.start_date, end_date=opts.end_date, destination=opts.destination,
+        ))
+
+
+def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunOptions) -> None:
+    # No SyncResult when sync() raised: record what the events told us, and the error on the resources
+    # that did not finish (or on every requested resource when none started).
+    names = list(tracker.resources) or list(opts.resources or config.known_resources())
+    summary.requests_total = sum(s.requests for s in tracker.resources.values())
+    summary.retries_total = sum(s.retries for s in tracker.resources.values())
+    summary.rate_wait_seconds = tracker.rate_wait_s
+    for name in names:
+        state = tracker.resources.get(name)
+        done = state is not None and state.status == "done"
+        started = state is not None and state.status != "pending"
+        summary.resources.append(run_history.ResourceRun(
+            run_id=summary.run_id, resource=name,
+            status="success" if done else ("failed" if started or not tracker.resources else "not_run"),
+            started_at=summary.started_at, duration_s=state.duration_s if state else None,
+            windows_total=state.windows_total if state else None,
+            windows_done=state.windows_done if state else None, pages=state.pages if state else None,
+            requests=state.requests if state else None, retries=state.retries if state else None,
+            rows_loaded=state.rows if state else None, start_date=opts.start_date, end_date=opts.end_date,
+            destination=opts.destination, error=None if done else summary.error,
+        ))
+
+
+def _record(summary: RunSummary, opts: RunOptions) -> None:
+    try:
+        with open_warehouse(opts.destination, opts.credentials) as wh:
+            run_history.record(wh, opts.dataset, summary.resources)
+    except Exception as exc:  # noqa: BLE001 - history must not hide the run's own outcome
+        reason = describe_error(exc, opts.secrets)
+        log.warning("could not write the run history to %s._litmos_sync_runs: %s", opts.dataset, reason)
+        if summary.error is None:
+            summary.error = f"the load succeeded but the run history could not be written: {reason}"
+
+
+def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    """One line for the user: the Litmos/config error's own message if there is one in the chain.
+
+    dlt wraps extraction errors (PipelineStepFailed -> ResourceExtractionError -> our error), so the
+    chain is walked to find the most specific message we wrote ourselves.
+    """
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if cur is None or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        chain.append(cur)
+        todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
+    ours = [e for e in chain if _is_ours(e)]
+    # Unexpected errors: the innermost cause is the real one (dlt's wrappers only add context).
+    chosen = ours[0] if ours else chain[-1]
+    text = (str(chosen).strip().splitlines() or [""])[0].strip()
+    if not ours:
+        text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
+        text += " (unexpected; rerun with --log-format json and report it with the run history row)"
+    return config.redact(text, secrets)
+
+
+def _is_ours(exc: BaseException) -> bool:
+    if isinstance(exc, (ConfigError, RunFailed)):
+        return True
+    try:
+        from sources.litmos.exceptions import LitmosError  # noqa: PLC0415
+    except Exception:  # pragma: no cover - before the source exists
+        return False
+    return isinstance(exc, LitmosError)
+
+
+def dsn_password(credentials: str) -> str | None:
+    """The password inside a Postgres DSN (so it can be redacted), if any."""
+    if "://" not in (credentials or ""):
+        return None
+    try:
+        return urlsplit(credentials).password
+    except ValueError:
+        return None
+
+
+def display_credentials(credentials: str) -> str:
+    """Credentials safe to print: DuckDB path as is, Postgres DSN without its password."""
+    password = dsn_password(credentials)
+    return credentials.replace(f":{password}@", ":***@") if password else credentials
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _num(value: Any, kind: type = int) -> Any:
+    return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _ts(value: Any) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)

@@ -1,0 +1,112 @@
+"""`litmos-sync status`: per resource the cursor, the last run and the rows loaded.
+
+Combines three sources without calling the API: the cursors in the dlt pipeline state
+(`pipelines.sync.read_cursors`), the run history table, and row counts of the raw tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import logging
+from typing import Any
+
+from pipelines import config, run_history
+from pipelines.warehouse import open_warehouse, quote_ident
+
+log = logging.getLogger("litmos_sync")
+
+
+def read_cursor_map(destination: str, credentials: str, dataset: str, state_dir: str,
+                    pipeline_name: str = "litmos") -> dict[str, Any]:
+    """Cursors from the sync core's pipeline state, {resource: cursor}; {} when unavailable.
+
+    The call passes only the keyword arguments `read_cursors` declares, so it survives small signature
+    changes in the sync core.
+    """
+    try:
+        from pipelines.sync import read_cursors  # noqa: PLC0415
+    except Exception:  # pragma: no cover - before the sync core lands
+        return {}
+    offered = {"pipeline_name": pipeline_name, "state_dir": state_dir, "destination": destination,
+               "credentials": credentials, "dataset": dataset}
+    params = inspect.signature(read_cursors).parameters
+    accepts_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    kwargs = {k: v for k, v in offered.items() if accepts_all or k in params}
+    try:
+        cursors = read_cursors(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - status is diagnostic, show what we can
+        log.warning("could not read cursors from %s: %s", state_dir, str(exc).splitlines()[0] if str(exc) else exc)
+        return {}
+    return dict(cursors or {})
+
+
+def collect_status(destination: str, credentials: str, dataset: str, state_dir: str) -> list[dict[str, Any]]:
+    """One dict per resource: resource, cursor, last_run_at, last_status, last_rows, last_error,
+    last_success_at, rows_in_table.
+
+    Resources are every known one that has a cursor, a history row or a table (others are omitted).
+    """
+    cursors = read_cursor_map(destination, credentials, dataset, state_dir)
+    with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
+        latest = run_history.latest_per_resource(wh, dataset)
+        counts: dict[str, int] = {}
+        for name in config.known_resources():
+            if wh.table_exists(dataset, name):
+                counts[name] = int(wh.query(
+                    f"SELECT count(*) AS n FROM {quote_ident(dataset)}.{quote_ident(name)}")[0]["n"])
+    names = [n for n in config.known_resources() if n in cursors or n in latest or n in counts]
+    names += sorted((set(cursors) | set(latest)) - set(names))  # anything unexpected still shows
+    rows = []
+    for name in dict.fromkeys(names):
+        last = latest.get(name, {})
+        cursor = _cursor_value(cursors.get(name))
+        rows.append({
+            "resource": name,
+            "cursor": cursor if cursor is not None else last.get("cursor_after"),
+            "last_run_at": last.get("started_at"),
+            "last_status": last.get("status"),
+            "last_rows": last.get("rows_loaded"),
+            "last_error": last.get("error"),
+            "last_success_at": last.get("last_success_at"),
+            "rows_in_table": counts.get(name),
+        })
+    return rows
+
+
+def _cursor_value(value: Any) -> Any:
+    # read_cursors may return plain values or small objects/dicts; show the timestamp.
+    if isinstance(value, dict):
+        for key in ("cursor", "cursor_after", "last_value", "value"):
+            if key in value:
+                return value[key]
+    return getattr(value, "cursor", value)
+
+
+def format_status(rows: list[dict[str, Any]]) -> str:
+    """Text table of `collect_status` rows."""
+    if not rows:
+        return ("no runs recorded yet for this dataset; run `litmos-sync run` first (or check --dataset, "
+                "--destination and --state-dir)")
+    head = f"{'resource':<26} {'cursor':<20} {'last run':<20} {'status':<8} {'rows last':>9} {'rows total':>10}"
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r['resource']:<26} {_fmt_ts(r['cursor']):<20} {_fmt_ts(r['last_run_at']):<20} "
+                     f"{(r['last_status'] or '-'):<8} {_fmt_int(r['last_rows']):>9} "
+                     f"{_fmt_int(r['rows_in_table']):>10}")
+        if r.get("last_error") and r.get("last_status") != "success":
+            lines.append(f"  error: {r['last_error']}")
+    return "\n".join(lines)
+
+
+def _fmt_ts(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo:
+            value = value.astimezone(dt.timezone.utc)
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)[:19]
+
+
+def _fmt_int(value: Any) -> str:
+    return "-" if value is None else f"{int(value):,}"

@@ -1,0 +1,200 @@
+"""The endpoint table: the ONE place that says what every Litmos resource reads and how.
+
+Each :class:`Endpoint` row drives a dlt resource: the API path, the warehouse table, the XML element
+names, the typed fields (Litmos element name -> type code), the primary key, the cursor field and how
+the endpoint is walked (``kind``). Field lists are copied from the vendor docs (../shared/seeds); column
+names are dlt's snake_case of the element names. dbt reads the same keys (docs/architecture.md).
+
+Type codes: ``str``, ``int`` (int64), ``float`` (float64), ``bool``, ``ts`` (timestamp, tz-aware UTC),
+``secs`` (.NET TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+
+DEFAULT_BASE_URL = "https://api.litmos.com/v1.svc"
+DEFAULT_SOURCE_NAME = "litmos-sync"
+PAGE_LIMIT = 1000
+MAX_WINDOW_DAYS = 7
+SYNCED_AT_COLUMN = "_litmos_synced_at"
+# ModuleType values that mean "SCORM or Tin Can" (seed 002 says the API answers 9 for both).
+ELEARNING_MODULE_TYPES = frozenset({"scorm", "tincan", "9"})
+
+Kind = Literal["delta", "since", "full", "child", "detail"]
+
+_naming = NamingConvention()
+
+
+def column_name(element: str) -> str:
+    """Returns the warehouse column name for a Litmos element name (dlt snake_case)."""
+    return _naming.normalize_identifier(element)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Litmos read endpoint and the warehouse table it fills.
+
+    Attributes:
+        table: Warehouse table and dlt resource name.
+        path: API path under the base URL; ``{parent}`` is replaced by the parent id.
+        root: XML root element of a list response (the single object for ``detail``).
+        element: XML element of one record.
+        fields: Litmos element name -> type code, in document order.
+        primary_key: Warehouse columns forming the merge key.
+        cursor: Warehouse column whose newest value wins inside one load (dedup sort), or None.
+        kind: ``delta`` (/org since+to windows), ``since`` (since only), ``full`` (full refresh list),
+            ``child`` (full refresh list per parent id), ``detail`` (one object per id).
+        date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``); XML is always ISO.
+        parent: For ``child``/``detail``: the table whose ids are the path parameter.
+        parent_column: Column added to every row holding the parent id.
+    """
+
+    table: str
+    path: str
+    root: str
+    element: str
+    fields: dict[str, str]
+    primary_key: tuple[str, ...]
+    cursor: str | None
+    kind: Kind
+    date_style: Literal["wcf", "iso"] = "iso"
+    parent: str | None = None
+    parent_column: str | None = None
+    columns: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        cols = {column_name(name): kind for name, kind in self.fields.items()}
+        if self.parent_column:
+            cols[self.parent_column] = "str"
+        object.__setattr__(self, "columns", cols)
+        missing = [k for k in self.primary_key if k not in cols]
+        if missing:  # a typo here would silently merge on NULL keys
+            raise ValueError(f"{self.table}: primary key {missing} not among its fields")
+
+    @property
+    def incremental(self) -> bool:
+        """True when the resource keeps a cursor between runs."""
+        return self.kind in ("delta", "since")
+
+
+def _f(spec: str) -> dict[str, str]:
+    """Parses ``"Name:type Name2:type"`` (type defaults to str) into an ordered dict."""
+    out: dict[str, str] = {}
+    for token in spec.split():
+        name, _, kind = token.partition(":")
+        out[name] = kind or "str"
+    return out
+
+
+_USER_FIELDS = _f(
+    "Id UserName FirstName LastName FullName Email AccessLevel DisableMessages:bool Active:bool Skype"
+    " PhoneWork PhoneMobile LastLogin:ts LoginKey IsCustomUsername:bool TimeZone SalesforceId"
+    " OriginalId:int Street1 Street2 City State PostalCode Country CompanyName JobTitle CustomField1"
+    " CustomField2 CustomField3 Culture CustomField4 CustomField5 CustomField6 CustomField7 CustomField8"
+    " CustomField9 CustomField10 SalesforceContactId SalesforceAccountId CreatedDate:ts UpdatedDate:ts"
+    " CreatedBy:int UpdatedBy:int Brand ManagerId ManagerName EnableTextNotification:bool Website"
+    " Twitter ExpirationDate:ts ExternalEmployeeId"
+)
+
+_ENDPOINTS: list[Endpoint] = [
+    Endpoint("users", "/org/users/details", "Users", "User", _USER_FIELDS, ("id",), "updated_date", "delta"),
+    Endpoint("user_logins", "/org/users/logins", "Users", "User", _USER_FIELDS, ("id", "last_login"),
+             "last_login", "delta"),
+    Endpoint("module_results", "/org/modules/results", "ModuleResults", "ModuleResult", _f(
+        "Id UserId OrginalModuleId:int OriginalUserId:int ModuleResultId:int Active:bool Name Passmark:int"
+        " Score:int UserName Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:ts CreatedDate:ts"
+        " StartedDate:ts TimeTaken:secs UpdatedDate:ts Code"),
+        ("user_id", "id", "attempt_number"), "updated_date", "delta", "wcf"),
+    Endpoint("course_results", "/org/results/details", "UserResults", "UserResult", _f(
+        "Id UserId OriginalUserId:int OriginalCourseId:int Name Active:bool CreatedDate:ts UpdatedDate:ts"
+        " StartedDate:ts Completed:bool PercentageComplete:float CompletedDate:ts UpToDate:bool"
+        " Overdue:bool CompliantTillDate:ts DueDate:ts LastAttemptDate:ts CreatedBy:int Code Username"),
+        ("user_id", "id"), "updated_date", "delta", "wcf"),
+    Endpoint("learning_path_results", "/org/learningpaths/results", "LearningPathResults",
+             "LearningPathResult", _f(
+        "Id UserId OriginalLearningPathId:int OriginalUserId:int Active:bool Name PercentageComplete:float"
+        " Completed:bool CreatedDate:ts UpdatedDate:ts CompliantTillDate:ts StartDate:ts FinishDate:ts"
+        " CreatedBy:int"),
+        ("user_id", "id"), "updated_date", "delta", "wcf"),
+    Endpoint("org_achievements", "/org/achievements", "Achievements", "Achievement", _f(
+        "Id UserId CourseId LearningPathId OriginalAchievementId:int OriginalUserId:int"
+        " OriginalCourseId:int OriginalLearningPathId:int CompliantTillDate:ts Title AchievementDate:ts"
+        " Type CertificateId:int CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
+        ("id",), "updated_date", "delta", "wcf"),
+    Endpoint("modules", "/org/modules", "Modules", "Module", _f(
+        "Id OriginalId:int Name Description Active:bool Passmark:int CreatedDate:ts UpdatedDate:ts"
+        " CreatedBy:int ModuleType"),
+        ("id",), "updated_date", "delta"),
+    Endpoint("courses", "/org/courses", "Courses", "Course", _f(
+        "Id Code Name Active:bool ForSale:bool OriginalCourseId:int Description EcommerceShortDescription"
+        " EcommerceLongDescription CourseCodeForBulkImport Price:float AccessTillDate:ts AccessTillDays:int"
+        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int CompliantTillDays:int TimeLimitDate:ts"
+        " TimeLimitDays:int DisplayOrder:int IncludeInLibrary:bool CourseImageURL"),
+        ("id",), "updated_date", "delta", "wcf"),
+    Endpoint("learning_paths", "/org/learningpaths", "LearningPaths", "LearningPath", _f(
+        "Id Name Description Active:bool OriginalId:int ForSale:bool Price:float EcommerceShortDescription"
+        " EcommerceLongDescription AccessTillDate:ts AccessTillDays:int CreatedDate:ts UpdatedDate:ts"
+        " CreatedBy:int DisplayOrder:int IncludeInLibrary:bool IsCourseOrderOptional:bool ImageURL"),
+        ("id",), "updated_date", "delta"),
+    Endpoint("course_modules", "/org/courses/modules", "CourseModules", "CourseModule", _f(
+        "CourseId Id OriginalCourseId:int OriginalModuleId:int Active:bool CreatedDate:ts UpdatedDate:ts"
+        " CreatedBy:int UpdatedBy:int"),
+        ("course_id", "id"), "updated_date", "delta"),
+    Endpoint("learning_path_courses", "/org/learningpaths/courses", "LearningPathCourses",
+             "LearningPathCourse", _f(
+        "LearningPathId Id OriginalLearningPathId:int OriginalCourseId:int Active:bool CreatedDate:ts"
+        " UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
+        ("learning_path_id", "id"), "updated_date", "delta"),
+    Endpoint("user_courses", "/org/users/courses", "UserCourses", "UserCourse", _f(
+        "UserId ID OriginalUserId:int OriginalCourseId:int Active:bool CreatedDate:ts UpdatedDate:ts"
+        " CreatedBy:int UpdatedBy:int"),
+        ("user_id", "id"), "updated_date", "delta"),
+    Endpoint("learning_path_users", "/org/learningpaths/users", "LearningPathUsers", "LearningPathUser", _f(
+        "LearningPathId Id OriginalLearningPathId:int Active:bool OriginalUserId:int CreatedBy:int"
+        " CreatedDate:ts UpdatedBy:int UpdatedDate:ts"),
+        ("learning_path_id", "id"), "updated_date", "delta"),
+    Endpoint("teams", "/org/teams", "Teams", "Team", _f(
+        "Id Name OriginalTeamId:int Active:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"
+        " ParentTeamId TeamCodeForBulkImport"),
+        ("id",), "updated_date", "delta"),
+    Endpoint("team_users", "/org/teams/users", "TeamUsers", "TeamUser", _f(
+        "TeamId Id OriginalTeamId:int OriginalUserId:int Active:bool IsTeamLeader:bool IsTeamAdmin:bool"
+        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
+        ("team_id", "id"), "updated_date", "delta"),
+    Endpoint("team_courses", "/org/teams/courses", "TeamCourses", "TeamCourse", _f(
+        "TeamId Id OriginalCourseId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool"
+        " LearningPathAssignment:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
+        ("team_id", "id", "is_in_team_library"), "updated_date", "delta"),
+    Endpoint("team_learning_paths", "/org/teams/learningpaths", "TeamLearningPaths", "TeamLearningPath", _f(
+        "TeamId Id OriginalLearningPathId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool"
+        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
+        ("team_id", "id", "is_in_team_library"), "updated_date", "delta"),
+    Endpoint("achievements", "/achievements", "Achievements", "Achievement", _f(
+        "UserId Title Description AchievementDate:ts CourseId CompliantTillDate:ts Score Result Type"
+        " FirstName LastName AchievementId:int CertificateId:int"),
+        ("achievement_id",), "achievement_date", "since", "wcf"),
+    Endpoint("collections", "/collections", "Collections", "Collection", _f(
+        "Id Name Description DefaultListing:bool ImageURL"),
+        ("id",), None, "full"),
+    Endpoint("collection_listings", "/collectionlistings/{parent}", "Listings", "Listing", _f(
+        "Id Name Active:bool DurationType MaxUsers:int DurationDays:int FixedDate"),
+        ("collection_id", "id"), None, "child", parent="collections", parent_column="collection_id"),
+    Endpoint("collection_listing_users", "/collectionlistings/{parent}/users", "ListingUsers", "ListingUser",
+             _f("Id FirstName LastName Username AccessTill:ts Active:bool"),
+             ("listing_id", "id"), None, "child", parent="collection_listings", parent_column="listing_id"),
+    Endpoint("collection_listing_teams", "/collectionlistings/{parent}/teams", "Teams", "Team",
+             _f("Id Name TeamCodeForBulkImport ParentTeamId"),
+             ("listing_id", "id"), None, "child", parent="collection_listings", parent_column="listing_id"),
+    Endpoint("module_details", "/modules/{parent}", "Module", "Module", _f(
+        "Id ModuleType Name Description Active:bool ModuleRefCode HideDescription:bool NewWindow:bool"
+        " ReviewMode:bool Status ContentURL Code"),
+        ("id",), None, "detail", parent="modules"),
+]
+
+ENDPOINTS: dict[str, Endpoint] = {e.table: e for e in _ENDPOINTS}
+"""Every resource by table name, in the order runs process them."""
+
+DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
