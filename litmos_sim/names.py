@@ -1,6 +1,7 @@
 """Word pools for generated names and texts (unicode, XML-special characters on purpose)."""
 from __future__ import annotations
 
+import base64
 import random
 
 FIRST_NAMES = (
@@ -33,8 +34,6 @@ MODULE_KINDS = ("Video", "Document", "Assessment", "Survey", "Scorm", "TinCan")
 TEAM_WORDS = ("North", "South", "East", "West", "Central", "Retail", "Clinical", "Field", "HQ", "Ops", "R&D",
               "Zürich", "São Paulo", "Logistics")
 
-_ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
 
 class IdMaker:
     """Unique opaque 12-character ids like the API's encrypted ids (e.g. `F6oAfh3hxl81`)."""
@@ -46,7 +45,8 @@ class IdMaker:
     def new(self) -> str:
         """A fresh id never returned before by this maker."""
         while True:
-            value = "".join(self._rng.choices(_ID_CHARS, k=12))
+            # 9 random bytes -> 12 base64 characters; the two non-alphanumeric ones mapped to letters.
+            value = base64.b64encode(self._rng.randbytes(9), altchars=b"xZ").decode("ascii")
             if value not in self._seen:
                 self._seen.add(value)
                 return value

@@ -18,8 +18,10 @@ class Table:
         key_of: Row -> tuple key (tie-break of the order, and the record key).
     """
 
-    def __init__(self, name: str, ts_of: Callable[[list], int | None], key_of: Callable[[list], tuple]):
+    def __init__(self, name: str, ts_of: Callable[[list], int | None], key_of: Callable[[list], tuple],
+                 ts_index: int | None = None):
         self.name = name
+        self.ts_index = ts_index  # fast path when ts is one stored field with no fallback
         self.rows: list[list] = []
         self.ts_of = ts_of
         self.key_of = key_of
@@ -51,22 +53,28 @@ class Table:
 
     def _rebuild(self) -> None:
         sentinel = -(1 << 62)
-        ts = [self.ts_of(r) for r in self.rows]
-        ts = [sentinel if t is None else t for t in ts]
+        if self.ts_index is not None:
+            k = self.ts_index
+            ts = [r[k] for r in self.rows]
+        else:
+            ts = [self.ts_of(r) for r in self.rows]
+        if None in ts:
+            ts = [sentinel if t is None else t for t in ts]
         order = sorted(range(len(ts)), key=ts.__getitem__)
         sorted_ts = [ts[i] for i in order]
         # Ties on ts (e.g. rows at exactly 00:00:00) are ordered by key so the order is total and stable.
-        n = len(order)
-        i = 0
         rows, key_of = self.rows, self.key_of
-        while i < n:
+        ties = [i for i, (a, b) in enumerate(zip(sorted_ts, sorted_ts[1:])) if a == b]
+        n = len(order)
+        pos = 0
+        for i in ties:
+            if i < pos:
+                continue
             j = i + 1
-            t = sorted_ts[i]
-            while j < n and sorted_ts[j] == t:
+            while j < n and sorted_ts[j] == sorted_ts[i]:
                 j += 1
-            if j - i > 1:
-                order[i:j] = sorted(order[i:j], key=lambda k: key_of(rows[k]))
-            i = j
+            order[i:j] = sorted(order[i:j], key=lambda r: key_of(rows[r]))
+            pos = j
         self._order, self._ts, self._dirty = order, sorted_ts, False
 
     def window(self, lo_ms: int, hi_ms: int, hi_inclusive: bool) -> tuple[list[int], int, int]:

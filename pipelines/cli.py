@@ -172,6 +172,8 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
         destination=args.destination, dataset=args.dataset, resources=args.resources,
         start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
         run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
+        # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
+        dbt_quiet=args.quiet or args.log_format == "json",
     )
     secrets = list(dict.fromkeys(secrets + opts.secrets))
     log = configure_logging(args.log_format, args.quiet, secrets)

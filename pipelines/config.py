@@ -174,6 +174,20 @@ def resolve_credentials(destination: str) -> str:
     return str(value)
 
 
+def dlt_postgres_dsn(dsn: str) -> str:
+    """A Postgres DSN dlt accepts: dlt insists on a password, so `user@host` becomes `user:@host`.
+
+    An empty password lets libpq fall back to trust/peer auth or ~/.pgpass exactly as with no password.
+    """
+    scheme, sep, rest = dsn.partition("://")
+    if not sep or not scheme.startswith("postgres"):
+        return dsn
+    userinfo, at, hostpart = rest.partition("@")
+    if not at or ":" in userinfo or not userinfo:
+        return dsn
+    return f"{scheme}://{userinfo}:@{hostpart}"
+
+
 def _dsn_from_parts(parts: Mapping[str, Any]) -> str:
     """Build a DSN from dlt's `[destination.postgres.credentials]` table form."""
     user = quote(str(parts.get("username") or "postgres"), safe="")

@@ -69,7 +69,20 @@ class TextFormatter(logging.Formatter):
             f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")
         )
         line = f"{ts} {record.levelname} {record.getMessage()}"
-        return f"{line} {extras}" if extras else line
+        line = f"{line} {extras}" if extras else line
+        return f"{line}\n{record.exc_text}" if record.exc_text else line
+
+
+class _PinnedFormatHandler(logging.StreamHandler):
+    """A stream handler whose formatter cannot be replaced once set.
+
+    dlt re-formats whatever handler it finds on the `dlt` logger when a pipeline starts; pinning keeps
+    one format (text or JSON) for every line the CLI prints.
+    """
+
+    def setFormatter(self, fmt: logging.Formatter | None) -> None:  # noqa: N802 - logging API name
+        if self.formatter is None:
+            super().setFormatter(fmt)
 
 
 def configure_logging(log_format: str = "text", quiet: bool = False, secrets: Sequence[str | None] = (),
@@ -85,7 +98,7 @@ def configure_logging(log_format: str = "text", quiet: bool = False, secrets: Se
     Returns:
         The `litmos_sync` logger.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _PinnedFormatHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RedactingFilter(secrets))
     level = logging.ERROR if quiet else logging.INFO

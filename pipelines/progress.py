@@ -7,8 +7,8 @@
 - `JsonLines`: one JSON object per event for schedulers (`--log-format json`).
 `--quiet` shows none of them.
 
-The tracker is tolerant of the event shape (dict or object, cumulative counters) because it sits on a
-contract owned by the sync core; unknown keys are carried along, never an error.
+Events are the sync core's dataclasses (sources/litmos/events.py); unknown events are passed through to
+the renderer, never an error.
 """
 from __future__ import annotations
 
@@ -72,8 +72,12 @@ def event_name(fields_: dict[str, Any]) -> str:
 class ProgressTracker:
     """Callable passed as `on_event`; keeps per-resource counters and notifies one renderer.
 
+    Understands the sync core's events (`sources.litmos.events`: WindowStarted, WindowDone,
+    PageFetched, RateWait, RequestRetried, BatchCommitted); any other event is passed to the renderer
+    untouched.
+
     Args:
-        renderer: Object with `update(tracker, resource, event)` and `close(tracker)`, or None.
+        renderer: Object with `update(tracker, state, name, fields)` and `close(tracker)`, or None.
         resources: Resource names known up front (so bars appear in a stable order).
     """
 
@@ -82,51 +86,57 @@ class ProgressTracker:
         self.resources: dict[str, ResourceProgress] = {r: ResourceProgress(r) for r in resources or []}
         self.rate_wait_s = 0.0
         self.events = 0
-        self._lock = threading.Lock()  # the source may fetch resources from worker threads
+        self._lock = threading.Lock()  # cheap insurance: events may come from worker threads
 
     def __call__(self, event: Any) -> None:
         fields_ = event_fields(event)
-        name = event_name(fields_)
-        resource = fields_.get("resource") or fields_.get("table")
+        name = event_name(fields_) if isinstance(event, dict) else type(event).__name__
+        resource = fields_.get("resource")
         with self._lock:
             self.events += 1
             state = None
-            if isinstance(resource, str) and resource:
+            # "_probe" and other underscore labels are the sync's own housekeeping calls, not tables.
+            if isinstance(resource, str) and resource and not resource.startswith("_"):
                 state = self.resources.setdefault(resource, ResourceProgress(resource))
                 self._apply(state, name, fields_)
-            wait = fields_.get("rate_wait_seconds", fields_.get("wait_s"))
-            if isinstance(wait, (int, float)) and "rate" in name:
-                self.rate_wait_s += float(wait)
-                if state is not None:
-                    state.rate_wait_s += float(wait)
-            elif isinstance(wait, (int, float)) and state is None:
-                self.rate_wait_s = max(self.rate_wait_s, float(wait))
             if self.renderer is not None:
                 try:
                     self.renderer.update(self, state, name, fields_)
                 except Exception:  # progress must never break a load
                     pass
 
-    @staticmethod
-    def _apply(state: ResourceProgress, name: str, fields_: dict[str, Any]) -> None:
+    def _apply(self, state: ResourceProgress, name: str, fields_: dict[str, Any]) -> None:
         now = time.monotonic()
         if state.started is None:
             state.started = now
-        for counter in _COUNTERS:
-            value = fields_.get(counter)
-            if isinstance(value, int) and not isinstance(value, bool):
-                # Counters are cumulative in the sync's events; never let a late event move one back.
-                setattr(state, counter, max(getattr(state, counter), value))
-        lowered = name.lower()
-        if "error" in lowered or "fail" in lowered:
+        if state.status in ("pending", "done"):
+            state.status = "running"
+        total = fields_.get("total")
+        if name == "WindowStarted" and isinstance(total, int):
+            state.windows_total = max(state.windows_total, total)
+        elif name == "WindowDone":
+            state.windows_done += 1
+            state.windows_total = max(state.windows_total, total if isinstance(total, int) else 0,
+                                      state.windows_done)
+            state.finished = now
+            if state.windows_done >= state.windows_total:
+                state.status = "done"
+        elif name == "PageFetched":
+            # One page = one successful request; rows are counted as they arrive for a live bar.
+            state.pages += 1
+            state.requests += 1
+            state.rows += int(fields_.get("rows") or 0)
+        elif name == "RequestRetried":
+            state.retries += 1
+            state.requests += 1
+        elif name == "RateWait":
+            seconds = float(fields_.get("seconds") or 0.0)
+            state.rate_wait_s += seconds
+            self.rate_wait_s += seconds
+        elif "error" in name.lower() or "fail" in name.lower():
             state.status = "failed"
             state.error = str(fields_.get("error") or fields_.get("message") or name)
             state.finished = now
-        elif lowered.endswith(("resource_done", "resource_end", "resource_finished", "finished", "done_resource")):
-            state.status = "done"
-            state.finished = now
-        elif state.status == "pending":
-            state.status = "running"
 
     def close(self) -> None:
         """Tell the renderer the run is over (final redraw)."""
@@ -212,7 +222,10 @@ class TextLines:
             self.emit(format_resource_line(state))
 
     def close(self, tracker: ProgressTracker) -> None:
-        pass
+        for state in tracker.resources.values():
+            if state.status != "pending" and not getattr(state, "_reported", False):
+                state._reported = True  # type: ignore[attr-defined]
+                self.emit(format_resource_line(state))
 
 
 class JsonLines:
@@ -221,12 +234,18 @@ class JsonLines:
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
 
+    #: Per-request events: too many lines for a scheduler log; their counts ride on WindowDone lines.
+    SKIP = frozenset({"PageFetched", "RateWait", "WindowStarted"})
+
     def update(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str,
                fields_: dict[str, Any]) -> None:
+        if name in self.SKIP:
+            return
         doc: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": name}
         doc.update({k: v for k, v in fields_.items() if k not in _EVENT_NAME_KEYS})
         if state is not None:
-            doc.update({c: getattr(state, c) for c in _COUNTERS})
+            doc.update({f"{c}_so_far": getattr(state, c) for c in _COUNTERS})
+            doc["rate_wait_s_so_far"] = round(state.rate_wait_s, 3)
             doc["status"] = state.status
         self.stream.write(json.dumps(doc, default=str) + "\n")
         self.stream.flush()

@@ -73,6 +73,7 @@ class RunOptions:
     response_format: str = "xml"
     auth_in_query: bool = False
     pipeline_name: str = "litmos"
+    dbt_quiet: bool = False
 
     @property
     def secrets(self) -> list[str]:
@@ -87,7 +88,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
             base_url: str | None = None, source_name: str | None = None,
             requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
             response_format: str = "xml", auth_in_query: bool = False,
-            pipeline_name: str = "litmos") -> RunOptions:
+            pipeline_name: str = "litmos", dbt_quiet: bool = False) -> RunOptions:
     """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
     config.validate_destination(destination)
     config.validate_dataset(dataset)
@@ -102,11 +103,13 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
         raise ConfigError(f"response format {response_format!r} is not supported; use xml or json")
     api = config.resolve_api_settings(api_key, base_url, source_name)
     creds = credentials or config.resolve_credentials(destination)
+    if destination == "postgres":
+        creds = config.dlt_postgres_dsn(creds)
     return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
                       start_date=start, end_date=end, state_dir=state_dir, api=api,
                       requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
                       lookback_days=lookback_days, response_format=response_format,
-                      auth_in_query=auth_in_query, pipeline_name=pipeline_name)
+                      auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet)
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -127,7 +130,7 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
         on_event: Progress callback (receives the sync core's events).
         options: Pre-validated options from `prepare` (then the other arguments are ignored).
         **kwargs: Passed to `prepare` (credentials, api_key, base_url, source_name, requests_per_minute,
-            lookback_days, response_format, auth_in_query, pipeline_name).
+            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet).
 
     Returns:
         The run summary (status "success").
@@ -193,7 +196,7 @@ def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
         from pipelines.dbt_runner import build_marts  # noqa: PLC0415
 
         log.info("building dbt marts")
-        build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset)
+        build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset, quiet=opts.dbt_quiet)
     except Exception as exc:  # noqa: BLE001
         reason = describe_error(exc, opts.secrets)
         summary.error = f"the load succeeded but the dbt build failed: {reason}; fix it and rerun " \
@@ -230,19 +233,21 @@ def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunO
     summary.requests_total = sum(s.requests for s in tracker.resources.values())
     summary.retries_total = sum(s.retries for s in tracker.resources.values())
     summary.rate_wait_seconds = tracker.rate_wait_s
+    any_started = any(s.status != "pending" for s in tracker.resources.values())
     for name in names:
         state = tracker.resources.get(name)
         done = state is not None and state.status == "done"
         started = state is not None and state.status != "pending"
+        # Failed before any resource began (bad key, host down): the run failed for every resource.
+        status = "success" if done else "failed" if started or not any_started else "not_run"
         summary.resources.append(run_history.ResourceRun(
-            run_id=summary.run_id, resource=name,
-            status="success" if done else ("failed" if started or not tracker.resources else "not_run"),
+            run_id=summary.run_id, resource=name, status=status,
             started_at=summary.started_at, duration_s=state.duration_s if state else None,
             windows_total=state.windows_total if state else None,
             windows_done=state.windows_done if state else None, pages=state.pages if state else None,
             requests=state.requests if state else None, retries=state.retries if state else None,
             rows_loaded=state.rows if state else None, start_date=opts.start_date, end_date=opts.end_date,
-            destination=opts.destination, error=None if done else summary.error,
+            destination=opts.destination, error=summary.error if status == "failed" else None,
         ))
 
 

@@ -46,7 +46,9 @@ def collect_status(destination: str, credentials: str, dataset: str, state_dir: 
 
     Resources are every known one that has a cursor, a history row or a table (others are omitted).
     """
-    cursors = read_cursor_map(destination, credentials, dataset, state_dir)
+    # read_cursors lists every resource; None = never loaded (or full refresh), so not worth a line.
+    cursors = {k: v for k, v in read_cursor_map(destination, credentials, dataset, state_dir).items()
+               if _cursor_value(v) is not None}
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         latest = run_history.latest_per_resource(wh, dataset)
         counts: dict[str, int] = {}

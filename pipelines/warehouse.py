@@ -32,7 +32,12 @@ class Warehouse:
                     "DESTINATION__DUCKDB__CREDENTIALS to the file you loaded"
                 )
             try:
-                self._conn = duckdb.connect(credentials, read_only=read_only)
+                try:
+                    self._conn = duckdb.connect(credentials, read_only=read_only)
+                except duckdb.ConnectionException:
+                    # This process already holds the file read-write (dlt/dbt just wrote it) and DuckDB
+                    # refuses a second instance with other settings: share the existing one.
+                    self._conn = duckdb.connect(credentials)
             except duckdb.IOException as exc:
                 raise ConfigError(
                     f"cannot open DuckDB file {credentials!r} ({_first_line(exc)}); another process may "

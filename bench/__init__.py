@@ -1,0 +1,14 @@
+"""On-demand benchmarks of issue 5 (`python -m bench --list`, `python -m bench NAME ...`, `make bench`).
+
+Each benchmark module has `DESCRIPTION` and `main(argv) -> int`; it prints its figure last and appends a
+dated entry with the command to docs/benchmarks.md. Traffic goes to 127.0.0.1 simulators only.
+"""
+from __future__ import annotations
+
+BENCHMARKS: dict[str, str] = {
+    "requests": "bench.bench_requests",   # 1. requests made / minimum possible, 1-year backfill + nightly
+    "backfill": "bench.bench_backfill",   # 2. backfill wall time at 100/min, 1-3 s latency vs floor and sequential
+    "rows": "bench.bench_rows",           # 3. rows/s XML -> DuckDB vs naive ElementTree dlt, vs raw lxml
+    "memory": "bench.bench_memory",       # 4. peak RSS vs number of course results (flat?)
+    "nightly": "bench.bench_nightly",     # 5. nightly run of a 50k-user org at 100/min
+}

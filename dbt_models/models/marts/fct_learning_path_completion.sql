@@ -1,0 +1,77 @@
+-- One row per (user, learning path) that is effectively assigned (directly or through a team) or has an
+-- active learning-path result. The API gives learning-path results no due date, so there is no overdue.
+with assignments as (
+    select
+        user_id,
+        learning_path_id,
+        max(case when assigned_via = 'direct' then 1 else 0 end) = 1 as is_assigned_direct,
+        max(case when assigned_via = 'team' then 1 else 0 end) = 1 as is_assigned_via_team,
+        min(assigned_at) as first_assigned_at
+    from {{ ref('int_learning_path_assignments') }}
+    group by user_id, learning_path_id
+),
+
+results as (
+    select * from {{ ref('stg_litmos__learning_path_results') }} where is_active
+),
+
+pairs as (
+    select user_id, learning_path_id from assignments
+    union
+    select user_id, learning_path_id from results
+),
+
+joined as (
+    select
+        pairs.user_id,
+        pairs.learning_path_id,
+        assignments.user_id is not null as is_assigned,
+        coalesce(assignments.is_assigned_direct, false) as is_assigned_direct,
+        coalesce(assignments.is_assigned_via_team, false) as is_assigned_via_team,
+        assignments.first_assigned_at,
+        results.learning_path_id is not null as has_result,
+        results.start_date as started_at,
+        results.finish_date as completed_at,
+        coalesce(results.completed, false) as is_completed,
+        coalesce(results.percentage_complete, 0) as percentage_complete,
+        {{ utc_date('results.compliant_till_date') }} as compliant_till_date,
+        users.is_active as is_user_active,
+        learning_paths.is_active as is_learning_path_active,
+        {{ as_of_date() }} as as_of_date
+    from pairs
+    left join assignments
+        on assignments.user_id = pairs.user_id and assignments.learning_path_id = pairs.learning_path_id
+    left join results
+        on results.user_id = pairs.user_id and results.learning_path_id = pairs.learning_path_id
+    left join {{ ref('stg_litmos__users') }} as users on users.user_id = pairs.user_id
+    left join {{ ref('stg_litmos__learning_paths') }} as learning_paths
+        on learning_paths.learning_path_id = pairs.learning_path_id
+)
+
+select
+    user_id || '|' || learning_path_id as user_learning_path_key,
+    user_id,
+    learning_path_id,
+    case
+        when is_assigned_direct then 'direct'
+        when is_assigned_via_team then 'team'
+        else 'unassigned'
+    end as assigned_via,
+    is_assigned,
+    is_assigned_direct,
+    is_assigned_via_team,
+    first_assigned_at,
+    has_result,
+    started_at,
+    completed_at,
+    is_completed,
+    percentage_complete,
+    case
+        when is_completed and completed_at is not null
+            then {{ days_between(utc_date('coalesce(started_at, first_assigned_at)'), utc_date('completed_at')) }}
+    end as days_to_complete,
+    compliant_till_date,
+    is_user_active,
+    is_learning_path_active,
+    as_of_date
+from joined

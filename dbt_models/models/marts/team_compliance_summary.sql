@@ -1,0 +1,84 @@
+-- Compliance counts and rates per active team at two scopes:
+--   team    the team's own active members
+--   rollup  the members of the team and of every team below it (each user counted once)
+-- A member is an active team_users link to an active team for an active user. Counted rows are
+-- fct_compliance rows (user, course) of those members.
+with teams as (
+    select * from {{ ref('dim_teams') }} where is_active
+),
+
+members as (
+    select distinct tu.team_id, tu.user_id
+    from {{ ref('stg_litmos__team_users') }} as tu
+    inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
+    inner join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id and u.is_active
+    where tu.is_active
+),
+
+scoped_members as (
+    select team_id, 'team' as scope, user_id from members
+    union
+    select ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id
+    from members
+    inner join {{ ref('int_team_ancestors') }} as ancestors on ancestors.team_id = members.team_id
+),
+
+scopes as (
+    select team_id, 'team' as scope from teams
+    union all
+    select team_id, 'rollup' as scope from teams
+),
+
+counts as (
+    select
+        scoped_members.team_id,
+        scoped_members.scope,
+        count(distinct scoped_members.user_id) as member_count,
+        count(compliance.user_course_key) as tracked_count,
+        sum(case when compliance.is_assigned then 1 else 0 end) as assigned_count,
+        sum(case when compliance.is_completed then 1 else 0 end) as completed_count,
+        sum(case when compliance.compliance_status = 'compliant' then 1 else 0 end) as compliant_count,
+        sum(case when compliance.compliance_status = 'expiring_soon' then 1 else 0 end) as expiring_soon_count,
+        sum(case when compliance.compliance_status = 'expired' then 1 else 0 end) as expired_count,
+        sum(case when compliance.compliance_status = 'overdue' then 1 else 0 end) as overdue_count,
+        sum(case when compliance.compliance_status = 'not_completed' then 1 else 0 end) as not_completed_count
+    from scoped_members
+    left join {{ ref('fct_compliance') }} as compliance on compliance.user_id = scoped_members.user_id
+    group by scoped_members.team_id, scoped_members.scope
+),
+
+filled as (
+    select
+        scopes.team_id,
+        scopes.scope,
+        {%- for column in ['member_count', 'tracked_count', 'assigned_count', 'completed_count', 'compliant_count',
+                           'expiring_soon_count', 'expired_count', 'overdue_count', 'not_completed_count'] %}
+        cast(coalesce(counts.{{ column }}, 0) as bigint) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from scopes
+    left join counts on counts.team_id = scopes.team_id and counts.scope = scopes.scope
+)
+
+select
+    filled.team_id || ':' || filled.scope as team_scope_key,
+    filled.team_id,
+    teams.team_name,
+    teams.team_path,
+    teams.depth,
+    filled.scope,
+    filled.member_count,
+    filled.tracked_count,
+    filled.assigned_count,
+    filled.completed_count,
+    filled.compliant_count,
+    filled.expiring_soon_count,
+    filled.expired_count,
+    filled.overdue_count,
+    filled.not_completed_count,
+    cast(filled.completed_count as float8) / nullif(filled.tracked_count, 0) as completion_rate,
+    cast(filled.compliant_count + filled.expiring_soon_count as float8) / nullif(filled.tracked_count, 0) as compliance_rate,
+    cast(filled.expired_count as float8) / nullif(filled.tracked_count, 0) as expired_rate,
+    cast(filled.overdue_count as float8) / nullif(filled.tracked_count, 0) as overdue_rate,
+    {{ as_of_date() }} as as_of_date
+from filled
+inner join teams on teams.team_id = filled.team_id

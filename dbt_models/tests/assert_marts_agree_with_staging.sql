@@ -1,0 +1,58 @@
+-- Integrity: counts in the marts agree with counts taken straight from staging. Returns the checks that
+-- disagree (none = pass).
+with checks as (
+    select 'dim_users rows = staged users' as check_name,
+        (select count(*) from {{ ref('dim_users') }}) as mart_count,
+        (select count(*) from {{ ref('stg_litmos__users') }}) as staging_count
+    union all
+    select 'dim_courses rows = staged courses',
+        (select count(*) from {{ ref('dim_courses') }}),
+        (select count(*) from {{ ref('stg_litmos__courses') }})
+    union all
+    select 'dim_teams rows = staged teams',
+        (select count(*) from {{ ref('dim_teams') }}),
+        (select count(*) from {{ ref('stg_litmos__teams') }})
+    union all
+    select 'dim_learning_paths rows = staged learning paths',
+        (select count(*) from {{ ref('dim_learning_paths') }}),
+        (select count(*) from {{ ref('stg_litmos__learning_paths') }})
+    union all
+    select 'fct_course_completion rows with a result = active staged course results',
+        (select count(*) from {{ ref('fct_course_completion') }} where has_result),
+        (select count(*) from {{ ref('stg_litmos__course_results') }} where is_active)
+    union all
+    select 'fct_course_completion direct assignments = active staged user_courses',
+        (select count(*) from {{ ref('fct_course_completion') }} where is_assigned_direct),
+        (select count(*) from {{ ref('stg_litmos__user_courses') }} where is_active)
+    union all
+    select 'fct_course_completion completed = completed active staged results',
+        (select count(*) from {{ ref('fct_course_completion') }} where is_completed),
+        (select count(*) from {{ ref('stg_litmos__course_results') }} where is_active and completed)
+    union all
+    select 'fct_learning_path_completion rows with a result = active staged learning path results',
+        (select count(*) from {{ ref('fct_learning_path_completion') }} where has_result),
+        (select count(*) from {{ ref('stg_litmos__learning_path_results') }} where is_active)
+    union all
+    select 'fct_learning_path_completion direct assignments = active staged learning_path_users of active paths',
+        (select count(*) from {{ ref('fct_learning_path_completion') }} where is_assigned_direct),
+        (select count(*) from {{ ref('stg_litmos__learning_path_users') }} as lpu
+            inner join {{ ref('stg_litmos__learning_paths') }} as lp
+                on lp.learning_path_id = lpu.learning_path_id and lp.is_active
+            where lpu.is_active)
+    union all
+    select 'team_compliance_summary team-scope members = active memberships (active team, active user)',
+        (select coalesce(sum(member_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
+        (select count(*) from {{ ref('stg_litmos__team_users') }} as tu
+            inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
+            inner join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id and u.is_active
+            where tu.is_active)
+    union all
+    select 'team_compliance_summary team-scope status counts add up to tracked rows',
+        (select coalesce(sum(compliant_count + expiring_soon_count + expired_count + overdue_count + not_completed_count), 0)
+            from {{ ref('team_compliance_summary') }} where scope = 'team'),
+        (select coalesce(sum(tracked_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team')
+)
+
+select * from checks
+where mart_count <> staging_count
+    or (mart_count is null) <> (staging_count is null)

@@ -1,0 +1,603 @@
+"""The simulated organisation: deterministic generation from (seed, scale, now, history) and mutations.
+
+Every table row is a list of stored values in the documented field order of its endpoint (see
+schema.py) plus one trailing slot holding the undocumented "drift" element's value (None = absent).
+Datetimes are UTC epoch milliseconds, TimeTaken whole seconds. Every timestamp the generator writes
+is <= the clock's now, so the whole history is reachable through date windows.
+"""
+from __future__ import annotations
+
+import random
+import uuid
+
+from . import names as N
+from .schema import (ACHIEVEMENTS, LISTING_TEAMS, LISTING_USERS, LISTINGS, COLLECTIONS, MODULE_DETAIL,
+                     MODULE_STATUSES, ORG_ENDPOINTS, Endpoint)
+from .table import Table
+from .timefmt import MS_PER_DAY, day_start_ms
+
+HOUR = 3_600_000
+MINUTE = 60_000
+
+E_USERS = ORG_ENDPOINTS["/org/users/details"]
+E_MR = ORG_ENDPOINTS["/org/modules/results"]
+E_CR = ORG_ENDPOINTS["/org/results/details"]
+E_LPR = ORG_ENDPOINTS["/org/learningpaths/results"]
+E_ACH = ORG_ENDPOINTS["/org/achievements"]
+E_MOD = ORG_ENDPOINTS["/org/modules"]
+E_COURSE = ORG_ENDPOINTS["/org/courses"]
+E_LP = ORG_ENDPOINTS["/org/learningpaths"]
+E_CM = ORG_ENDPOINTS["/org/courses/modules"]
+E_LPC = ORG_ENDPOINTS["/org/learningpaths/courses"]
+E_UC = ORG_ENDPOINTS["/org/users/courses"]
+E_LPU = ORG_ENDPOINTS["/org/learningpaths/users"]
+E_TEAM = ORG_ENDPOINTS["/org/teams"]
+E_TU = ORG_ENDPOINTS["/org/teams/users"]
+E_TC = ORG_ENDPOINTS["/org/teams/courses"]
+E_TLP = ORG_ENDPOINTS["/org/teams/learningpaths"]
+
+
+class _Ix:
+    """Attribute access to stored field positions of one endpoint, e.g. `U.UpdatedDate`."""
+
+    def __init__(self, endpoint: Endpoint):
+        for i, name in enumerate(endpoint.fields):
+            setattr(self, name, i)
+        self.DRIFT = len(endpoint.fields)
+        self.width = len(endpoint.fields) + 1
+
+
+U, MR, CR, LPR, ACH = _Ix(E_USERS), _Ix(E_MR), _Ix(E_CR), _Ix(E_LPR), _Ix(E_ACH)
+MOD, CO, LP, CM, LPC = _Ix(E_MOD), _Ix(E_COURSE), _Ix(E_LP), _Ix(E_CM), _Ix(E_LPC)
+UC, LPU, TEAM, TU, TC, TLP = _Ix(E_UC), _Ix(E_LPU), _Ix(E_TEAM), _Ix(E_TU), _Ix(E_TC), _Ix(E_TLP)
+AX = _Ix(ACHIEVEMENTS)
+
+
+_POSITIONS: dict[str, dict[str, int]] = {}
+
+
+def _row(endpoint: Endpoint, **values) -> list:
+    pos = _POSITIONS.get(endpoint.path)
+    if pos is None:
+        pos = _POSITIONS[endpoint.path] = {name: i for i, name in enumerate(endpoint.fields)}
+    row = [None] * (len(endpoint.fields) + 1)
+    for name, value in values.items():
+        row[pos[name]] = value
+    return row
+
+
+def _table_for(endpoint: Endpoint) -> Table:
+    ts_i = endpoint.index(endpoint.ts_field)
+    fb_i = endpoint.index(endpoint.ts_fallback) if endpoint.ts_fallback else None
+    key_i = tuple(endpoint.index(k) for k in endpoint.key)
+    if fb_i is None:
+        ts_of = lambda r: r[ts_i]  # noqa: E731
+    else:
+        ts_of = lambda r: r[ts_i] if r[ts_i] is not None else r[fb_i]  # noqa: E731
+    key_of = lambda r: tuple(r[i] for i in key_i)  # noqa: E731
+    return Table(endpoint.table, ts_of, key_of, ts_index=None if fb_i is not None else ts_i)
+
+
+class Org:
+    """All data of one simulated Litmos organisation.
+
+    Args:
+        seed: Seed of every random choice.
+        scale: Number of users.
+        now_ms: The clock's now at generation (epoch ms); nothing is stamped after it.
+        history_days: Days of history before now.
+    """
+
+    def __init__(self, seed: int, scale: int, now_ms: int, history_days: int):
+        self.seed, self.scale, self.history_days = seed, scale, history_days
+        self.rng = random.Random(f"litmos-sim/{seed}/{scale}")
+        self.ids = N.IdMaker(random.Random(f"ids/{seed}"))
+        self.now_ms = now_ms
+        self.start_ms = now_ms - history_days * MS_PER_DAY
+        self.tables: dict[str, Table] = {e.table: _table_for(e) for e in ORG_ENDPOINTS.values()
+                                         if e.table != "logins"}
+        # Logins are events [user_row, login_ms]; the record is the user as now with LastLogin = event.
+        users = self.tables["users"]
+        self.tables["logins"] = Table("logins", lambda r: r[1], lambda r: (users.rows[r[0]][U.Id], r[1]))
+        self.tables["achievements"] = Table("achievements", lambda r: r[AX.AchievementDate],
+                                            lambda r: (r[AX.AchievementId],))
+        self.collections: list[list] = []
+        self.listings: dict[str, list[list]] = {}       # collection id -> listing rows
+        self.listing_users: dict[str, list[list]] = {}  # listing id -> rows
+        self.listing_teams: dict[str, list[list]] = {}
+        self.module_details: dict[int, list] = {}       # module row -> [ModuleRefCode, Hide, NewWindow, Review, Status]
+        # Lookups the activity generator needs.
+        self.result_of: dict[tuple[int, int], int] = {}  # (user row, course row) -> course result row
+        self.user_course_of: dict[tuple[int, int], int] = {}
+        self.user_course_keys: list[tuple[int, int]] = []
+        self.course_modules: list[list[int]] = []        # course row -> module rows
+        self.lp_course_rows: list[list[int]] = []        # lp row -> course rows
+        self.team_members: list[list[int]] = []
+        self.user_teams: list[list[int]] = []
+        self.team_direct_courses: list[list[int]] = []
+        self.admins: list[int] = []
+        self.counters = {"module_result": 5_000_000, "achievement": 7_000_000, "original": 100_000}
+        self.module_results_enabled = 1.0 if scale <= 5000 else 0.3
+        self._lp_rows_of_user: dict[int, list[int]] = {}        # user row -> lp_results rows
+        self._lp_of_result: dict[int, tuple[int, int]] = {}     # lp_results row -> (user row, lp row)
+        self._mr_count: dict[int, int] = {}                     # course result row -> modules with results
+        self.user_row_of: dict[str, int] = {}                   # user Id -> users row
+        self.course_row_of: dict[str, int] = {}                 # course Id -> courses row
+        self._generating = True
+        self._generate()
+        self._generating = False
+
+    # ---- small helpers -------------------------------------------------------------------------------
+    def t(self, name: str) -> Table:
+        """Table by name."""
+        return self.tables[name]
+
+    def next_id(self, counter: str) -> int:
+        """Next value of an integer id sequence."""
+        self.counters[counter] += 1
+        return self.counters[counter]
+
+    def rint(self, lo: int, hi: int) -> int:
+        """Random integer in [lo, hi] (a cheaper randint; the data only needs to be deterministic)."""
+        return lo + int(self.rng.random() * (hi - lo + 1))
+
+    def stamp(self, lo: int, hi: int) -> int:
+        """A random ms timestamp in [lo, hi]; some land exactly on 00:00:00 or on a whole second."""
+        rng = self.rng
+        if hi <= lo:
+            return hi
+        value = lo + int(rng.random() * (hi - lo + 1))
+        roll = rng.random()
+        if roll < 0.03:
+            midnight = day_start_ms(value)
+            if midnight >= lo:
+                return midnight
+        elif roll < 0.25:
+            return value - value % 1000
+        return value
+
+    def admin(self) -> int:
+        """OriginalId of a random administrator (CreatedBy/UpdatedBy)."""
+        return self.admins[int(self.rng.random() * len(self.admins))]
+
+    # ---- generation ----------------------------------------------------------------------------------
+    def _generate(self) -> None:
+        rng = self.rng
+        n_users = self.scale
+        span = self.now_ms - self.start_ms
+        self.catalog_end = self.start_ms + span // 10
+        self.admins = [self.next_id("original") for _ in range(3)]
+        n_courses = max(12, min(300, n_users // 300))
+        n_teams = max(4, n_users // 40)
+        self._gen_teams(n_teams)
+        self._gen_courses_modules(n_courses)
+        self._gen_learning_paths(max(3, n_courses // 4))
+        self._gen_team_assignments()
+        self._gen_users(n_users)
+        self._gen_collections(max(2, n_courses // 10))
+        self._pin_boundary_rows()
+
+    def _gen_teams(self, n: int) -> None:
+        rng, teams = self.rng, self.t("teams")
+        n_roots = max(2, n // 8)
+        for i in range(n):
+            if i < n_roots:
+                parent = None
+            elif i < n_roots + (n - n_roots) * 2 // 5:
+                parent = rng.randrange(n_roots)
+            else:
+                parent = rng.randrange(n_roots, max(n_roots + 1, n_roots + (n - n_roots) * 2 // 5))
+            created = self.stamp(self.start_ms, self.catalog_end)
+            teams.add(_row(
+                E_TEAM, Id=self.ids.new(), Name=f"{rng.choice(N.TEAM_WORDS)} Team {i + 1}",
+                OriginalTeamId=self.next_id("original"), Active=True, CreatedDate=created,
+                UpdatedDate=created, CreatedBy=self.admin(), UpdatedBy=self.admin(),
+                ParentTeamId=None if parent is None else teams.rows[parent][TEAM.Id],
+                TeamCodeForBulkImport=None if rng.random() < 0.3 else f"TEAM-{i + 1:04d}"))
+            self.team_members.append([])
+            self.team_direct_courses.append([])
+
+    def _gen_courses_modules(self, n: int) -> None:
+        rng = self.rng
+        courses, modules, cms = self.t("courses"), self.t("modules"), self.t("course_modules")
+        for c in range(n):
+            created = self.stamp(self.start_ms, self.catalog_end)
+            updated = self.stamp(created, self.catalog_end)
+            topic = N.COURSE_TOPICS[c % len(N.COURSE_TOPICS)]
+            compliant_days = rng.choice((None, None, 365, 180, 30))
+            courses.add(_row(
+                E_COURSE, Id=self.ids.new(), Code=f"C-{c + 1:03d}", Name=f"{topic} {c // len(N.COURSE_TOPICS) + 1}",
+                Active=rng.random() > 0.05, ForSale=rng.random() < 0.1, OriginalCourseId=self.next_id("original"),
+                Description=rng.choice((None, f"Learn {topic} & more", "Covers <basics> & practice")),
+                EcommerceShortDescription=None, EcommerceLongDescription=None,
+                CourseCodeForBulkImport=rng.choice((None, f"BULK-{c + 1}")), Price=rng.choice((0.0, 0.0, 49.99, 120.5)),
+                AccessTillDate=None, AccessTillDays=rng.choice((None, 365)), CreatedDate=created,
+                UpdatedDate=updated, CreatedBy=self.admin(), UpdatedBy=self.admin(),
+                CompliantTillDays=compliant_days, TimeLimitDate=None, TimeLimitDays=rng.choice((None, 30)),
+                DisplayOrder=c + 1, IncludeInLibrary=rng.random() < 0.7,
+                CourseImageURL=rng.choice((None, f"https://cdn.litmos.example/img/c{c + 1}.png"))))
+            self.course_row_of[courses.rows[c][CO.Id]] = c
+            mods: list[int] = []
+            for m in range(rng.randint(1, 4)):
+                kind = rng.choices(N.MODULE_KINDS, weights=(30, 20, 20, 10, 12, 8))[0]
+                m_created = self.stamp(created, self.catalog_end)
+                m_row = modules.add(_row(
+                    E_MOD, Id=self.ids.new(), OriginalId=self.next_id("original"),
+                    Name=f"{topic}: part {m + 1}", Description=rng.choice((None, "Module & notes", "<intro> text")),
+                    Active=True, Passmark=80 if kind == "Assessment" else 0, CreatedDate=m_created,
+                    UpdatedDate=m_created, CreatedBy=self.admin(), ModuleType=kind))
+                if kind in ("Scorm", "TinCan"):
+                    self.module_details[m_row] = [
+                        rng.choice((None, f"REF-{m_row}")), rng.random() < 0.3, rng.random() < 0.5,
+                        rng.random() < 0.7, rng.choices(MODULE_STATUSES, weights=(1, 1, 1, 1, 12, 2))[0]]
+                mods.append(m_row)
+                cms.add(_row(
+                    E_CM, CourseId=courses.rows[c][CO.Id], Id=modules.rows[m_row][MOD.Id],
+                    OriginalCourseId=courses.rows[c][CO.OriginalCourseId],
+                    OriginalModuleId=modules.rows[m_row][MOD.OriginalId], Active=True, CreatedDate=m_created,
+                    UpdatedDate=m_created, CreatedBy=self.admin(), UpdatedBy=self.admin()))
+            self.course_modules.append(mods)
+
+    def _gen_learning_paths(self, n: int) -> None:
+        rng = self.rng
+        lps, lpcs, courses = self.t("learning_paths"), self.t("lp_courses"), self.t("courses")
+        for i in range(n):
+            created = self.stamp(self.start_ms, self.catalog_end)
+            row = lps.add(_row(
+                E_LP, Id=self.ids.new(), Name=f"Path {i + 1}: {rng.choice(N.COURSE_TOPICS)}",
+                Description=rng.choice((None, "A path & its courses")), Active=True,
+                OriginalId=self.next_id("original"), ForSale=False, Price=0.0, EcommerceShortDescription=None,
+                EcommerceLongDescription=None, AccessTillDate=None, AccessTillDays=None, CreatedDate=created,
+                UpdatedDate=created, CreatedBy=self.admin(), DisplayOrder=i + 1, IncludeInLibrary=rng.random() < 0.5,
+                IsCourseOrderOptional=rng.random() < 0.5, ImageURL=None))
+            members = rng.sample(range(len(courses)), k=min(len(courses), rng.randint(2, 5)))
+            self.lp_course_rows.append(members)
+            for c in members:
+                lpcs.add(_row(
+                    E_LPC, LearningPathId=lps.rows[row][LP.Id], Id=courses.rows[c][CO.Id],
+                    OriginalLearningPathId=lps.rows[row][LP.OriginalId],
+                    OriginalCourseId=courses.rows[c][CO.OriginalCourseId], Active=True, CreatedDate=created,
+                    UpdatedDate=created, CreatedBy=self.admin(), UpdatedBy=self.admin()))
+
+    def _gen_team_assignments(self) -> None:
+        rng = self.rng
+        teams, courses, lps = self.t("teams"), self.t("courses"), self.t("learning_paths")
+        tcs, tlps = self.t("team_courses"), self.t("team_lps")
+        for t, team in enumerate(teams.rows):
+            direct = rng.sample(range(len(courses)), k=rng.randint(0, 2))
+            library = rng.sample(range(len(courses)), k=rng.randint(0, 3))
+            self.team_direct_courses[t] = direct
+            for c, in_library in [(c, False) for c in direct] + [(c, True) for c in library]:
+                stamp = self.stamp(self.catalog_end, self.catalog_end + (self.now_ms - self.catalog_end) // 5)
+                tcs.add(_row(
+                    E_TC, TeamId=team[TEAM.Id], Id=courses.rows[c][CO.Id],
+                    OriginalCourseId=courses.rows[c][CO.OriginalCourseId], OriginalTeamId=team[TEAM.OriginalTeamId],
+                    Active=True, IsInTeamLibrary=in_library, LearningPathAssignment=False, CreatedDate=stamp,
+                    UpdatedDate=stamp, CreatedBy=self.admin(), UpdatedBy=self.admin()))
+            for lp_row, in_library in ((rng.randrange(len(lps)), rng.random() < 0.5),) if rng.random() < 0.4 else ():
+                stamp = self.stamp(self.catalog_end, self.catalog_end + (self.now_ms - self.catalog_end) // 5)
+                tlps.add(_row(
+                    E_TLP, TeamId=team[TEAM.Id], Id=lps.rows[lp_row][LP.Id],
+                    OriginalLearningPathId=lps.rows[lp_row][LP.OriginalId], OriginalTeamId=team[TEAM.OriginalTeamId],
+                    Active=True, IsInTeamLibrary=in_library, CreatedDate=stamp, UpdatedDate=stamp,
+                    CreatedBy=self.admin(), UpdatedBy=self.admin()))
+
+    def new_user(self, created: int, index: int) -> int:
+        """Create one user (with profile, drift field for some) stamped `created`; returns its row."""
+        rng = self.rng
+        users = self.t("users")
+        first, last = rng.choice(N.FIRST_NAMES), rng.choice(N.LAST_NAMES)
+        orig = self.admins[index] if index < len(self.admins) else self.next_id("original")
+        level = "Administrator" if index < len(self.admins) else (
+            "Team Leader" if rng.random() < 0.05 else "Learner")
+        username = f"user{orig}@acme.example"
+        manager = rng.randrange(len(users)) if len(users) > 3 and rng.random() < 0.6 else None
+        row = _row(
+            E_USERS, Id=self.ids.new(), UserName=username, FirstName=first, LastName=last,
+            FullName=f"{first} {last}", Email=None if rng.random() < 0.1 else username, AccessLevel=level,
+            DisableMessages=rng.random() < 0.1, Active=True, Skype=None,
+            PhoneWork=rng.choice((None, None, "+1 555 0100")), PhoneMobile=rng.choice((None, "+44 7700 900123")),
+            LastLogin=None, LoginKey=f"https://acme.litmos.example/login.aspx?loginkey={uuid.UUID(int=rng.getrandbits(128))}",
+            IsCustomUsername=rng.random() < 0.2, TimeZone=rng.choice(N.TIME_ZONES), SalesforceId=None,
+            OriginalId=orig, Street1=rng.choice((None, "1 Main St & 2nd Ave")), Street2=None,
+            City=rng.choice(N.CITIES), State=None, PostalCode=rng.choice((None, "8001")),
+            Country=rng.choice(N.COUNTRIES), CompanyName="Acme & Co", JobTitle=rng.choice(N.JOB_TITLES),
+            CustomField1=rng.choice((None, "Level <2>", "Blue")), Culture=rng.choice(N.CULTURES),
+            CreatedDate=created, UpdatedDate=created, CreatedBy=self.admin(), UpdatedBy=self.admin(),
+            Brand=rng.choice(N.BRANDS),
+            ManagerId=None if manager is None else users.rows[manager][U.Id],
+            ManagerName=None if manager is None else users.rows[manager][U.FullName],
+            EnableTextNotification=rng.random() < 0.2, Website=None, Twitter=None,
+            ExpirationDate=None if rng.random() < 0.95 else self.now_ms + rng.randint(30, 400) * MS_PER_DAY,
+            ExternalEmployeeId=rng.choice((None, f"E{orig:07d}")))
+        if rng.random() < 0.15:
+            row[U.DRIFT] = rng.choice(N.DEPARTMENTS)
+        u = users.add(row)
+        self.user_row_of[row[U.Id]] = u
+        self.user_teams.append([])
+        return u
+
+    def _gen_users(self, n: int) -> None:
+        rng = self.rng
+        users_end = self.start_ms + (self.now_ms - self.start_ms) // 2
+        teams = self.t("teams")
+        n_courses, n_lps = len(self.t("courses")), len(self.t("learning_paths"))
+        k_max = min(n_courses, 30)
+        for i in range(n):
+            created = self.stamp(self.catalog_end, users_end)
+            u = self.new_user(created, i)
+            for t in rng.sample(range(len(teams)), k=1 if rng.random() < 0.8 else 2):
+                self.join_team(u, t, self.stamp(created, min(self.now_ms, created + 3 * MS_PER_DAY)))
+            courses: dict[int, int] = {}
+            for c in rng.sample(range(n_courses), k=self.rint(0, k_max)):
+                at = self.stamp(created, self.now_ms)
+                self.assign_course(u, c, at)
+                courses[c] = at
+            for t in self.user_teams[u]:
+                for c in self.team_direct_courses[t]:
+                    courses.setdefault(c, self.stamp(created, self.now_ms))
+            if rng.random() < 0.3:
+                lp = rng.randrange(n_lps)
+                at = self.stamp(created, self.now_ms)
+                self.assign_lp(u, lp, at)
+                for c in self.lp_course_rows[lp]:
+                    courses.setdefault(c, at)
+            for c, at in courses.items():
+                self._gen_result(u, c, at)
+            for lp_users_row in self._lp_rows_of_user.get(u, ()):
+                self.refresh_lp_result(lp_users_row, None)
+            self._gen_logins(u, created)
+            if rng.random() < 0.02 and i >= len(self.admins):
+                self.deactivate_user(u, self.stamp(created, self.now_ms))
+
+    def join_team(self, u: int, t: int, at: int) -> int:
+        """Add user row `u` to team row `t` at `at`; returns the team_users row."""
+        users, teams = self.t("users"), self.t("teams")
+        user, team = users.rows[u], teams.rows[t]
+        self.user_teams[u].append(t)
+        self.team_members[t].append(u)
+        return self.t("team_users").add(_row(
+            E_TU, TeamId=team[TEAM.Id], Id=user[U.Id], OriginalTeamId=team[TEAM.OriginalTeamId],
+            OriginalUserId=user[U.OriginalId], Active=True, IsTeamLeader=user[U.AccessLevel] == "Team Leader",
+            IsTeamAdmin=self.rng.random() < 0.02, CreatedDate=at, UpdatedDate=at, CreatedBy=self.admin(),
+            UpdatedBy=self.admin()))
+
+    def assign_course(self, u: int, c: int, at: int) -> int:
+        """Direct user-course assignment record; returns its row."""
+        user, course = self.tables["users"].rows[u], self.tables["courses"].rows[c]
+        admin = self.admin()
+        # Literal row in documented order (hot path at 100k-user scale).
+        row = self.tables["user_courses"].add([
+            user[U.Id], course[CO.Id], user[U.OriginalId], course[CO.OriginalCourseId], True, at, at, admin, admin,
+            None])
+        self.user_course_of[(u, c)] = row
+        self.user_course_keys.append((u, c))
+        return row
+
+    def assign_lp(self, u: int, lp: int, at: int) -> int:
+        """Direct user-learning-path assignment plus its (empty) learning path result; returns lp_users row."""
+        rng = self.rng
+        user, path = self.t("users").rows[u], self.t("learning_paths").rows[lp]
+        # As in the docs' example, UpdatedDate is usually nil on these records (then CreatedDate is the ts).
+        updated = None if rng.random() < 0.7 else self.stamp(at, self.now_ms)
+        row = self.t("lp_users").add(_row(
+            E_LPU, LearningPathId=path[LP.Id], Id=user[U.Id], OriginalLearningPathId=path[LP.OriginalId],
+            Active=True, OriginalUserId=user[U.OriginalId], CreatedBy=self.admin(), CreatedDate=at,
+            UpdatedBy=0 if updated is None else self.admin(), UpdatedDate=updated))
+        res = self.t("lp_results").add(_row(
+            E_LPR, Id=path[LP.Id], UserId=user[U.Id], OriginalLearningPathId=path[LP.OriginalId],
+            OriginalUserId=user[U.OriginalId], Active=True, Name=path[LP.Name], PercentageComplete=0.0,
+            Completed=False, CreatedDate=at, UpdatedDate=at, CompliantTillDate=None, StartDate=None,
+            FinishDate=None, CreatedBy=self.admin()))
+        self._lp_rows_of_user.setdefault(u, []).append(res)
+        self._lp_of_result[res] = (u, lp)
+        return row
+
+    def _gen_result(self, u: int, c: int, assigned: int) -> None:
+        """Course result with a full history up to now (start, progress, completion, due, compliance)."""
+        rng = self.rng
+        now = self.now_ms
+        course = self.t("courses").rows[c]
+        user = self.t("users").rows[u]
+        due = assigned + self.rint(14, 60) * MS_PER_DAY if rng.random() < 0.5 else None
+        row = [None] * CR.width
+        row[CR.Id], row[CR.UserId] = course[CO.Id], user[U.Id]
+        row[CR.OriginalUserId], row[CR.OriginalCourseId] = user[U.OriginalId], course[CO.OriginalCourseId]
+        row[CR.Name], row[CR.Active], row[CR.CreatedDate], row[CR.UpdatedDate] = course[CO.Name], True, assigned, assigned
+        row[CR.Completed], row[CR.PercentageComplete], row[CR.UpToDate], row[CR.Overdue] = False, 0.0, False, False
+        row[CR.DueDate], row[CR.CreatedBy], row[CR.Code], row[CR.Username] = due, self.admin(), course[CO.Code], user[U.UserName]
+        if rng.random() < 0.1:
+            row[CR.DRIFT] = self.rint(1, 4)
+        r = self.t("course_results").add(row)
+        self.result_of[(u, c)] = r
+        roll = rng.random()
+        if roll < 0.75 and assigned < now:
+            started = self.stamp(assigned, min(now, assigned + 10 * MS_PER_DAY))
+            if roll < 0.45:
+                done = self.stamp(started, min(now, started + 20 * MS_PER_DAY))
+                self.progress(r, started, 100.0, done)
+            else:
+                self.progress(r, started, (10.0, 25.0, 33.3, 50.0, 66.7, 80.0, 95.0)[self.rint(0, 6)], None)
+        self.apply_deadlines(r, now)
+
+    def progress(self, r: int, started: int, pct: float, done: int | None) -> None:
+        """Move course result `r` to `pct` percent (stamped `done` when completing, else `started`)."""
+        rng = self.rng
+        row = self.t("course_results").rows[r]
+        if row[CR.StartedDate] is None:
+            row[CR.StartedDate] = started
+        stamp = done if done is not None else started
+        stamp = max(stamp, row[CR.UpdatedDate])
+        row[CR.PercentageComplete] = pct
+        row[CR.LastAttemptDate] = stamp
+        row[CR.UpdatedDate] = stamp
+        if done is not None:
+            row[CR.Completed], row[CR.CompletedDate], row[CR.Overdue] = True, stamp, False
+            days = self.t("courses").rows[self._course_row(row)][CO.CompliantTillDays]
+            row[CR.CompliantTillDate] = stamp + days * MS_PER_DAY if days else None
+            row[CR.UpToDate] = True
+            self.add_achievement(r, stamp)
+        if rng.random() < self.module_results_enabled:
+            self._module_results(r, row[CR.StartedDate], stamp, pct)
+        if self._generating:  # the generator refreshes learning path results once per user
+            return
+        self.tables["course_results"].touch(r)
+        for lp_res in self._lp_rows_of_user.get(self._user_row(row), ()):
+            self.refresh_lp_result(lp_res, stamp)
+
+    def _course_row(self, result_row: list) -> int:
+        return self.course_row_of[result_row[CR.Id]]
+
+    def _user_row(self, result_row: list) -> int:
+        return self.user_row_of[result_row[CR.UserId]]
+
+    def _module_results(self, r: int, started: int, stamp: int, pct: float) -> None:
+        """Module results of course result `r` consistent with its percentage (assessments: retries)."""
+        rng = self.rng
+        result = self.t("course_results").rows[r]
+        c = self._course_row(result)
+        mods = self.course_modules[c]
+        done = len(mods) if pct >= 100 else int(len(mods) * pct / 100)
+        table = self.t("module_results")
+        existing = self._mr_count
+        u = self._user_row(result)
+        user = self.t("users").rows[u]
+        for m_row in mods[existing.get(r, 0):done]:
+            module = self.t("modules").rows[m_row]
+            attempts = self.rint(1, 3) if module[MOD.ModuleType] == "Assessment" else 1
+            t0 = max(started, stamp - 2 * HOUR)
+            for attempt in range(1, attempts + 1):
+                passed = attempt == attempts
+                taken = self.rint(60, 3 * 3600) if rng.random() > 0.01 else self.rint(86_400, 3 * 86_400)
+                finish = min(stamp, t0 + taken * 1000)
+                row = [None] * MR.width
+                row[MR.Id], row[MR.UserId] = module[MOD.Id], user[U.Id]
+                row[MR.OrginalModuleId], row[MR.OriginalUserId] = module[MOD.OriginalId], user[U.OriginalId]
+                row[MR.ModuleResultId], row[MR.Active], row[MR.Name] = self.next_id("module_result"), True, module[MOD.Name]
+                row[MR.Passmark] = module[MOD.Passmark]
+                row[MR.Score] = self.rint(80, 100) if passed else self.rint(20, 79)
+                row[MR.UserName], row[MR.Completed], row[MR.AttemptNumber] = user[U.UserName], passed, attempt
+                row[MR.CreatedBy], row[MR.FinishedDate], row[MR.CreatedDate] = self.admin(), finish, t0
+                row[MR.StartedDate], row[MR.TimeTaken], row[MR.UpdatedDate] = t0, taken, finish
+                row[MR.Code] = None if rng.random() < 0.5 else f"M{module[MOD.OriginalId]}"
+                table.add(row)
+        existing[r] = max(existing.get(r, 0), done)
+
+    def refresh_lp_result(self, lp_res: int, stamp: int | None) -> None:
+        """Recompute a learning path result from the user's course results (stamped `stamp` if changed)."""
+        u, lp = self._lp_of_result[lp_res]
+        results = self.t("course_results").rows
+        rows = [results[self.result_of[(u, c)]] for c in self.lp_course_rows[lp] if (u, c) in self.result_of]
+        if not rows:
+            return
+        done = [r for r in rows if r[CR.Completed]]
+        pct = round(100.0 * len(done) / len(self.lp_course_rows[lp]), 1)
+        res = self.t("lp_results").rows[lp_res]
+        if pct == res[LPR.PercentageComplete] and res[LPR.StartDate] is not None:
+            return
+        started = [r[CR.StartedDate] for r in rows if r[CR.StartedDate] is not None]
+        res[LPR.StartDate] = min(started) if started else None
+        res[LPR.PercentageComplete] = pct
+        when = stamp if stamp is not None else max([r[CR.UpdatedDate] for r in rows] + [res[LPR.UpdatedDate]])
+        if pct >= 100 and not res[LPR.Completed]:
+            res[LPR.Completed] = True
+            res[LPR.FinishDate] = max(r[CR.CompletedDate] for r in done)
+            when = max(when, res[LPR.FinishDate])
+        res[LPR.UpdatedDate] = max(when, res[LPR.UpdatedDate])
+        self.t("lp_results").touch(lp_res)
+
+    def add_achievement(self, r: int, at: int) -> None:
+        """Achievement for completing course result `r` (both the /org and the seed-004 record)."""
+        rng = self.rng
+        result = self.t("course_results").rows[r]
+        user = self.t("users").rows[self._user_row(result)]
+        orig = self.next_id("achievement")
+        cert = self.rint(100_000, 999_999) if rng.random() < 0.6 else None
+        admin = self.admin()
+        till, name = result[CR.CompliantTillDate], result[CR.Name]
+        # Literal rows in documented order (hot path at 100k-user scale).
+        self.tables["org_achievements"].add([
+            self.ids.new(), user[U.Id], result[CR.Id], None, orig, user[U.OriginalId], result[CR.OriginalCourseId],
+            None, till, name, at, "Online Course", cert, at, at, admin, admin, None])
+        self.tables["achievements"].add([
+            user[U.Id], name, None if rng.random() < 0.5 else f"Completed {name}", at, result[CR.Id], till,
+            None if rng.random() < 0.5 else str(self.rint(70, 100)), "Completed", "Online Course",
+            user[U.FirstName], user[U.LastName], orig, cert, None])
+
+    def apply_deadlines(self, r: int, upto: int, since: int | None = None) -> None:
+        """Overdue and compliance expiry events of result `r` that fall in (since, upto]."""
+        row = self.t("course_results").rows[r]
+        if not row[CR.Active]:
+            return
+        due = row[CR.DueDate]
+        if due is not None and not row[CR.Completed] and not row[CR.Overdue] and due <= upto and (
+                since is None or due > since):
+            row[CR.Overdue] = True
+            row[CR.UpdatedDate] = max(row[CR.UpdatedDate], due)
+            self.t("course_results").touch(r)
+        till = row[CR.CompliantTillDate]
+        if till is not None and row[CR.UpToDate] and till <= upto and (since is None or till > since):
+            row[CR.UpToDate] = False
+            row[CR.UpdatedDate] = max(row[CR.UpdatedDate], till)
+            self.t("course_results").touch(r)
+
+    def _gen_logins(self, u: int, created: int) -> None:
+        rng = self.rng
+        n = rng.randint(0, max(1, self.history_days // 4)) if rng.random() > 0.1 else 0
+        for _ in range(n):
+            self.login(u, self.stamp(created, self.now_ms))
+
+    def login(self, u: int, at: int) -> None:
+        """A login event. It also updates the user record (LastLogin, UpdatedDate) so details stay consistent."""
+        users = self.t("users")
+        user = users.rows[u]
+        self.t("logins").add([u, at])
+        if user[U.LastLogin] is None or at > user[U.LastLogin]:
+            user[U.LastLogin] = at
+            user[U.UpdatedDate] = max(user[U.UpdatedDate], at)
+            users.touch(u)
+            self.t("logins").invalidate_all()
+
+    def deactivate_user(self, u: int, at: int) -> None:
+        """Removal: same record with Active=false and a new UpdatedDate."""
+        users = self.t("users")
+        user = users.rows[u]
+        user[U.Active] = False
+        user[U.UpdatedDate] = max(user[U.UpdatedDate], at)
+        users.touch(u)
+        self.t("logins").invalidate_all()
+
+    def _gen_collections(self, n: int) -> None:
+        rng = self.rng
+        users, teams = self.t("users"), self.t("teams")
+        for i in range(n):
+            cid = self.ids.new()
+            self.collections.append([cid, f"Collection {i + 1}: {rng.choice(N.COURSE_TOPICS)}", None])
+            rows = []
+            for j in range(rng.randint(1, 3)):
+                lid = self.ids.new()
+                kind = rng.choice(("Unlimited", "Dynamic", "Fixed"))
+                fixed = {"Unlimited": "0", "Dynamic": "n", "Fixed": "2027-01-31T00:00:00"}[kind]
+                rows.append([lid, f"Listing {i + 1}.{j + 1}", rng.random() > 0.1, kind, rng.choice((None, 50, 500)),
+                             rng.choice((None, 30, 365)) if kind == "Dynamic" else None, fixed, None])
+                members = rng.sample(range(len(users)), k=min(len(users), rng.randint(0, 8)))
+                self.listing_users[lid] = [
+                    [users.rows[u][U.Id], users.rows[u][U.FirstName], users.rows[u][U.LastName],
+                     users.rows[u][U.UserName],
+                     None if rng.random() < 0.4 else self.now_ms + rng.randint(1, 300) * MS_PER_DAY,
+                     rng.random() > 0.1, None] for u in members]
+                team_rows = rng.sample(range(len(teams)), k=min(len(teams), rng.randint(0, 2)))
+                self.listing_teams[lid] = [
+                    [teams.rows[t][TEAM.Id], teams.rows[t][TEAM.Name], teams.rows[t][TEAM.TeamCodeForBulkImport],
+                     teams.rows[t][TEAM.ParentTeamId], None] for t in team_rows]
+            self.listings[cid] = rows
+
+    def _pin_boundary_rows(self) -> None:
+        """Make sure some rows sit exactly on 00:00:00 of today and of the day before (boundary tests)."""
+        today = day_start_ms(self.now_ms)
+        results = self.t("course_results")
+        for offset, r in ((0, 0), (MS_PER_DAY, 1)):
+            stamp = today - offset
+            if r < len(results) and stamp >= self.start_ms and results.rows[r][CR.UpdatedDate] <= stamp:
+                results.rows[r][CR.UpdatedDate] = stamp
+                results.touch(r)

@@ -1,0 +1,326 @@
+"""Runs the dbt project (dbt_models/) against the warehouse the pipeline just loaded.
+
+``build_marts`` is the one entry point (docs/architecture.md section 5). It turns the pipeline's
+destination credentials (a DuckDB file path or a Postgres DSN) into the ``LITMOS_*`` environment
+variables that ``dbt_models/profiles.yml`` reads, invokes dbt in-process through ``dbtRunner`` and
+turns any failure into one line that names the failing models/tests.
+
+dbt keeps global state, so run at most one ``build_marts`` at a time per process.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_models"
+"""The dbt project (also holds profiles.yml)."""
+
+DESTINATIONS = ("duckdb", "postgres")
+COMMANDS = ("build", "run", "test", "compile", "seed", "source freshness", "docs generate", "parse")
+DEFAULT_DUCKDB_PATH = "litmos.duckdb"
+
+# Statuses dbt reports for a node that did not succeed (run, test, freshness results).
+_FAILED_STATUSES = {"error", "fail", "runtime error"}
+_HEADER = re.compile(r"^(Compilation|Runtime|Database|Parsing) Error( in .*)?$")
+# Environment variables read by dbt_models/profiles.yml.
+_PROFILE_ENV = ("LITMOS_DUCKDB_PATH", "LITMOS_PG_HOST", "LITMOS_PG_PORT", "LITMOS_PG_USER",
+                "LITMOS_PG_PASSWORD", "LITMOS_PG_DBNAME")
+
+
+class DbtRunError(RuntimeError):
+    """dbt could not be started or a model/test failed; the message is one line and has no secrets."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """Outcome of one dbt node (model, test, unit test, source freshness check).
+
+    Attributes:
+        unique_id: dbt unique id, e.g. ``model.litmos.fct_compliance``.
+        name: Node name, e.g. ``fct_compliance``.
+        resource_type: ``model``, ``test``, ``unit_test``, ``source``, ``operation`` ...
+        status: dbt status: ``success``, ``pass``, ``warn``, ``error``, ``fail``, ``skipped`` ...
+        message: dbt's message (first line only), e.g. ``Got 3 results, configured to fail if != 0``.
+        failures: Failing rows of a test, when dbt reports them.
+    """
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    message: str = ""
+    failures: int | None = None
+
+
+@dataclass(frozen=True)
+class MartsBuildResult:
+    """What ``build_marts`` did.
+
+    Attributes:
+        destination: ``duckdb`` or ``postgres`` (also the dbt target name).
+        command: The dbt command run, e.g. ``build``.
+        nodes: One entry per node dbt reported, in dbt's order.
+        elapsed_s: Wall time of the dbt invocation in seconds.
+        vars: The dbt vars passed (raw_schema included).
+    """
+
+    destination: str
+    command: str
+    nodes: tuple[NodeResult, ...] = ()
+    elapsed_s: float = 0.0
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def status_counts(self) -> dict[str, int]:
+        """Number of nodes per status, e.g. ``{"success": 34, "pass": 154}``."""
+        return dict(Counter(n.status for n in self.nodes))
+
+    def by_name(self, name: str) -> NodeResult:
+        """Returns the node called ``name``; raises KeyError when dbt did not report it."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+
+def build_marts(
+    destination: str,
+    credentials: Any,
+    raw_schema: str = "litmos_raw",
+    vars: Mapping[str, Any] | None = None,  # noqa: A002 - name fixed by docs/architecture.md
+    select: str | Sequence[str] | None = None,
+    command: str = "build",
+    *,
+    quiet: bool = False,
+) -> MartsBuildResult:
+    """Runs a dbt command of the litmos project against a DuckDB file or a Postgres database.
+
+    Args:
+        destination: ``"duckdb"`` or ``"postgres"``; selects the profile target of the same name.
+        credentials: DuckDB: a file path (``str``/``Path``, ``duckdb:///path`` accepted) or None for
+            ``$DESTINATION__DUCKDB__CREDENTIALS`` / ``litmos.duckdb``. Postgres: a DSN
+            ``postgresql://user:password@host:port/dbname``, a mapping or an object with host, port,
+            username (or user), password, database (or dbname), or None for
+            ``$DESTINATION__POSTGRES__CREDENTIALS``.
+        raw_schema: Schema holding the raw tables (the dlt dataset).
+        vars: Extra dbt vars, e.g. ``{"as_of_date": "2025-06-30", "expiring_soon_days": 14}``.
+        select: dbt selection (string with spaces or a list), e.g. ``"+fct_compliance"``.
+        command: One of ``COMMANDS``, e.g. ``"build"``, ``"source freshness"``, ``"docs generate"``.
+        quiet: Only print dbt errors.
+
+    Returns:
+        A MartsBuildResult listing every node dbt reported.
+
+    Raises:
+        DbtRunError: Bad arguments, unreachable warehouse, or a failing model/test/check; one line
+            that names the failing nodes. Never contains the Postgres password.
+    """
+    destination = (destination or "").strip().lower()
+    if destination not in DESTINATIONS:
+        raise DbtRunError(f"unknown destination {destination!r} for dbt: use one of {', '.join(DESTINATIONS)}")
+    command = " ".join((command or "").split())
+    if command not in COMMANDS:
+        raise DbtRunError(f"unsupported dbt command {command!r}: use one of {', '.join(COMMANDS)}")
+    if not raw_schema or not str(raw_schema).replace("_", "").isalnum():
+        raise DbtRunError(f"invalid raw_schema {raw_schema!r}: use the dlt dataset name, e.g. litmos_raw")
+    env = profile_env(destination, credentials)
+    secret = env.get("LITMOS_PG_PASSWORD", "")
+    all_vars = {**dict(vars or {}), "raw_schema": raw_schema}
+
+    args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+            "--target", destination,
+            # One target dir per destination: keeps partial parsing useful when both are used in turn.
+            "--target-path", str(DBT_PROJECT_DIR / "target" / destination),
+            "--log-path", str(DBT_PROJECT_DIR / "logs")]
+    if command not in ("parse",):
+        args += ["--vars", json.dumps(all_vars, default=str)]
+    if select:
+        args += ["--select", *_as_list(select)]
+    if quiet:
+        args.insert(0, "--quiet")
+
+    from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
+
+    started = time.monotonic()
+    with _environ(env):
+        try:
+            outcome = dbtRunner().invoke(args)
+        except Exception as exc:  # noqa: BLE001 - dbt raises assorted types; report one line
+            raise DbtRunError(_scrub(f"dbt {command} on {destination} could not run: {_first_line(exc)}",
+                                     secret)) from None
+        finally:
+            if destination == "duckdb":
+                _release_duckdb()
+    elapsed = time.monotonic() - started
+    nodes = tuple(_nodes(outcome.result))
+    result = MartsBuildResult(destination, command, nodes, elapsed, all_vars)
+    if not outcome.success:
+        raise DbtRunError(_scrub(_failure_line(command, destination, nodes, outcome.exception), secret))
+    return result
+
+
+def profile_env(destination: str, credentials: Any) -> dict[str, str]:
+    """Translates destination credentials into the LITMOS_* variables read by profiles.yml.
+
+    Args:
+        destination: ``"duckdb"`` or ``"postgres"``.
+        credentials: See ``build_marts``.
+
+    Returns:
+        The environment variables to set for dbt.
+
+    Raises:
+        DbtRunError: Credentials missing or malformed (message never includes the password).
+    """
+    if destination == "duckdb":
+        path = credentials
+        if path is None:
+            path = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS") or DEFAULT_DUCKDB_PATH
+        path = getattr(path, "database", path)  # dlt DuckDbCredentials
+        path = str(path)
+        if path.startswith("duckdb:///"):
+            path = path[len("duckdb:///"):]
+        if not path or path == ":memory:":
+            raise DbtRunError("dbt needs a DuckDB file path (an in-memory database cannot be shared with dbt): "
+                              "pass the warehouse file, e.g. litmos.duckdb")
+        resolved = Path(path).expanduser().resolve()
+        if not resolved.is_file():
+            raise DbtRunError(f"DuckDB file {resolved} does not exist: run the sync first (litmos-sync run) "
+                              "or pass the path of the loaded warehouse")
+        return {"LITMOS_DUCKDB_PATH": str(resolved)}
+
+    if credentials is None:
+        credentials = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS")
+        if not credentials:
+            raise DbtRunError("no Postgres credentials: pass a DSN postgresql://user:password@host:5432/dbname "
+                              "or set DESTINATION__POSTGRES__CREDENTIALS")
+    if isinstance(credentials, str):
+        parts = _parse_dsn(credentials)
+    else:
+        def pick(*names: str) -> Any:
+            for name in names:
+                value = credentials.get(name) if isinstance(credentials, Mapping) else getattr(credentials, name, None)
+                if value not in (None, ""):
+                    return value
+            return None
+        parts = {"host": pick("host"), "port": pick("port"), "user": pick("username", "user"),
+                 "password": pick("password"), "dbname": pick("database", "dbname")}
+    if not parts.get("dbname"):
+        raise DbtRunError("Postgres credentials name no database: use postgresql://user:password@host:5432/dbname")
+    return {
+        "LITMOS_PG_HOST": str(parts.get("host") or "127.0.0.1"),
+        "LITMOS_PG_PORT": str(parts.get("port") or 5432),
+        "LITMOS_PG_USER": str(parts.get("user") or "postgres"),
+        "LITMOS_PG_PASSWORD": str(parts.get("password") or ""),
+        "LITMOS_PG_DBNAME": str(parts["dbname"]),
+    }
+
+
+def _parse_dsn(dsn: str) -> dict[str, Any]:
+    """Splits a postgres URL DSN; the error message leaves the DSN out because it may hold a password."""
+    try:
+        url = urlsplit(dsn.strip())
+        port = url.port
+    except ValueError:
+        url, port = None, None
+    if url is None or url.scheme not in ("postgresql", "postgres") or not url.hostname:
+        raise DbtRunError("Postgres credentials must be a URL DSN like "
+                          "postgresql://user:password@host:5432/dbname (got something else)")
+    return {"host": url.hostname, "port": port, "user": unquote(url.username or ""),
+            "password": unquote(url.password or ""), "dbname": unquote(url.path.lstrip("/"))}
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Sets the profile variables for the dbt call and restores the previous environment after it."""
+    saved = {name: os.environ.get(name) for name in _PROFILE_ENV}
+    for name in _PROFILE_ENV:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _release_duckdb() -> None:
+    """Closes the DuckDB instance dbt-duckdb keeps open in-process after a run.
+
+    Without this the same process (the pipeline's next run, a report, a test) cannot open the file
+    again with another configuration. dbt-duckdb offers no public call for it, hence the private names.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a pinned dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            try:
+                environment.close()
+            except Exception:  # noqa: BLE001 - closing is best effort; the run already finished
+                pass
+
+
+def _as_list(select: str | Sequence[str]) -> list[str]:
+    return select.split() if isinstance(select, str) else [s for item in select for s in str(item).split()]
+
+
+def _nodes(result: Any) -> Iterator[NodeResult]:
+    """NodeResults from a dbt run/test/freshness result; nothing for catalog or manifest results."""
+    for item in getattr(result, "results", None) or ():
+        node = getattr(item, "node", None)
+        if node is None:
+            continue
+        status = getattr(item.status, "value", item.status)
+        yield NodeResult(
+            unique_id=getattr(node, "unique_id", ""),
+            name=getattr(node, "name", ""),
+            resource_type=str(getattr(getattr(node, "resource_type", ""), "value", getattr(node, "resource_type", ""))),
+            status=str(status),
+            message=_first_line(getattr(item, "message", "") or ""),
+            failures=getattr(item, "failures", None),
+        )
+
+
+def _failure_line(command: str, destination: str, nodes: Sequence[NodeResult], exception: Any) -> str:
+    failed = [n for n in nodes if n.status in _FAILED_STATUSES]
+    if not failed:
+        reason = _first_line(exception) if exception else "see dbt_models/logs/dbt.log"
+        return f"dbt {command} on {destination} failed: {reason}"
+    shown = "; ".join(f"{n.resource_type} {n.name} ({n.status}: {n.message or 'no message'})" for n in failed[:3])
+    more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+    skipped = sum(1 for n in nodes if n.status == "skipped")
+    tail = f"; {skipped} skipped" if skipped else ""
+    return (f"dbt {command} on {destination} failed: {shown}{more}{tail}; "
+            "details in dbt_models/logs/dbt.log")
+
+
+def _first_line(value: Any, limit: int = 300) -> str:
+    """The informative line of a dbt message, so errors stay one line.
+
+    dbt puts a header such as ``Compilation Error in model x (path)`` first and the cause after it, and
+    ends with ``> in macro ...`` context lines; both are skipped when there is something better.
+    """
+    lines = [line.strip() for line in str(value).splitlines() if line.strip()]
+    useful = [line for line in lines if not _HEADER.match(line) and not line.startswith(">")]
+    line = (useful or lines or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def _scrub(message: str, secret: str) -> str:
+    return message.replace(secret, "***") if secret else message

@@ -1,0 +1,350 @@
+"""The HTML report: completion by course, compliance by team, expiring soon, overdue learners.
+
+`collect_report_data` reads the dbt marts (schema `litmos_marts`) from DuckDB or Postgres;
+`render_html` turns that into ONE self-contained HTML file (inline CSS and SVG, no scripts, no network)
+so it can be mailed, archived or opened on a machine without internet.
+
+Column names are looked up in the marts' information schema and matched against a short list of
+candidates, so small renames in the dbt project degrade to an empty cell instead of a crash.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+from typing import Any, Sequence
+
+from pipelines import run_history
+from pipelines.config import MARTS_SCHEMA, ConfigError
+from pipelines.report_template import REPORT_TEMPLATE
+from pipelines.warehouse import Warehouse, open_warehouse, quote_ident
+
+STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
+STATUS_COLORS = {"compliant": "#2e7d32", "expiring_soon": "#f9a825", "expired": "#c62828",
+                 "overdue": "#6a1b9a", "not_completed": "#9e9e9e"}
+MAX_TABLE_ROWS = 200
+MAX_CHART_BARS = 30
+
+
+@dataclass
+class ReportData:
+    """Everything the report shows, already aggregated (small: safe to keep in memory)."""
+
+    generated_at: dt.datetime
+    source: str
+    totals: dict[str, int] = field(default_factory=dict)
+    course_completion: list[dict[str, Any]] = field(default_factory=list)
+    compliance_by_status: dict[str, int] = field(default_factory=dict)
+    compliance_by_team: list[dict[str, Any]] = field(default_factory=list)
+    expiring: list[dict[str, Any]] = field(default_factory=list)
+    expiring_total: int = 0
+    overdue: list[dict[str, Any]] = field(default_factory=list)
+    overdue_total: int = 0
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Marts:
+    """Column lookup for the mart tables (`pick` = first candidate column that exists)."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+        self._cols: dict[str, list[str]] = {}
+
+    def cols(self, table: str) -> list[str]:
+        if table not in self._cols:
+            self._cols[table] = self.wh.columns(MARTS_SCHEMA, table)
+        return self._cols[table]
+
+    def has(self, table: str) -> bool:
+        return bool(self.cols(table))
+
+    def pick(self, table: str, *candidates: str) -> str | None:
+        cols = self.cols(table)
+        return next((c for c in candidates if c in cols), None)
+
+    @staticmethod
+    def t(table: str) -> str:
+        return f"{quote_ident(MARTS_SCHEMA)}.{quote_ident(table)}"
+
+
+def _user_label(m: _Marts, alias: str) -> str:
+    if m.pick("dim_users", "full_name"):
+        return f"{alias}.full_name"
+    if m.pick("dim_users", "first_name") and m.pick("dim_users", "last_name"):
+        return f"trim(coalesce({alias}.first_name, '') || ' ' || coalesce({alias}.last_name, ''))"
+    col = m.pick("dim_users", "user_name", "email", "user_id")
+    return f"{alias}.{col}" if col else "NULL"
+
+
+def _name_expr(m: _Marts, table: str, alias: str, *candidates: str) -> str:
+    col = m.pick(table, *candidates)
+    return f"{alias}.{col}" if col else "NULL"
+
+
+def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str = "") -> ReportData:
+    """Read the marts into a :class:`ReportData`.
+
+    Raises:
+        ConfigError: The marts do not exist yet (dbt has not been run on this warehouse).
+    """
+    m = _Marts(wh)
+    needed = ("fct_course_completion", "fct_compliance", "dim_users", "dim_courses")
+    missing = [t for t in needed if not m.has(t)]
+    if missing:
+        raise ConfigError(
+            f"the marts {', '.join(missing)} are missing in schema {MARTS_SCHEMA}; run `litmos-sync run` "
+            "without --no-dbt first (or check --destination and its credentials)"
+        )
+    data = ReportData(generated_at=dt.datetime.now(dt.timezone.utc), source=source)
+    for name in ("dim_users", "dim_courses", "dim_teams", "fct_course_completion", "fct_compliance"):
+        if m.has(name):
+            data.totals[name] = int(wh.query(f"SELECT count(*) AS n FROM {m.t(name)}")[0]["n"])
+    data.course_completion = _course_completion(wh, m)
+    data.compliance_by_status = _compliance_by_status(wh, m)
+    data.compliance_by_team = _compliance_by_team(wh, m)
+    data.expiring, data.expiring_total = _expiring(wh, m)
+    data.overdue, data.overdue_total = _overdue(wh, m)
+    try:
+        data.runs = sorted(run_history.latest_per_resource(wh, dataset).values(), key=lambda r: r["resource"])
+    except Exception:  # noqa: BLE001 - the history is a footnote, never a reason to fail the report
+        data.runs = []
+    return data
+
+
+def _course_completion(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
+    f = "fct_course_completion"
+    completed = m.pick(f, "is_completed", "completed")
+    course_name = _name_expr(m, "dim_courses", "c", "course_name", "name", "course_id")
+    done = f"CASE WHEN f.{completed} THEN 1 ELSE 0 END" if completed else "0"
+    rows = wh.query(
+        f"SELECT {course_name} AS course, count(*) AS assigned, sum({done}) AS completed "
+        f"FROM {m.t(f)} f LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id "
+        f"WHERE {_active_filter(m, f)} GROUP BY 1 ORDER BY 1"
+    )
+    for row in rows:
+        row["assigned"] = int(row["assigned"] or 0)
+        row["completed"] = int(row["completed"] or 0)
+        row["rate"] = row["completed"] / row["assigned"] if row["assigned"] else 0.0
+        row["course"] = row["course"] or "(unknown course)"
+    return sorted(rows, key=lambda r: (-r["rate"], r["course"]))
+
+
+def _active_filter(m: _Marts, fact: str) -> str:
+    # Deactivated users and retired courses are history, not work to chase: leave them out of rates.
+    flags = [f"f.{c}" for c in ("is_user_active", "is_course_active") if m.pick(fact, c)]
+    return " AND ".join(flags) if flags else "1 = 1"
+
+
+def _compliance_by_status(wh: Warehouse, m: _Marts) -> dict[str, int]:
+    rows = wh.query(
+        f"SELECT compliance_status AS status, count(*) AS n FROM {m.t('fct_compliance')} GROUP BY 1"
+    )
+    counts = {s: 0 for s in STATUSES}
+    for row in rows:
+        counts[str(row["status"])] = int(row["n"])
+    return counts
+
+
+def _compliance_by_team(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
+    s = "team_compliance_summary"
+    if not m.has(s):
+        return []
+    team_name = m.pick(s, "team_path", "team_name", "name")
+    name_sql = f"s.{team_name}" if team_name else _name_expr(m, "dim_teams", "t", "team_name", "name")
+    join = "" if team_name or not m.has("dim_teams") else \
+        f" LEFT JOIN {m.t('dim_teams')} t ON t.team_id = s.team_id"
+    where = _direct_scope_filter(m, s)
+    counts = []
+    for status in STATUSES:
+        col = m.pick(s, f"{status}_count", status, f"n_{status}", f"{status}_users")
+        counts.append(f"coalesce(s.{col}, 0) AS {status}" if col else f"0 AS {status}")
+    rows = wh.query(f"SELECT {name_sql} AS team, {', '.join(counts)} FROM {m.t(s)} s{join}{where} ORDER BY 1")
+    for row in rows:
+        row["team"] = row["team"] or "(unnamed team)"
+        for status in STATUSES:
+            row[status] = int(row[status] or 0)
+        row["total"] = sum(row[status] for status in STATUSES)
+    return rows
+
+
+def _direct_scope_filter(m: _Marts, table: str) -> str:
+    # The summary may hold both per-team and rolled-up rows; the chart shows each team's own learners.
+    scope = m.pick(table, "scope", "rollup_scope", "level", "aggregation")
+    if scope:
+        return f" WHERE s.{scope} IN ('team', 'direct', 'own', 'self')"
+    flag = m.pick(table, "is_rollup", "includes_subteams", "rolled_up")
+    return f" WHERE NOT s.{flag}" if flag else ""
+
+
+def _expiring(wh: Warehouse, m: _Marts) -> tuple[list[dict[str, Any]], int]:
+    f = "fct_compliance"
+    till = m.pick(f, "compliant_till_date", "compliant_till", "expires_at", "compliant_until")
+    days = m.pick(f, "days_until_expiry", "days_to_expiry", "days_until_expiration")
+    where = "f.compliance_status = 'expiring_soon'"
+    return _learner_rows(wh, m, f, where, {
+        "expires": f"f.{till}" if till else "NULL",
+        "days_left": f"f.{days}" if days else "NULL",
+    }, order="3, 1, 2")
+
+
+def _overdue(wh: Warehouse, m: _Marts) -> tuple[list[dict[str, Any]], int]:
+    f = "fct_course_completion"
+    flag = m.pick(f, "is_overdue", "overdue")
+    due = m.pick(f, "due_date", "due_at")
+    where = f"f.{flag} AND {_active_filter(m, f)}" if flag else "1 = 0"
+    return _learner_rows(wh, m, f, where, {"due": f"f.{due}" if due else "NULL"}, order="3, 1, 2")
+
+
+def _learner_rows(wh: Warehouse, m: _Marts, fact: str, where: str, extra: dict[str, str],
+                  order: str) -> tuple[list[dict[str, Any]], int]:
+    user = _user_label(m, "u")
+    course = _name_expr(m, "dim_courses", "c", "course_name", "name", "course_id")
+    extras = ", ".join(f"{expr} AS {name}" for name, expr in extra.items())
+    base = (f"FROM {m.t(fact)} f LEFT JOIN {m.t('dim_users')} u ON u.user_id = f.user_id "
+            f"LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id WHERE {where}")
+    total = int(wh.query(f"SELECT count(*) AS n {base}")[0]["n"])
+    rows = wh.query(f"SELECT {user} AS learner, {course} AS course, {extras} {base} "
+                    f"ORDER BY {order} LIMIT {MAX_TABLE_ROWS}")
+    return rows, total
+
+
+# ---------------------------------------------------------------------------------------------- render
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _fmt_date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d") if value.tzinfo else value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value)[:10]
+
+
+def svg_completion_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
+    """Horizontal bar chart of completion rate per course (inline SVG)."""
+    rows = list(rows)[:max_bars]
+    if not rows:
+        return '<p class="empty">No course assignments yet.</p>'
+    bar_h, gap, label_w, chart_w = 18, 6, 260, 420
+    height = len(rows) * (bar_h + gap) + 10
+    parts = [f'<svg class="chart" id="chart-completion" role="img" aria-label="Completion rate by course" '
+             f'xmlns="http://www.w3.org/2000/svg" width="{label_w + chart_w + 140}" height="{height}">']
+    for i, row in enumerate(rows):
+        y = i * (bar_h + gap) + 5
+        w = max(1.0, chart_w * float(row["rate"]))
+        parts.append(
+            f'<g class="bar" data-course="{_e(row["course"])}" data-rate="{row["rate"]:.4f}">'
+            f'<title>{_e(row["course"])}: {row["completed"]} of {row["assigned"]} completed</title>'
+            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["course"], 38))}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{bar_h}" fill="#eceff1"/>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1565c0"/>'
+            f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["rate"] * 100:.0f}% '
+            f'({row["completed"]}/{row["assigned"]})</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
+    """Stacked horizontal bars of compliance status per team (inline SVG), with a legend."""
+    rows = [r for r in rows if r["total"]][:max_bars]
+    if not rows:
+        return '<p class="empty">No compliance-tracked assignments in any team.</p>'
+    bar_h, gap, label_w, chart_w = 18, 6, 300, 460
+    height = len(rows) * (bar_h + gap) + 40
+    parts = [f'<svg class="chart" id="chart-team-compliance" role="img" aria-label="Compliance status by team" '
+             f'xmlns="http://www.w3.org/2000/svg" width="{max(label_w + chart_w + 70, label_w + 5 * 112)}" height="{height}">']
+    for i, row in enumerate(rows):
+        y = i * (bar_h + gap) + 5
+        x = float(label_w)
+        parts.append(f'<g class="bar" data-team="{_e(row["team"])}">'
+                     f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["team"], 46))}</text>')
+        for status in STATUSES:
+            if row[status]:
+                w = chart_w * row[status] / row["total"]
+                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                             f'fill="{STATUS_COLORS[status]}"><title>{_e(row["team"])}: {row[status]} '
+                             f'{status.replace("_", " ")}</title></rect>')
+                x += w
+        parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["total"]}</text></g>')
+    y = len(rows) * (bar_h + gap) + 15
+    x = label_w
+    for status in STATUSES:
+        parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{STATUS_COLORS[status]}"/>'
+                     f'<text x="{x + 16}" y="{y + 11}">{status.replace("_", " ")}</text>')
+        x += 112
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _status_tiles(counts: dict[str, int]) -> str:
+    return "".join(
+        f'<div class="tile" data-status="{s}" style="border-color:{STATUS_COLORS.get(s, "#555")}">'
+        f'<b>{counts.get(s, 0):,}</b><span>{s.replace("_", " ")}</span></div>'
+        for s in list(STATUSES) + [k for k in counts if k not in STATUSES]
+    )
+
+
+def _table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], total: int, empty: str) -> str:
+    if not rows:
+        return f'<p class="empty" id="{table_id}-empty">{_e(empty)}</p>'
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    note = f'<p class="note">Showing {len(rows)} of {total:,}.</p>' if total > len(rows) else ""
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}'
+
+
+def render_html(data: ReportData) -> str:
+    """The complete report page as a string."""
+    expiring_rows = [(r["learner"], r["course"], _fmt_date(r["expires"]),
+                      "" if r.get("days_left") is None else int(r["days_left"])) for r in data.expiring]
+    overdue_rows = [(r["learner"], r["course"], _fmt_date(r["due"])) for r in data.overdue]
+    runs_rows = [(r["resource"], _fmt_date(r.get("started_at")), r.get("status"), r.get("rows_loaded"),
+                  _fmt_date(r.get("cursor_after"))) for r in data.runs]
+    labels = {"dim_users": "users", "dim_courses": "courses", "dim_teams": "teams",
+              "fct_course_completion": "learner-course pairs", "fct_compliance": "compliance-tracked pairs"}
+    totals = " · ".join(f"{n:,} {labels.get(k, k)}" for k, n in data.totals.items())
+    return Template(REPORT_TEMPLATE).substitute(
+        generated=_e(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        source=f" from {_e(data.source)}" if data.source else "",
+        totals=_e(totals),
+        status_tiles=_status_tiles(data.compliance_by_status),
+        completion_chart=svg_completion_chart(data.course_completion),
+        completion_table=_table("table-completion", ("Course", "Assigned", "Completed", "Rate"),
+                                [(r["course"], r["assigned"], r["completed"], f"{r['rate'] * 100:.1f}%")
+                                 for r in data.course_completion], len(data.course_completion),
+                                "No course assignments yet."),
+        team_chart=svg_team_chart(data.compliance_by_team),
+        expiring_count=f"{data.expiring_total:,}",
+        expiring_table=_table("table-expiring", ("Learner", "Course", "Compliant till", "Days left"),
+                              expiring_rows, data.expiring_total, "Nothing expires in the next 30 days."),
+        overdue_count=f"{data.overdue_total:,}",
+        overdue_table=_table("table-overdue", ("Learner", "Course", "Due"), overdue_rows, data.overdue_total,
+                             "No overdue learners."),
+        runs_table=_table("table-runs", ("Resource", "Last run", "Status", "Rows", "Cursor"), runs_rows,
+                          len(runs_rows), "No run history in this warehouse."),
+    )
+
+
+def write_report(destination: str, credentials: str, output: str | os.PathLike[str],
+                 dataset: str = "litmos_raw") -> Path:
+    """Collect the report data from a warehouse and write the HTML file; returns its path."""
+    from pipelines.runner import display_credentials  # noqa: PLC0415
+
+    with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
+        data = collect_report_data(wh, dataset, source=f"{destination} {display_credentials(credentials)}")
+    path = Path(output)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(data), encoding="utf-8")
+    return path
+
+
+def _clip(text: Any, n: int) -> str:
+    text = "" if text is None else str(text)
+    return text if len(text) <= n else text[: n - 1] + "…"

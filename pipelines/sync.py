@@ -1,0 +1,285 @@
+"""The sync core: run the Litmos source into a warehouse in committed batches of windows.
+
+``sync()`` is the library entry point the CLI and runner call. It resolves configuration the dlt way,
+finishes any load a killed run left pending, asks the server for its clock, plans each resource's windows
+from its stored cursor, and runs ``pipeline.run`` once per batch so a batch's rows and the cursors it
+moves are committed together. Fetching of the next batch overlaps the loading of the current one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_now
+from sources.litmos.exceptions import LitmosConfigError, LitmosError
+from sources.litmos.events import BatchCommitted
+from sources.litmos.session import STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, select_resources
+from sources.litmos.settings import ENDPOINTS
+from sources.litmos.windows import parse_user_date
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DUCKDB_FILE = "litmos.duckdb"
+# Tuning knobs read from dlt config (sources.litmos.<name>) when set; these are the defaults.
+TUNING_DEFAULTS = {"max_workers": 8, "windows_per_batch": 4, "max_retries": 6, "backoff_base": 1.0}
+
+
+@dataclass
+class ResourceStats:
+    """What one resource did in a run."""
+
+    windows_total: int = 0
+    windows_done: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    rows: int = 0
+    duration_s: float = 0.0
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+
+
+@dataclass
+class SyncResult:
+    """Totals of one run; ``resources`` is keyed by table name."""
+
+    started_at: datetime
+    finished_at: datetime
+    server_now: datetime
+    requests_total: int
+    retries_total: int
+    rate_wait_seconds: float
+    resources: dict[str, ResourceStats] = field(default_factory=dict)
+
+    @property
+    def rows_total(self) -> int:
+        return sum(r.rows for r in self.resources.values())
+
+
+def _serialised(on_event: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+    """Wraps the user's callback so it is never called from two threads at once nor breaks a run."""
+    if on_event is None:
+        return None
+    lock = threading.Lock()
+
+    def emit(event: Any) -> None:
+        with lock:
+            try:
+                on_event(event)
+            except Exception:  # a progress bar must never break the sync
+                log.exception("on_event handler failed for %r", type(event).__name__)
+
+    return emit
+
+
+def _config(key: str, default: Any) -> Any:
+    value = dlt.config.get(f"sources.litmos.{key}")
+    if value is None:
+        return default
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise LitmosConfigError(f"bad sources.litmos.{key} {value!r}: expected a {type(default).__name__}") from None
+
+
+def _destination(destination: Any, credentials: Any) -> Any:
+    if not isinstance(destination, str):
+        return destination  # a dlt destination object configured by the caller
+    if destination == "duckdb":
+        credentials = credentials or dlt.secrets.get("destination.duckdb.credentials") or os.path.abspath(
+            DEFAULT_DUCKDB_FILE)
+        return dlt.destinations.duckdb(credentials=credentials)
+    if destination == "postgres":
+        credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
+        if not credentials:
+            raise LitmosConfigError(
+                "no Postgres DSN: set DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:pass@host:5432/db"
+            )
+        return dlt.destinations.postgres(credentials=_pg_credentials(credentials))
+    raise LitmosConfigError(f"bad destination {destination!r}: use 'duckdb' or 'postgres'")
+
+
+def _pg_credentials(credentials: Any) -> Any:
+    """Accepts DSNs without a password (trust/peer auth), which dlt would otherwise ask for."""
+    if not isinstance(credentials, str):
+        return credentials
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials  # noqa: PLC0415
+
+    parsed = PostgresCredentials()
+    parsed.parse_native_representation(credentials)
+    if parsed.password is None:
+        parsed.password = ""
+    parsed.resolve()
+    return parsed
+
+
+def _unwrap(exc: BaseException) -> LitmosError | None:
+    """Finds the LitmosError dlt wrapped (PipelineStepFailed -> ResourceExtractionError -> ours)."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, LitmosError):
+            return current
+        stack.extend([current.__cause__, current.__context__, getattr(current, "exception", None)])
+    return None
+
+
+def _run(pipeline: dlt.Pipeline, data: Any = None) -> Any:
+    try:
+        info = pipeline.run(data) if data is not None else pipeline.run()
+    except PipelineStepFailed as exc:
+        inner = _unwrap(exc)
+        if inner is not None:
+            raise type(inner)(str(inner)) from None
+        raise
+    return info
+
+
+def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir: str) -> dlt.Pipeline:
+    # Arrow tables skip the JSON normalizer; ask the parquet one for dlt's usual row columns too.
+    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    os.makedirs(state_dir, exist_ok=True)
+    return dlt.pipeline(pipeline_name=pipeline_name, destination=destination, dataset_name=dataset,
+                        pipelines_dir=os.path.abspath(state_dir), progress=None)
+
+
+def read_cursors(state_dir: str = "state", pipeline_name: str = "litmos") -> dict[str, datetime | None]:
+    """Returns each resource's stored cursor (None = never loaded or full refresh) from local state."""
+    try:
+        pipeline = dlt.attach(pipeline_name=pipeline_name, pipelines_dir=os.path.abspath(state_dir))
+        source_state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
+    except Exception:  # no pipeline yet in this state dir
+        source_state = {}
+    return cursors_from_state(source_state)
+
+
+def sync(
+    *,
+    destination: Any = "duckdb",
+    credentials: Any = None,
+    dataset: str = "litmos_raw",
+    resources: list[str] | str | None = None,
+    start_date: Any = None,
+    end_date: Any = None,
+    lookback_days: float = 1,
+    state_dir: str = "state",
+    pipeline_name: str = "litmos",
+    api_key: str | None = None,
+    base_url: str | None = None,
+    source_name: str | None = None,
+    response_format: str = "xml",
+    auth_in_query: bool = False,
+    requests_per_minute: float = 90,
+    on_event: Callable[[Any], None] | None = None,
+) -> SyncResult:
+    """Copies the selected Litmos resources into the warehouse, incrementally, in committed batches.
+
+    Args:
+        destination: ``duckdb`` (file ``litmos.duckdb`` in the cwd by default), ``postgres`` or a dlt
+            destination object.
+        credentials: DuckDB file path or Postgres DSN; None = ``DESTINATION__<NAME>__CREDENTIALS``.
+        dataset: Warehouse schema for the raw tables.
+        resources: Table names (list or comma-separated); None = all.
+        start_date: ``YYYY-MM-DD`` start for resources without a cursor (default one year back); with
+            ``end_date``, the start of a bounded backfill.
+        end_date: Inclusive last day of a bounded backfill that does not move the nightly cursors.
+        lookback_days: Days re-read before each cursor (late-committed rows).
+        state_dir: dlt pipelines dir holding the pipeline state (cursors).
+        pipeline_name: dlt pipeline name.
+        api_key: Litmos key; None = ``SOURCES__LITMOS__API_KEY`` / ``.dlt/secrets.toml``.
+        base_url: API root; None = ``SOURCES__LITMOS__BASE_URL`` or the US host.
+        source_name: ``source`` query parameter; None = ``SOURCES__LITMOS__SOURCE`` or ``litmos-sync``.
+        response_format: ``xml`` or ``json``.
+        auth_in_query: Key in the query string instead of the header (old tenants).
+        requests_per_minute: Shared rate budget; 0 = unlimited.
+        on_event: Optional callback receiving ``sources.litmos.events`` dataclasses (serialised).
+
+    Returns:
+        The run's totals and per-resource statistics.
+
+    Raises:
+        LitmosError: A one-line, key-free error; batches committed before it stay loaded.
+    """
+    started_at = datetime.now(timezone.utc)
+    # Validate what needs no network first, so bad input fails fast and touches nothing.
+    tables = select_resources(resources)
+    api_key = api_key or dlt.secrets.get("sources.litmos.api_key")
+    base_url = base_url or dlt.config.get("sources.litmos.base_url")
+    source_name = source_name or dlt.config.get("sources.litmos.source")
+    tuning = {k: _config(k, v) for k, v in TUNING_DEFAULTS.items()}
+    emit = _serialised(on_event)
+    client = make_client(api_key, base_url, source_name, response_format=response_format,
+                         auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
+                         max_workers=tuning["max_workers"], max_retries=tuning["max_retries"],
+                         backoff_base=tuning["backoff_base"], on_event=emit)
+    parse_user_date(start_date, "start_date")
+    parse_user_date(end_date, "end_date")
+    dest = _destination(destination, credentials)
+    # Ask the server for its clock (and check key and host) before the state dir is touched at all.
+    server_now = probe_server_now(client)
+    pipeline = _make_pipeline(pipeline_name, dest, dataset, state_dir)
+
+    if pipeline.has_pending_data:
+        # A killed run extracted a batch (rows + cursors) but did not load it: finish that first.
+        log.info("loading the batch a previous run left pending")
+        _run(pipeline)
+    pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
+    source_state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
+    cursors = cursors_from_state(source_state)
+
+    session = open_session(client, cursors=cursors, resources=tables, start_date=start_date,
+                           end_date=end_date, lookback_days=lookback_days,
+                           max_workers=tuning["max_workers"], windows_per_batch=tuning["windows_per_batch"],
+                           server_now=server_now, emit=emit,
+                           backfills=dict(source_state.get(STATE_BACKFILLS, {})))
+    failed = True
+    try:
+        pending = session.submit(0)
+        for index in range(session.batches_total):
+            work = pending
+            if index + 1 < session.batches_total:
+                pending = session.submit(index + 1)  # fetch ahead while this batch loads
+            _run(pipeline, batch_source(session, work))
+            if emit:
+                committed = cursors_from_state(pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+                emit(BatchCommitted(index, session.batches_total, _rows_so_far(session),
+                                    {t: committed.get(t) for t in tables}))
+        failed = False
+    finally:
+        session.close(cancel=failed)
+
+    after = cursors_from_state(pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+    counters = client.counters
+    stats: dict[str, ResourceStats] = {}
+    for table in tables:
+        c = session.fetcher.counter(table)
+        stats[table] = ResourceStats(
+            windows_total=c.windows_total, windows_done=c.windows_done, pages=c.pages,
+            requests=counters.requests.get(table, 0), retries=counters.retries.get(table, 0),
+            rows=c.rows, duration_s=round(c.duration_s, 3), cursor_before=session.cursors_before.get(table),
+            cursor_after=after.get(table),
+        )
+    return SyncResult(started_at=started_at, finished_at=datetime.now(timezone.utc),
+                      server_now=session.server_now, requests_total=counters.requests_total,
+                      retries_total=counters.retries_total,
+                      rate_wait_seconds=round(client.limiter.waited_s, 3), resources=stats)
+
+
+def _rows_so_far(session: Any) -> int:
+    return sum(c.rows for c in session.fetcher.counters.values())
+
+
+__all__ = ["sync", "read_cursors", "SyncResult", "ResourceStats", "STATE_CURSORS", "ENDPOINTS"]

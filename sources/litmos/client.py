@@ -1,0 +1,387 @@
+"""Thin HTTP client for the Litmos API: auth, one shared rate budget, retries with backoff, events.
+
+Every request of a run goes through one :class:`RateLimiter` (a token bucket) so all resources and
+windows share the vendor's 100 requests/minute per key. Transient failures (503 rate limiting, 429,
+other 5xx, timeouts, dropped connections, truncated or malformed bodies) are retried with exponential
+backoff and jitter; 400/401/403/404/406 fail at once. The API key travels in the ``apikey`` header (or
+the query string for old tenants) and is scrubbed from everything this module logs or raises.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Callable
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .events import RateWait, RequestRetried
+from .exceptions import (
+    LitmosAuthError,
+    LitmosConnectionError,
+    LitmosMalformedResponseError,
+    LitmosNotFoundError,
+    LitmosRequestError,
+    LitmosUnavailableError,
+    redact,
+)
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class RateLimiter:
+    """Token bucket shared by every worker thread of a run.
+
+    Args:
+        requests_per_minute: Sustained rate; 0 or None disables limiting.
+        burst: Tokens available at once. Kept small so a fresh bucket plus one minute of refill stays
+            under the vendor's 100/minute even when the window is counted from the first request.
+    """
+
+    def __init__(self, requests_per_minute: float | None, burst: int = 3) -> None:
+        self.rate = (requests_per_minute or 0) / 60.0
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._stamp = time.monotonic()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+        self.waited_s = 0.0
+
+    def acquire(self) -> float:
+        """Takes one token, sleeping until it is available; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            wait = max(0.0, self._paused_until - now)
+            if self.rate > 0:
+                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                # Reserve the token now (the balance may go negative) so waiters queue up fairly.
+                self._tokens -= 1.0
+                if self._tokens < 0:
+                    wait = max(wait, -self._tokens / self.rate)
+            self.waited_s += wait
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def pause(self, seconds: float) -> None:
+        """Holds every worker for ``seconds`` (the vendor said we are over its limit)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+@dataclass
+class Response:
+    """A successful response: body bytes and the server's clock."""
+
+    body: bytes
+    server_date: datetime | None
+    attempts: int
+
+
+@dataclass
+class RequestCounters:
+    """Thread-safe counters of one run (per resource and in total)."""
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[str, int] = {}
+        self.retries: dict[str, int] = {}
+
+    def add(self, label: str, requests_made: int, retries: int) -> None:
+        with self._lock:
+            self.requests[label] = self.requests.get(label, 0) + requests_made
+            self.retries[label] = self.retries.get(label, 0) + retries
+
+    @property
+    def requests_total(self) -> int:
+        with self._lock:
+            return sum(self.requests.values())
+
+    @property
+    def retries_total(self) -> int:
+        with self._lock:
+            return sum(self.retries.values())
+
+
+class LitmosClient:
+    """GETs Litmos endpoints under a shared rate budget with bounded retries.
+
+    Args:
+        base_url: API root, e.g. ``https://api.litmos.com/v1.svc`` (EU/AU hosts or a simulator).
+        api_key: The key; sent as the ``apikey`` header unless ``auth_in_query``.
+        source_name: Value of the required ``source`` query parameter (<= 50 chars).
+        response_format: ``xml`` (default) or ``json``.
+        auth_in_query: Send the key as ``apikey=`` in the query string (pre-2019 tenants).
+        limiter: The run's shared rate budget.
+        max_retries: Retries after the first attempt for transient failures.
+        backoff_base: First backoff in seconds; doubles per retry, with jitter, capped at backoff_max.
+        backoff_max: Longest single backoff in seconds.
+        timeout: (connect, read) timeouts in seconds.
+        pool_size: HTTP connections kept per host (>= the number of worker threads).
+        on_event: Optional callback for retry and rate-wait events.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        source_name: str,
+        *,
+        response_format: str = "xml",
+        auth_in_query: bool = False,
+        limiter: RateLimiter | None = None,
+        max_retries: int = 6,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        timeout: tuple[float, float] = (10.0, 120.0),
+        pool_size: int = 8,
+        on_event: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self.source_name = source_name
+        self.response_format = response_format
+        self.auth_in_query = auth_in_query
+        self.limiter = limiter or RateLimiter(0)
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self.on_event = on_event
+        self.counters = RequestCounters()
+        self._local = threading.local()
+        _install_log_redaction(api_key)
+
+    def __repr__(self) -> str:  # never show the key, e.g. in dlt traces or debugger output
+        return f"LitmosClient(base_url={self.base_url!r})"
+
+    def _session(self) -> requests.Session:
+        # One Session per thread: requests does not promise thread safety for a shared one.
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+        return session
+
+    def get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        label: str = "",
+        validate: Callable[[bytes, datetime | None], Any] | None = None,
+    ) -> tuple[Response, Any]:
+        """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
+
+        ``validate`` parses the body; a :class:`LitmosMalformedResponseError` from it counts as a
+        transient failure (truncated body) and the request is retried.
+
+        Raises:
+            LitmosAuthError: 401/403.
+            LitmosNotFoundError: 404.
+            LitmosRequestError: 400/406 and other 4xx.
+            LitmosUnavailableError: retryable statuses persisted.
+            LitmosConnectionError: the host could not be reached.
+            LitmosMalformedResponseError: every attempt returned an unparseable body.
+        """
+        url = self.base_url + path
+        query = {"source": self.source_name}
+        if params:
+            query.update(params)
+        if self.response_format == "json":
+            query["format"] = "json"
+        headers = {"Accept": "application/json" if self.response_format == "json" else "text/xml"}
+        if self.auth_in_query:
+            query["apikey"] = self._api_key
+        else:
+            headers["apikey"] = self._api_key
+        where = f"GET {path}"
+        attempt = 0
+        last_problem = ""
+        kind: type[Exception] = LitmosUnavailableError
+        while True:
+            waited = self.limiter.acquire()
+            if waited > 0.05 and self.on_event:
+                self.on_event(RateWait(resource=label, seconds=waited))
+            attempt += 1
+            retry_after: float | None = None
+            try:
+                resp = self._session().get(url, params=query, headers=headers, timeout=self.timeout)
+                body = resp.content  # reads the whole body: a dropped connection raises here
+            except requests.exceptions.RequestException as exc:
+                last_problem = _describe_network_error(exc)
+                kind = LitmosConnectionError
+            else:
+                status = resp.status_code
+                if status == 200 and "text/html" in resp.headers.get("Content-Type", ""):
+                    last_problem = "HTTP 200 with an HTML page instead of data"
+                    kind = LitmosMalformedResponseError
+                elif status == 200:
+                    try:
+                        parsed = validate(body, _server_date(resp)) if validate else None
+                    except LitmosMalformedResponseError as exc:
+                        last_problem = str(exc)
+                        kind = LitmosMalformedResponseError
+                    else:
+                        self.counters.add(label, attempt, attempt - 1)
+                        return Response(body, _server_date(resp), attempt), parsed
+                elif status in RETRYABLE_STATUS or status >= 500:
+                    last_problem = f"HTTP {status} {_snippet(body, self._api_key)}".strip()
+                    kind = LitmosUnavailableError
+                    if status in (429, 503):
+                        retry_after = _retry_after(resp)
+                else:
+                    self.counters.add(label, attempt, attempt - 1)
+                    raise _client_error(where, status, body, self._api_key) from None
+            if attempt > self.max_retries:
+                self.counters.add(label, attempt, attempt - 1)
+                raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
+            delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+            delay *= random.uniform(0.5, 1.5)  # jitter: workers that failed together retry apart
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, 120.0))
+            if kind is LitmosUnavailableError and retry_after is not None:
+                # 503/429 mean the key's budget is spent (maybe by another client): hold every worker.
+                self.limiter.pause(delay)
+            log.info("%s: %s; retry %d/%d in %.1fs", where, last_problem, attempt, self.max_retries, delay)
+            if self.on_event:
+                self.on_event(RequestRetried(resource=label, path=path, attempt=attempt, reason=last_problem,
+                                             delay_s=delay))
+            time.sleep(delay)
+
+
+def _server_date(resp: requests.Response) -> datetime | None:
+    value = resp.headers.get("Date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _retry_after(resp: requests.Response) -> float:
+    """Seconds to wait after 429/503: Retry-After when given (Litmos never sends it), else 0."""
+    value = resp.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    except (TypeError, ValueError):
+        return 0.0
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def _snippet(body: bytes, secret: str, limit: int = 160) -> str:
+    """First words of an error body as one line (HTML tags stripped, key removed)."""
+    text = body[:4000].decode("utf-8", "replace")
+    text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+    text = redact(text, secret)
+    return f"({text[:limit]})" if text else ""
+
+
+def _client_error(where: str, status: int, body: bytes, secret: str) -> Exception:
+    detail = _snippet(body, secret)
+    if status in (401, 403):
+        return LitmosAuthError(
+            f"{where}: HTTP {status} Forbidden {detail} - the API key was rejected; check "
+            "SOURCES__LITMOS__API_KEY (an administrator's key), SOURCES__LITMOS__SOURCE and that "
+            "SOURCES__LITMOS__BASE_URL is your region's host"
+        )
+    if status == 404:
+        return LitmosNotFoundError(
+            f"{where}: HTTP 404 Not Found {detail} - check SOURCES__LITMOS__BASE_URL (it must end "
+            "in /v1.svc) and the id in the path", status
+        )
+    if status in (400, 406):
+        return LitmosRequestError(
+            f"{where}: HTTP {status} {detail} - the API rejected the parameters; since/to must be "
+            "'YYYY-MM-DD HH:MM:SS' at most 7 days apart, limit 1..1000, source <= 50 characters", status
+        )
+    return LitmosRequestError(f"{where}: HTTP {status} {detail} - unexpected client error", status)
+
+
+def _give_up(kind: type[Exception], where: str, base_url: str, attempts: int, problem: str) -> Exception:
+    if kind is LitmosConnectionError:
+        return LitmosConnectionError(
+            f"{where}: cannot reach {base_url} after {attempts} attempts ({problem}); check "
+            "SOURCES__LITMOS__BASE_URL and the network, then rerun (loaded data is kept)"
+        )
+    if kind is LitmosMalformedResponseError:
+        return LitmosMalformedResponseError(
+            f"{where}: unreadable response after {attempts} attempts ({problem}); rerun later "
+            "(loaded data is kept) or try response_format='json'"
+        )
+    return LitmosUnavailableError(
+        f"{where}: still failing after {attempts} attempts ({problem}); the API is rate limiting or "
+        "down - lower requests_per_minute or rerun later (loaded data is kept)"
+    )
+
+
+def _describe_network_error(exc: requests.exceptions.RequestException) -> str:
+    """A short, key-free description (requests' messages quote the full URL)."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+        return "DNS lookup failed"
+    if "Connection refused" in text:
+        return "connection refused"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "connection dropped mid-body"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection dropped"
+    return type(exc).__name__
+
+
+class _RedactKey(logging.Filter):
+    """Scrubs the API key from records of libraries that log URLs (urllib3 logs query strings)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args or self.secrets:
+            message = record.getMessage()
+            cleaned = message
+            for secret in self.secrets:
+                cleaned = redact(cleaned, secret)
+            cleaned = redact(cleaned)
+            if cleaned != message:
+                record.msg, record.args = cleaned, ()
+        return True
+
+
+_redactor = _RedactKey()
+
+
+def _install_log_redaction(secret: str) -> None:
+    if secret:
+        _redactor.secrets.add(secret)
+    for name in ("urllib3.connectionpool", "requests", __name__):
+        logger = logging.getLogger(name)
+        if _redactor not in logger.filters:
+            logger.addFilter(_redactor)

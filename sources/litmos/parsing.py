@@ -1,0 +1,339 @@
+"""Litmos XML / JSON response bodies -> typed pyarrow tables.
+
+The XML path is the hot one: lxml parses the page, one loop drops each element's text into a per-column
+list (no per-row dicts), and pyarrow compute casts whole columns at once. Columns come from the endpoint
+table in ``settings.py`` so every documented column exists (typed) even when all its values are null;
+undocumented elements become extra string columns (logged once), never a failure.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from lxml import etree
+
+from .exceptions import LitmosMalformedResponseError
+from .settings import SYNCED_AT_COLUMN, Endpoint, column_name
+
+log = logging.getLogger(__name__)
+
+TS_TYPE = pa.timestamp("us", tz="UTC")
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "str": pa.string(),
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "ts": TS_TYPE,
+    "secs": pa.int64(),
+}
+_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_HAS_OFFSET = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
+_LONG_FRACTION = r"(\.\d{6})\d+"
+_WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+_TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
+_TRUE = frozenset({"true", "1", "yes"})
+_FALSE = frozenset({"false", "0", "no"})
+# A parser per thread: lxml parsers are not thread-safe, and huge_tree lifts libxml2's 10 MB text limit.
+_parsers = threading.local()
+_seen_unknown: set[tuple[str, str]] = set()
+_seen_lock = threading.Lock()
+
+
+def arrow_schema(endpoint: Endpoint, extra: Iterable[str] = ()) -> pa.Schema:
+    """Returns the Arrow schema of one endpoint's table (documented columns, extras, synced-at)."""
+    # Key columns are declared non-nullable, as dlt declares merge keys, so the two schemas agree.
+    fields = [pa.field(name, ARROW_TYPES[kind], nullable=name not in endpoint.primary_key)
+              for name, kind in endpoint.columns.items()]
+    fields += [pa.field(name, pa.string()) for name in extra]
+    fields.append(pa.field(SYNCED_AT_COLUMN, TS_TYPE))
+    return pa.schema(fields)
+
+
+def _parser() -> etree.XMLParser:
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = etree.XMLParser(huge_tree=True, resolve_entities=False, no_network=True)
+        _parsers.parser = parser
+    return parser
+
+
+def _note_unknown(endpoint: Endpoint, name: str) -> None:
+    with _seen_lock:
+        if (endpoint.table, name) in _seen_unknown:
+            return
+        _seen_unknown.add((endpoint.table, name))
+    log.warning("%s: undocumented field %r loaded as text column %r", endpoint.path, name, column_name(name))
+
+
+def parse_page(
+    body: bytes,
+    endpoint: Endpoint,
+    response_format: str,
+    synced_at: datetime,
+    parent_id: str | None = None,
+) -> pa.Table:
+    """Parses one response body into a typed table.
+
+    Args:
+        body: The raw HTTP body.
+        endpoint: The endpoint row the body answers.
+        response_format: ``xml`` or ``json``.
+        synced_at: Extraction time written to ``_litmos_synced_at`` on every row.
+        parent_id: Value of ``endpoint.parent_column`` for child/detail endpoints.
+
+    Returns:
+        A table whose first columns follow ``arrow_schema(endpoint)``.
+
+    Raises:
+        LitmosMalformedResponseError: The body is not well-formed (e.g. truncated).
+    """
+    if response_format == "json":
+        raw, extra = _json_columns(body, endpoint)
+    else:
+        raw, extra = _xml_columns(body, endpoint)
+    nrows = len(next(iter(raw.values()))) if raw else 0
+    arrays: list[pa.Array] = []
+    for name, kind in endpoint.columns.items():
+        values = raw.get(name)
+        if name == endpoint.parent_column and parent_id is not None:
+            arrays.append(pa.array([parent_id] * nrows, pa.string()))
+        elif values is None:
+            arrays.append(pa.nulls(nrows, ARROW_TYPES[kind]))
+        else:
+            arrays.append(convert(values, kind, endpoint, name))
+    for name in extra:
+        arrays.append(_to_string_array(raw[name]))
+    arrays.append(pa.array([synced_at] * nrows, TS_TYPE) if nrows else pa.nulls(0, TS_TYPE))
+    return pa.Table.from_arrays(arrays, schema=arrow_schema(endpoint, extra))
+
+
+def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list[str]]:
+    """Collects element texts into per-column lists (None for nil/empty/missing)."""
+    try:
+        root = etree.fromstring(body, _parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise LitmosMalformedResponseError(
+            f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})"
+        ) from None
+    records = [root] if endpoint.kind == "detail" else [r for r in root if isinstance(r.tag, str)]
+    nrows = len(records)
+    # Tag -> column lists; filled lazily so each distinct tag is resolved once per page.
+    documented = endpoint.columns
+    columns: dict[str, list] = {}
+    by_tag: dict[Any, list | None] = {}
+    extra: list[str] = []
+    check_nil = b"nil" in body  # skip attribute lookups on pages that carry no nil markers
+    for row, record in enumerate(records):
+        for child in record:
+            target = by_tag.get(child.tag, False)
+            if target is False:
+                target = _resolve_tag(child.tag, endpoint, documented, columns, extra, nrows)
+                by_tag[child.tag] = target
+            if target is None:
+                continue
+            if check_nil and (child.get(_XSI_NIL) == "true" or child.get("nil") == "true"):
+                target[row] = None
+                continue
+            # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
+            target[row] = child.text
+    return columns, extra
+
+
+def _resolve_tag(tag: Any, endpoint: Endpoint, documented: dict, columns: dict, extra: list, nrows: int):
+    if not isinstance(tag, str):  # comments and processing instructions
+        return None
+    local = tag.rsplit("}", 1)[-1]
+    name = column_name(local)
+    if name not in columns:
+        if name not in documented:
+            _note_unknown(endpoint, local)
+            extra.append(name)
+        columns[name] = [None] * nrows
+    return columns[name]
+
+
+def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list[str]]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise LitmosMalformedResponseError(f"{endpoint.path}: malformed JSON ({str(exc)[:120]})") from None
+    if isinstance(data, dict) and endpoint.kind != "detail":
+        # Tolerate the wrapper objects the OpenAPI file shows ({"Users": [...]}) as well as bare arrays.
+        lists = [v for v in data.values() if isinstance(v, list)]
+        data = lists[0] if len(lists) == 1 else [data] if data else []
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise LitmosMalformedResponseError(f"{endpoint.path}: JSON body is not a list of records")
+    nrows = len(data)
+    columns: dict[str, list] = {}
+    extra: list[str] = []
+    for row, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise LitmosMalformedResponseError(f"{endpoint.path}: JSON record {row} is not an object")
+        for key, value in record.items():
+            name = column_name(key)
+            target = columns.get(name)
+            if target is None:
+                if name not in endpoint.columns:
+                    _note_unknown(endpoint, key)
+                    extra.append(name)
+                target = columns[name] = [None] * nrows
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            target[row] = None if value == "" else value
+    return columns, extra
+
+
+def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "") -> pa.Array:
+    """Converts one column of raw values (text or JSON scalars) into its Arrow type.
+
+    Whole columns are cast with pyarrow compute; only columns that fail the fast cast fall back to a
+    per-value parse, where an unparseable value becomes NULL with a warning instead of failing the run.
+    """
+    if kind == "str":
+        return _to_string_array(values)
+    if kind == "secs":
+        return pa.array([_timespan_seconds(v) for v in values], pa.int64())
+    if any(not (v is None or isinstance(v, str)) for v in values):
+        return _convert_python(values, kind, endpoint, name)
+    strings = pa.array(values, pa.string())
+    strings = pc.utf8_trim_whitespace(strings)
+    strings = pc.if_else(pc.equal(strings, ""), pa.scalar(None, pa.string()), strings)
+    try:
+        if kind == "bool":
+            lowered = pc.utf8_lower(strings)
+            is_true = pc.is_in(lowered, value_set=pa.array(sorted(_TRUE)))
+            is_false = pc.is_in(lowered, value_set=pa.array(sorted(_FALSE)))
+            if pc.any(pc.and_(pc.invert(pc.or_(is_true, is_false)), pc.is_valid(lowered))).as_py():
+                raise ValueError("non-boolean text")
+            return pc.if_else(pc.is_valid(lowered), is_true, pa.scalar(None, pa.bool_()))
+        if kind == "ts":
+            if pc.any(pc.match_substring(strings, "/Date(")).as_py():
+                raise ValueError("WCF dates")
+            strings = pc.replace_substring_regex(strings, _LONG_FRACTION, r"\1")
+            has_offset = pc.match_substring_regex(strings, _HAS_OFFSET)
+            strings = pc.if_else(has_offset, strings, pc.binary_join_element_wise(strings, "Z", ""))
+            return pc.cast(strings, TS_TYPE)
+        return pc.cast(strings, ARROW_TYPES[kind])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        return _convert_python(values, kind, endpoint, name)
+
+
+def _to_string_array(values: list) -> pa.Array:
+    if all(v is None or isinstance(v, str) for v in values):
+        return pa.array(values, pa.string())
+    return pa.array([None if v is None else _scalar_text(v) for v in values], pa.string())
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _convert_python(values: list, kind: str, endpoint: Endpoint | None, name: str) -> pa.Array:
+    parse = {"bool": parse_bool, "ts": parse_timestamp, "int": _parse_int, "float": _parse_float}[kind]
+    out = []
+    bad = 0
+    for value in values:
+        try:
+            out.append(parse(value))
+        except (ValueError, TypeError, OverflowError):
+            bad += 1
+            out.append(None)
+    if bad:
+        where = endpoint.path if endpoint else "?"
+        log.warning("%s: %d value(s) of %s are not %s and were loaded as NULL", where, bad, name, kind)
+    return pa.array(out, ARROW_TYPES[kind])
+
+
+def parse_bool(value: Any) -> bool | None:
+    """Parses ``true``/``false`` (any case, also 1/0) or a JSON bool; blank -> None."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return bool(value)
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def _parse_int(value: Any) -> int | None:
+    if value is None or isinstance(value, int) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    number = float(text)
+    if not number.is_integer():
+        raise ValueError(f"not an integer: {value!r}")
+    return int(number)
+
+
+def _parse_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return float(text) if text else None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parses ISO 8601 (fraction/``Z``/offset optional) or WCF ``/Date(ms[+-]hhmm)/`` into UTC.
+
+    Naive values are UTC (the API's documented zone). A WCF offset is display information only: the
+    epoch milliseconds already are the instant.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    text = str(value).strip()
+    if not text:
+        return None
+    match = _WCF_DATE.match(text)
+    if match:
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(match.group(1)))
+    text = re.sub(_LONG_FRACTION, r"\1", text)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _timespan_seconds(value: Any) -> int | None:
+    """Parses a .NET TimeSpan (``HH:mm:ss``, ``d.HH:mm:ss``, optional fraction) into whole seconds."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    text = str(value).strip()
+    if not text:
+        return None
+    match = _TIMESPAN.match(text)
+    if not match:
+        log.warning("TimeTaken %r is not [d.]HH:mm:ss; loaded as NULL", text[:40])
+        return None
+    sign, days, hours, minutes, seconds = match.groups()
+    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+    return -total if sign else total
+
+
+def record_ids(table: pa.Table, column: str = "id") -> list[str]:
+    """Returns the non-null values of a string column (ids for child/detail requests)."""
+    if column not in table.column_names:
+        return []
+    return [v for v in table.column(column).to_pylist() if v]

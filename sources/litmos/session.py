@@ -1,0 +1,325 @@
+"""One extraction run: window plans per resource, batches of windows, concurrent fetching, dlt resources.
+
+A :class:`SyncSession` plans every selected resource's windows from its cursor, splits them into batches
+(``windows_per_batch`` windows of every delta resource per batch) and submits each batch's windows to one
+thread pool. Every request passes the client's shared rate budget, so the pool only has to be wide
+enough that the budget, not the server's latency, sets the pace. :meth:`resources` turns one submitted
+batch into dlt resources that yield the finished pages in window order and move each resource's cursor
+in the dlt source state, so ``pipeline.run`` commits data and cursors of a batch together.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator
+
+import dlt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .client import LitmosClient
+from .exceptions import LitmosConfigError
+from .fetch import Fetcher
+from .parsing import arrow_schema
+from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
+from .windows import Window, format_api_date, plan_windows, run_end, start_for
+
+log = logging.getLogger(__name__)
+
+STATE_CURSORS = "cursors"
+STATE_BACKFILLS = "backfills"
+DEFAULT_HISTORY_DAYS = 365
+_COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
+                      "collection_listing_teams")
+
+
+def select_resources(resources: list[str] | str | None) -> list[str]:
+    """Validates resource names and returns them in endpoint-table order.
+
+    ``module_details`` follows ``modules`` (its ids come from the modules pages), so selecting it adds
+    ``modules``.
+
+    Raises:
+        LitmosConfigError: A name is not a known resource.
+    """
+    if resources is None or resources == "" or resources == []:
+        return list(ENDPOINTS)
+    if isinstance(resources, str):
+        resources = [r for r in resources.split(",")]
+    names = [r.strip() for r in resources if r and r.strip()]
+    unknown = [r for r in names if r not in ENDPOINTS]
+    if unknown:
+        raise LitmosConfigError(
+            f"unknown resource {', '.join(map(repr, unknown))}; choose from: {', '.join(ENDPOINTS)}"
+        )
+    chosen = set(names)
+    if "module_details" in chosen and "modules" not in chosen:
+        log.info("module_details follows modules: adding the modules resource")
+        chosen.add("modules")
+    return [t for t in ENDPOINTS if t in chosen]
+
+
+def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
+    """Reads the stored cursors (ISO strings in the dlt source state) as UTC datetimes."""
+    raw = (source_state or {}).get(STATE_CURSORS, {}) or {}
+    out: dict[str, datetime | None] = {}
+    for table, endpoint in ENDPOINTS.items():
+        value = raw.get(table)
+        out[table] = datetime.fromisoformat(value).astimezone(timezone.utc) if value else None
+    return out
+
+
+@dataclass
+class BatchWork:
+    """The submitted futures of one batch."""
+
+    index: int
+    total: int
+    delta: dict[str, list[tuple[Window, Future]]] = field(default_factory=dict)
+    since: dict[str, Future] = field(default_factory=dict)
+    family: Future | None = None
+    details: Future | None = None
+
+
+class SyncSession:
+    """Plans and fetches one run; see the module docstring.
+
+    Args:
+        client: HTTP client carrying the shared rate budget.
+        server_now: The server's clock at the start of the run (HTTP ``Date``).
+        cursors: Stored cursor per table (None = never loaded).
+        resources: Validated table names to load.
+        start_date: Start without a cursor (default one year before ``server_now``); with ``end_date``
+            the start of a bounded backfill.
+        end_date: Inclusive last day of a bounded backfill; cursors are then left alone.
+        lookback_days: Days re-read before each cursor.
+        page_limit: Records per page requested.
+        max_workers: Concurrent requests in flight.
+        windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
+        emit: Serialised event callback, or None.
+    """
+
+    def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
+                 resources: list[str], start_date: datetime | None = None, end_date: datetime | None = None,
+                 lookback_days: float = 1, page_limit: int = 1000, max_workers: int = 8,
+                 windows_per_batch: int | None = None, emit: Callable[[Any], None] | None = None,
+                 backfills: dict[str, Any] | None = None) -> None:
+        if lookback_days < 0:
+            raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
+        self.client = client
+        self.server_now = server_now
+        self.resources = resources
+        self.backfill = end_date is not None
+        self.fetcher = Fetcher(client, page_limit, emit)
+        self.cursors_before = {t: cursors.get(t) for t in resources}
+        self.executor = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="litmos-fetch")
+        # Chain tasks wait on fetch futures; a separate pool means they can never starve the fetchers.
+        self.chain_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="litmos-chain")
+        self._seen_modules: set[str] = set()
+        self._seen_lock = threading.Lock()
+
+        default_start = start_date or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
+        if end_date is not None and end_date < default_start:
+            raise LitmosConfigError(
+                f"bad end_date {end_date:%Y-%m-%d}: it is before the start date {default_start:%Y-%m-%d}"
+            )
+        end = run_end(server_now, end_date)
+        # A bounded backfill records how far it got per table, so rerunning the same command resumes.
+        self.backfill_range = f"{default_start:%Y-%m-%d}..{end:%Y-%m-%d}" if self.backfill else None
+        self.windows: dict[str, list[Window]] = {}
+        self.since: dict[str, datetime] = {}
+        for table in resources:
+            endpoint = ENDPOINTS[table]
+            cursor = None if self.backfill else cursors.get(table)
+            if endpoint.kind == "delta":
+                start = start_for(cursor, default_start, lookback_days)
+                progress = (backfills or {}).get(table) or {}
+                if self.backfill and progress.get("range") == self.backfill_range and progress.get("done_to"):
+                    start = datetime.fromisoformat(progress["done_to"])
+                self.windows[table] = plan_windows(start, end)
+                self.fetcher.counter(table).windows_total = len(self.windows[table])
+            elif endpoint.kind == "since":
+                self.since[table] = start_for(cursor, default_start, lookback_days)
+                self.fetcher.counter(table).windows_total = 1
+            elif endpoint.kind in ("full", "child"):
+                self.fetcher.counter(table).windows_total = 1
+        longest = max((len(w) for w in self.windows.values()), default=0)
+        per_batch = windows_per_batch if windows_per_batch and windows_per_batch > 0 else max(longest, 1)
+        self.per_batch = per_batch
+        self.batches_total = max(1, math.ceil(longest / per_batch))
+
+    # -- planning -----------------------------------------------------------------------------------
+
+    def cursor_after(self, window: Window) -> datetime:
+        """The cursor after ``window`` is loaded: its end, capped at the server's now."""
+        return min(window.to, self.server_now)
+
+    def submit(self, index: int) -> BatchWork:
+        """Submits every request of batch ``index`` to the pool and returns the futures."""
+        work = BatchWork(index, self.batches_total)
+        lo, hi = index * self.per_batch, (index + 1) * self.per_batch
+        # Interleave resources window by window so every resource advances at the same pace.
+        for offset in range(self.per_batch):
+            for table, windows in self.windows.items():
+                position = lo + offset
+                if position >= hi or position >= len(windows):
+                    continue
+                window = windows[position]
+                future = self.executor.submit(self.fetcher.fetch_window, ENDPOINTS[table], window, position,
+                                              len(windows))
+                work.delta.setdefault(table, []).append((window, future))
+        last = index == self.batches_total - 1
+        if last:
+            for table, since in self.since.items():
+                work.since[table] = self.executor.submit(
+                    self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,
+                    {"since": format_api_date(since)})
+            if any(t in self.resources for t in _COLLECTION_FAMILY):
+                work.family = self.chain_executor.submit(self._fetch_collection_family)
+        if "module_details" in self.resources and work.delta.get("modules"):
+            futures = [f for _, f in work.delta["modules"]]
+            work.details = self.chain_executor.submit(self._fetch_module_details, futures)
+        return work
+
+    def _fetch_collection_family(self) -> dict[str, list[pa.Table]]:
+        """Collections, then their listings, then each listing's users and teams (full refresh)."""
+        get = ENDPOINTS.__getitem__
+        out: dict[str, list[pa.Table]] = {t: [] for t in _COLLECTION_FAMILY}
+        out["collections"] = self.executor.submit(
+            self.fetcher.fetch_window, get("collections"), None).result()
+        wanted = set(self.resources)
+        if not wanted & set(_COLLECTION_FAMILY[1:]):
+            return out
+        collection_ids = _ids(out["collections"])
+        listing_futures = [self.executor.submit(self.fetcher.fetch_window, get("collection_listings"), None,
+                                                i, len(collection_ids), None, cid)
+                           for i, cid in enumerate(collection_ids)]
+        for future in listing_futures:
+            out["collection_listings"].extend(future.result())
+        listing_ids = _ids(out["collection_listings"])
+        children = [t for t in ("collection_listing_users", "collection_listing_teams") if t in wanted]
+        futures = [(t, self.executor.submit(self.fetcher.fetch_window, get(t), None, i, len(listing_ids),
+                                            None, lid))
+                   for t in children for i, lid in enumerate(listing_ids)]
+        for table, future in futures:
+            out[table].extend(future.result())
+        return out
+
+    def _fetch_module_details(self, module_futures: list[Future]) -> list[pa.Table]:
+        """GET /modules/{id} for every SCORM/Tin Can module seen in this batch's module pages."""
+        ids: list[str] = []
+        for future in module_futures:
+            for table in future.result():
+                for module_id in _elearning_ids(table):
+                    with self._seen_lock:
+                        if module_id in self._seen_modules:
+                            continue
+                        self._seen_modules.add(module_id)
+                    ids.append(module_id)
+        endpoint = ENDPOINTS["module_details"]
+        futures = [self.executor.submit(self.fetcher.fetch_detail, endpoint, i) for i in ids]
+        return [t for t in (f.result() for f in futures) if t is not None and t.num_rows]
+
+    # -- dlt resources ------------------------------------------------------------------------------
+
+    def resources_for(self, work: BatchWork) -> list[Any]:
+        """Returns the dlt resources of a submitted batch (only resources with work in it)."""
+        out = []
+        for table, items in work.delta.items():
+            out.append(_resource(ENDPOINTS[table], self._delta_items(table, items)))
+        for table, future in work.since.items():
+            out.append(_resource(ENDPOINTS[table], self._since_items(table, future)))
+        if work.family is not None:
+            for table in _COLLECTION_FAMILY:
+                if table in self.resources:
+                    out.append(_resource(ENDPOINTS[table], _family_items(work.family, table)))
+        if work.details is not None:
+            out.append(_resource(ENDPOINTS["module_details"], _future_items(work.details)))
+        return out
+
+    def _delta_items(self, table: str, items: list[tuple[Window, Future]]) -> Iterator[pa.Table]:
+        yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
+        last = self.windows[table][-1]
+        for window, future in items:
+            yield from future.result()
+            # State changes are committed with this batch's rows by pipeline.run (same load package).
+            if not self.backfill:
+                _set_cursor(table, self.cursor_after(window))
+            else:
+                _set_backfill(table, self.backfill_range, None if window == last else window.to)
+
+    def _since_items(self, table: str, future: Future) -> Iterator[pa.Table]:
+        yield _empty(table)
+        yield from future.result()
+        if not self.backfill:
+            _set_cursor(table, self.server_now)
+
+    def close(self, cancel: bool = False) -> None:
+        """Stops the pools; with ``cancel`` queued requests are dropped and running ones stop early."""
+        if cancel:
+            self.fetcher.cancelled.set()
+        self.chain_executor.shutdown(wait=True, cancel_futures=cancel)
+        self.executor.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _set_cursor(table: str, value: datetime) -> None:
+    cursors = dlt.current.source_state().setdefault(STATE_CURSORS, {})
+    cursors[table] = value.astimezone(timezone.utc).isoformat()
+
+
+def _set_backfill(table: str, range_key: str, done_to: datetime | None) -> None:
+    backfills = dlt.current.source_state().setdefault(STATE_BACKFILLS, {})
+    if done_to is None:
+        backfills.pop(table, None)  # finished: the same command later runs in full again
+    else:
+        backfills[table] = {"range": range_key, "done_to": done_to.isoformat()}
+
+
+def _empty(table: str) -> pa.Table:
+    return arrow_schema(ENDPOINTS[table]).empty_table()
+
+
+def _family_items(future: Future, table: str) -> Iterator[pa.Table]:
+    yield _empty(table)
+    yield from future.result()[table]
+
+
+def _future_items(future: Future) -> Iterator[pa.Table]:
+    yield _empty("module_details")
+    yield from future.result()
+
+
+def _resource(endpoint: Endpoint, items: Iterator[pa.Table]) -> Any:
+    """Wraps an iterator of pages as the endpoint's dlt resource with its keys and disposition."""
+    if endpoint.kind in ("full", "child"):
+        return dlt.resource(items, name=endpoint.table, table_name=endpoint.table, write_disposition="replace")
+    columns = {endpoint.cursor: {"dedup_sort": "desc"}} if endpoint.cursor else None
+    return dlt.resource(
+        items,
+        name=endpoint.table,
+        table_name=endpoint.table,
+        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
+        primary_key=list(endpoint.primary_key),
+        columns=columns,
+    )
+
+
+def _ids(tables: list[pa.Table], column: str = "id") -> list[str]:
+    seen: dict[str, None] = {}
+    for table in tables:
+        for value in table.column(column).to_pylist():
+            if value:
+                seen.setdefault(value, None)
+    return list(seen)
+
+
+def _elearning_ids(table: pa.Table) -> list[str]:
+    if table.num_rows == 0 or "module_type" not in table.column_names:
+        return []
+    kind = pc.utf8_lower(pc.replace_substring(table.column("module_type"), " ", ""))
+    mask = pc.fill_null(pc.is_in(kind, value_set=pa.array(sorted(ELEARNING_MODULE_TYPES))), False)
+    return [v for v in table.filter(mask).column("id").to_pylist() if v]

@@ -1,0 +1,79 @@
+"""The run history table on both warehouses: DDL, inserts, latest-per-resource, status text."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from pipelines import run_history
+from pipelines.run_history import ResourceRun
+from pipelines.status import format_status
+from pipelines.warehouse import open_warehouse
+
+UTC = dt.timezone.utc
+T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+T1 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+
+
+def _runs() -> list[ResourceRun]:
+    return [
+        ResourceRun("run1", "users", "success", T0, T0 + dt.timedelta(minutes=3), 180.5, 52, 52, 60, 61, 1, 5000,
+                    None, dt.datetime(2026, 3, 1, tzinfo=UTC), dt.date(2025, 3, 1), None, "duckdb", "success"),
+        ResourceRun("run1", "courses", "success", T0, T0 + dt.timedelta(minutes=1), 10.0, 52, 52, 52, 52, 0,
+                    40, None, dt.datetime(2026, 3, 1, tzinfo=UTC), dt.date(2025, 3, 1), None, "duckdb", "success"),
+        ResourceRun("run2", "users", "failed", T1, T1 + dt.timedelta(seconds=30), 30.0, 2, 1, 1, 6, 5, 12,
+                    dt.datetime(2026, 3, 1, tzinfo=UTC), None, None, None, "duckdb", "skipped",
+                    "GET /org/users/details kept answering 503 (rate limit) after 5 retries; lower "
+                    "--requests-per-minute"),
+    ]
+
+
+def _check(wh, dataset: str) -> None:
+    assert run_history.history(wh, dataset) == []  # no table yet: empty, not an error
+    assert run_history.record(wh, dataset, _runs()[:2]) == 2
+    assert run_history.record(wh, dataset, _runs()[2:]) == 1
+    rows = run_history.history(wh, dataset)
+    assert [(r["run_id"], r["resource"], r["status"]) for r in rows] == [
+        ("run2", "users", "failed"), ("run1", "courses", "success"), ("run1", "users", "success")]
+    assert rows[2]["rows_loaded"] == 5000 and rows[2]["windows_total"] == 52 and rows[2]["duration_s"] == 180.5
+    assert rows[2]["cursor_after"] == dt.datetime(2026, 3, 1, tzinfo=UTC)
+    assert rows[2]["start_date"] == dt.date(2025, 3, 1)
+    latest = run_history.latest_per_resource(wh, dataset)
+    assert set(latest) == {"users", "courses"}
+    users = latest["users"]
+    assert (users["run_id"], users["status"], users["rows_loaded"], users["rows_total"]) == ("run2", "failed", 12, 5012)
+    assert users["last_success_at"] == T0 + dt.timedelta(minutes=3)
+    assert latest["courses"]["rows_total"] == 40
+
+
+def test_history_duckdb(duckdb_path):
+    with open_warehouse("duckdb", duckdb_path) as wh:
+        _check(wh, "litmos_raw")
+
+
+@pytest.mark.postgres
+def test_history_postgres(pg_database):
+    with open_warehouse("postgres", pg_database) as wh:
+        _check(wh, "custom_raw")
+        cols = wh.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
+                        "AND table_name = ? ORDER BY ordinal_position", ("custom_raw", "_litmos_sync_runs"))
+    types = {c["column_name"]: c["data_type"] for c in cols}
+    assert types["started_at"] == "timestamp with time zone" and types["rows_loaded"] == "bigint"
+    assert list(types) == list(run_history.COLUMNS)
+
+
+def test_status_text_shows_cursor_last_run_rows_and_error():
+    rows = [
+        {"resource": "users", "cursor": dt.datetime(2026, 3, 1, tzinfo=UTC), "last_run_at": T1,
+         "last_status": "failed", "last_rows": 12, "last_error": "boom; do X", "last_success_at": T0,
+         "rows_in_table": 5012},
+        {"resource": "courses", "cursor": None, "last_run_at": None, "last_status": None, "last_rows": None,
+         "last_error": None, "last_success_at": None, "rows_in_table": 40},
+    ]
+    assert format_status(rows).splitlines() == [
+        "resource                   cursor               last run             status   rows last rows total",
+        "users                      2026-03-01 00:00:00  2026-03-02 02:00:00  failed          12      5,012",
+        "  error: boom; do X",
+        "courses                    -                    -                    -                -         40",
+    ]
+    assert format_status([]).startswith("no runs recorded yet")

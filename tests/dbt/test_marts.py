@@ -1,0 +1,221 @@
+"""The dbt project built on simulator data loaded by the real pipeline, in DuckDB and in Postgres.
+
+Each warehouse is loaded (``pipelines.sync.sync``) and built (``build_marts``) once per module; the tests
+then read the marts and compare them with figures computed independently from the simulator's ground
+truth (tests/dbt/compliance_oracle.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections import Counter
+from datetime import datetime, timezone
+
+import duckdb
+import psycopg2
+import pytest
+
+from compliance_oracle import compute
+from litmos_sim import SimConfig, run_simulator
+from pipelines.dbt_runner import DbtRunError, build_marts
+from pipelines.sync import sync
+
+PG_DSN = os.environ.get("LITMOS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# Frozen near the real clock: _litmos_synced_at comes from the simulator's clock, and source freshness
+# compares it with the warehouse's real now.
+SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+AS_OF = SIM_NOW.date()
+MARTS = {"dim_users", "dim_courses", "dim_teams", "dim_learning_paths", "fct_course_completion",
+         "fct_learning_path_completion", "fct_compliance", "team_compliance_summary"}
+INTERMEDIATE = {"int_course_assignments", "int_learning_path_assignments", "int_team_ancestors"}
+RAW_TABLES = 23
+
+
+@pytest.fixture(scope="module")
+def sim():
+    config = SimConfig(seed=4, scale=200, api_key="dbt-test-key", history_days=60, now=SIM_NOW)
+    with run_simulator(config) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def oracle(sim):
+    return compute(sim, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def pg_module_database():
+    """A fresh Postgres database for this module (the shared pg_database fixture is per test)."""
+    name = f"litmos_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg2.connect(PG_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_DSN} ({str(exc).strip().splitlines()[0]}); start it "
+                    "(pg_ctlcluster <version> main start) or set LITMOS_TEST_PG_DSN", pytrace=False)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_DSN.rpartition('/')[0]}/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+class Warehouse:
+    """A loaded and built warehouse plus a tiny query helper."""
+
+    def __init__(self, destination: str, credentials: str, result):
+        self.destination, self.credentials, self.result = destination, credentials, result
+
+    def rows(self, sql: str) -> list[tuple]:
+        if self.destination == "duckdb":
+            with duckdb.connect(self.credentials, read_only=True) as con:
+                return con.execute(sql).fetchall()
+        with psycopg2.connect(self.credentials) as con, con.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall()
+
+
+def _load_and_build(sim, destination: str, credentials: str, state_dir: str) -> Warehouse:
+    sync(destination=destination, credentials=credentials, api_key=sim.api_key, base_url=sim.base_url,
+         state_dir=state_dir, requests_per_minute=0)
+    result = build_marts(destination, credentials, vars={"as_of_date": AS_OF.isoformat()}, quiet=True)
+    return Warehouse(destination, credentials, result)
+
+
+@pytest.fixture(scope="module")
+def duckdb_warehouse(sim, tmp_path_factory):
+    base = tmp_path_factory.mktemp("dbt_duckdb")
+    return _load_and_build(sim, "duckdb", str(base / "warehouse.duckdb"), str(base / "state"))
+
+
+@pytest.fixture(scope="module")
+def postgres_warehouse(sim, pg_module_database, tmp_path_factory):
+    base = tmp_path_factory.mktemp("dbt_postgres")
+    return _load_and_build(sim, "postgres", pg_module_database, str(base / "state"))
+
+
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def warehouse(request) -> Warehouse:
+    return request.getfixturevalue(f"{request.param}_warehouse")
+
+
+def test_build_runs_every_model_unit_test_and_data_test_green(warehouse):
+    counts = Counter((n.resource_type, n.status) for n in warehouse.result.nodes)
+    assert counts == {("model", "success"): 34, ("operation", "success"): 1, ("unit_test", "pass"): 5,
+                      ("test", "pass"): 149}
+    assert warehouse.result.vars == {"as_of_date": AS_OF.isoformat(), "raw_schema": "litmos_raw"}
+
+
+def test_models_land_in_exact_schemas(warehouse):
+    rows = warehouse.rows("select table_schema, table_name from information_schema.tables "
+                          "where table_schema like 'litmos_%' and table_schema <> 'litmos_raw'")
+    by_schema: dict[str, set[str]] = {}
+    for schema, table in rows:
+        by_schema.setdefault(schema, set()).add(table)
+    assert set(by_schema) == {"litmos_staging", "litmos_intermediate", "litmos_marts"}
+    assert by_schema["litmos_marts"] == MARTS
+    assert by_schema["litmos_intermediate"] == INTERMEDIATE
+    assert len(by_schema["litmos_staging"]) == RAW_TABLES
+    assert all(t.startswith("stg_litmos__") for t in by_schema["litmos_staging"])
+
+
+def test_login_key_credential_not_carried_into_staging(warehouse):
+    columns = {r[0] for r in warehouse.rows(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'litmos_staging' and table_name = 'stg_litmos__users'")}
+    assert "user_id" in columns and "is_active" in columns
+    assert "login_key" not in columns
+
+
+def test_course_completion_rows_equal_ground_truth_pairs(warehouse, oracle):
+    rows = warehouse.rows("select user_id, course_id from litmos_marts.fct_course_completion")
+    assert len(rows) == len(set(rows))
+    assert set(rows) == oracle.completion_pairs
+
+
+def test_compliance_status_per_row_equals_ground_truth(warehouse, oracle):
+    rows = warehouse.rows("select user_id, course_id, compliance_status from litmos_marts.fct_compliance")
+    assert {(u, c): s for u, c, s in rows} == oracle.compliance
+    assert len(rows) == len(oracle.compliance)
+    # The simulated org must exercise the interesting statuses, or this comparison proves little.
+    assert {"expired", "compliant", "not_completed"} <= set(oracle.compliance.values())
+
+
+def test_expired_compliance_rows_per_team_equal_ground_truth(warehouse, oracle):
+    rows = warehouse.rows("select team_id, scope, expired_count from litmos_marts.team_compliance_summary")
+    expected = {key: counts["expired"] for key, counts in oracle.team_status.items()}
+    assert {(t, s): n for t, s, n in rows} == expected
+    assert sum(n for (_, scope), n in expected.items() if scope == "team") > 0
+
+
+def test_team_summary_status_counts_equal_ground_truth(warehouse, oracle):
+    rows = warehouse.rows(
+        "select team_id, scope, compliant_count, expiring_soon_count, expired_count, overdue_count, "
+        "not_completed_count, tracked_count from litmos_marts.team_compliance_summary")
+    statuses = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
+    actual = {(r[0], r[1]): dict(zip(statuses + ("tracked",), r[2:])) for r in rows}
+    expected = {key: {**{s: c[s] for s in statuses}, "tracked": sum(c.values())}
+                for key, c in oracle.team_status.items()}
+    assert actual == expected
+
+
+def test_both_warehouses_agree_on_every_mart_count(duckdb_warehouse, postgres_warehouse):
+    def counts(wh):
+        return {m: wh.rows(f"select count(*) from litmos_marts.{m}")[0][0] for m in sorted(MARTS)}
+
+    assert counts(duckdb_warehouse) == counts(postgres_warehouse)
+
+
+def test_source_freshness_passes_on_fresh_load_and_names_stale_source(duckdb_warehouse, tmp_path):
+    result = build_marts("duckdb", duckdb_warehouse.credentials, command="source freshness", quiet=True)
+    assert Counter(n.status for n in result.nodes) == {"pass": RAW_TABLES}
+
+    stale = str(tmp_path / "stale.duckdb")
+    shutil.copyfile(duckdb_warehouse.credentials, stale)
+    with duckdb.connect(stale) as con:
+        con.execute("update litmos_raw.teams set _litmos_synced_at = _litmos_synced_at - interval 4 day")
+    with pytest.raises(DbtRunError) as err:
+        build_marts("duckdb", stale, command="source freshness", select="source:litmos.teams", quiet=True)
+    assert str(err.value).startswith("dbt source freshness on duckdb failed: source teams (error: ")
+    assert "\n" not in str(err.value)
+
+
+def test_failing_data_test_is_named_in_one_line(duckdb_warehouse, tmp_path):
+    broken = str(tmp_path / "broken.duckdb")
+    shutil.copyfile(duckdb_warehouse.credentials, broken)
+    with duckdb.connect(broken) as con:
+        # A result for a user the users table does not know breaks the relationships test.
+        con.execute("insert into litmos_raw.course_results (id, user_id, active, completed) "
+                    "select id, 'no-such-user', true, false from litmos_raw.courses limit 1")
+    with pytest.raises(DbtRunError) as err:
+        build_marts("duckdb", broken, select="fct_course_completion", quiet=True,
+                    vars={"as_of_date": AS_OF.isoformat()})
+    message = str(err.value)
+    assert message == ("dbt build on duckdb failed: test "
+                       "relationships_fct_course_completion_user_id__user_id__ref_dim_users_ "
+                       "(fail: Got 1 result, configured to fail if != 0); "
+                       "details in dbt_models/logs/dbt.log")
+
+
+def test_docs_generate_writes_catalog(duckdb_warehouse):
+    result = build_marts("duckdb", duckdb_warehouse.credentials, command="docs generate", quiet=True)
+    assert result.command == "docs generate"
+    catalog = os.path.join(os.path.dirname(__file__), "..", "..", "dbt_models", "target", "duckdb", "catalog.json")
+    assert os.path.getsize(catalog) > 0
+
+
+def test_bad_vars_and_missing_raw_schema_give_one_line_errors(duckdb_warehouse):
+    with pytest.raises(DbtRunError) as err:
+        build_marts("duckdb", duckdb_warehouse.credentials, vars={"as_of_date": "31/12/2025"},
+                    select="fct_compliance", command="compile", quiet=True)
+    assert str(err.value) == ("dbt compile on duckdb failed: var as_of_date must be a date YYYY-MM-DD, got "
+                              "'31/12/2025'; pass e.g. --vars '{as_of_date: 2025-06-30}'")
+    with pytest.raises(DbtRunError) as err:
+        build_marts("duckdb", duckdb_warehouse.credentials, raw_schema="litmos_nothing_here", quiet=True)
+    assert str(err.value) == ("dbt build on duckdb failed: raw schema 'litmos_nothing_here' does not exist in "
+                              "the duckdb warehouse: run the sync first (litmos-sync run) or pass the schema "
+                              "the pipeline loaded (var raw_schema)")
