@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from typing import Any, Sequence
 
 from pipelines import config
@@ -16,11 +17,13 @@ from pipelines.config import ConfigError
 
 PROG = "litmos-sync"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEMO_MIN_SCALE = 200
 
 _CONFIG_EPILOG = """\
 configuration (the dlt way: environment, .dlt/config.toml or .dlt/secrets.toml):
   SOURCES__LITMOS__API_KEY            Litmos API key (secret; never printed or stored)
-  SOURCES__LITMOS__SOURCE             value of the required `source` parameter (<= 50 chars)
+  SOURCES__LITMOS__SOURCE             value of the required `source` parameter (<= 50 chars,
+                                      default litmos-sync)
   SOURCES__LITMOS__BASE_URL           API base URL, default https://api.litmos.com/v1.svc
                                       (EU https://api.litmoseu.com/v1.svc, AU https://api.litmos.com.au/v1.svc)
   DESTINATION__DUCKDB__CREDENTIALS    DuckDB file, default litmos.duckdb in the working directory
@@ -51,12 +54,17 @@ def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str) -> Non
     p.add_argument("--dataset", default=config.DEFAULT_DATASET, metavar="NAME", help=dataset_help)
 
 
+def _wrap(text: str) -> str:
+    # Raw formatter (for the aligned env-var epilog) does not wrap descriptions itself.
+    return textwrap.fill(text, width=100)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by the help test)."""
     parser = OneLineArgumentParser(
         prog=PROG,
-        description="Incremental copy of a Litmos LMS organisation into DuckDB or Postgres, with dbt "
-                    "completion and compliance marts.",
+        description=_wrap("Incremental copy of a Litmos LMS organisation into DuckDB or Postgres, with dbt "
+                          "completion and compliance marts."),
         epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -65,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run", help="extract and load from the Litmos API, then build the dbt marts",
-        description="Extract every changed record since the last run (per resource cursor, 7-day windows, "
+        description=_wrap("Extract every changed record since the last run (per resource cursor, 7-day windows, "
                     "1-day lookback), merge it into the raw dataset, build the dbt marts, and record the run "
-                    "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes.",
+                    "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes."),
         epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 130 interrupted",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -77,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start-date", metavar="YYYY-MM-DD",
                      help="first day to load for resources without a cursor yet (default one year back)")
     run.add_argument("--end-date", metavar="YYYY-MM-DD",
-                     help="bounded backfill up to this day; does not move the nightly cursor")
+                     help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw)")
     run.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                      help="dlt pipeline state directory, holds the cursors (default ./state)")
@@ -89,9 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser(
         "status", help="show each resource's cursor, last run and rows loaded",
-        description="Per resource: the stored cursor (the next run starts there minus the lookback), the "
+        description=_wrap("Per resource: the stored cursor (the next run starts there minus the lookback), the "
                     "last run's time, status and rows, and the rows now in the raw table. Reads the run "
-                    "history table and the pipeline state; makes no API request.",
+                    "history table and the pipeline state; makes no API request."),
         epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)")
@@ -102,16 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo", help="run everything against a built-in simulated Litmos org and write a report",
-        description="Starts the Litmos API simulator in this process (fixed seed, no rate limit), "
+        description=_wrap("Starts the Litmos API simulator in this process (fixed seed, no rate limit), "
                     "backfills ~90 days of a few hundred users into <output>/litmos_demo.duckdb, builds the "
                     "dbt marts, prints rows per table, requests made and compliance by status, and writes "
-                    "<output>/report.html. Needs no API key and no network.",
+                    "<output>/report.html. Needs no API key and no network."),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--output", default="demo_output", metavar="DIR",
                       help="directory for the DuckDB file and report.html (default ./demo_output)")
     demo.add_argument("--scale", type=int, default=300, metavar="USERS",
-                      help="number of simulated users (default 300)")
+                      help=f"number of simulated users (default 300, at least {DEMO_MIN_SCALE})")
     demo.add_argument("--history-days", type=int, default=90, metavar="DAYS",
                       help="days of simulated history to backfill (default 90)")
     demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1; same seed, same data)")
@@ -119,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report", help="write the HTML completion/compliance report from a warehouse",
-        description="Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file "
+        description=_wrap("Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file "
                     "(inline SVG charts, no network needed to view it): completion rate by course, "
-                    "compliance status by team, what expires in the next 30 days, overdue learners.",
+                    "compliance status by team, what expires in the next 30 days, overdue learners."),
         epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_warehouse_options(report, "raw dataset whose run history is summarised (default litmos_raw)")
@@ -179,12 +187,14 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
     log = configure_logging(args.log_format, args.quiet, secrets)
     renderer = make_renderer(args.quiet, args.log_format, emit=log.info)
     progress = ProgressTracker(renderer, resources=opts.resources)
+    previous = _sigterm_interrupts()
     try:
         summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
+        return _fail(str(exc), secrets, EXIT_INTERRUPTED if exc.interrupted else EXIT_FAILED)
+    finally:
         progress.close()
-        return _fail(str(exc), secrets, EXIT_FAILED)
-    progress.close()
+        _restore_sigterm(previous)
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet:
@@ -228,8 +238,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from pipelines.demo import run_demo  # noqa: PLC0415
     from pipelines.logging_setup import configure_logging  # noqa: PLC0415
 
-    if args.scale < 1 or args.history_days < 1:
-        raise ConfigError("--scale and --history-days must be at least 1, e.g. --scale 300 --history-days 90")
+    # The simulator's generated team tree needs ~200 users (smaller orgs fail inside litmos_sim).
+    if args.scale < DEMO_MIN_SCALE:
+        raise ConfigError(f"--scale {args.scale} is too small; use {DEMO_MIN_SCALE} or more simulated users")
+    if args.history_days < 1:
+        raise ConfigError(f"--history-days {args.history_days} must be at least 1, e.g. --history-days 90")
     log = configure_logging(args.log_format, args.quiet)
     result = run_demo(output_dir=args.output, scale=args.scale, history_days=args.history_days,
                       seed=args.seed, quiet=args.quiet, log_format=args.log_format, log=log)
@@ -250,6 +263,30 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if not args.quiet:
         log.info("report written to %s", path)
     return EXIT_OK
+
+
+def _sigterm_interrupts() -> Any:
+    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it.
+
+    Returns:
+        The previous handler (for `_restore_sigterm`), or None when not on the main thread.
+    """
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    import signal  # noqa: PLC0415
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _known_secrets() -> list[str]:

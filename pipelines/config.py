@@ -162,7 +162,11 @@ def resolve_credentials(destination: str) -> str:
     if destination == "duckdb":
         if isinstance(value, Mapping):
             value = value.get("database")
-        return str(value or DEFAULT_DUCKDB_PATH)
+        path = str(value or DEFAULT_DUCKDB_PATH)
+        if path.startswith("duckdb:///"):  # dlt's URL form
+            path = path[len("duckdb:///"):]
+        # Absolute, so dlt, dbt and the run history all open the same file whatever their cwd.
+        return os.path.abspath(os.path.expanduser(path))
     if isinstance(value, Mapping):
         value = _dsn_from_parts(value)
     if not value:

@@ -140,9 +140,8 @@ def build_marts(
             "--target", destination,
             # One target dir per destination: keeps partial parsing useful when both are used in turn.
             "--target-path", str(DBT_PROJECT_DIR / "target" / destination),
-            "--log-path", str(DBT_PROJECT_DIR / "logs")]
-    if command not in ("parse",):
-        args += ["--vars", json.dumps(all_vars, default=str)]
+            "--log-path", str(DBT_PROJECT_DIR / "logs"),
+            "--vars", json.dumps(all_vars, default=str)]
     if select:
         args += ["--select", *_as_list(select)]
     if quiet:

@@ -16,7 +16,7 @@ import json
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import IO, Any, Callable
 
 _COUNTERS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows")

@@ -24,9 +24,10 @@ log = logging.getLogger("litmos_sync")
 class RunFailed(RuntimeError):
     """A run failed; `str(exc)` is the one-line message for the user, `summary` what was done."""
 
-    def __init__(self, message: str, summary: "RunSummary | None" = None) -> None:
+    def __init__(self, message: str, summary: "RunSummary | None" = None, interrupted: bool = False) -> None:
         super().__init__(message)
         self.summary = summary
+        self.interrupted = interrupted
 
 
 @dataclass
@@ -155,6 +156,7 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
     log.info("run %s started: %s -> %s/%s", summary.run_id, ",".join(opts.resources or ["all"]),
              opts.destination, opts.dataset)
     failure: BaseException | None = None
+    interrupted = False
     try:
         from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
 
@@ -169,9 +171,14 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
         summary.sync_result = result
         _fill_from_result(summary, result, opts)
     except KeyboardInterrupt:
-        failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed window")
+        interrupted = True
+        failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed batch")
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
         failure = exc
+        if any(isinstance(e, KeyboardInterrupt) for e in _chain(exc)):
+            # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
+            interrupted = True
+            failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed batch")
     if failure is not None:
         summary.error = describe_error(failure, opts.secrets)
         _fill_from_tracker(summary, tracker, opts)
@@ -183,9 +190,11 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
     for row in summary.resources:
         row.dbt_status = summary.dbt_status
         row.finished_at = row.finished_at or summary.finished_at
+        if summary.dbt_status == "failed":
+            row.error = summary.error  # the load itself succeeded; the row says why the run did not
     _record(summary, opts)
     if summary.error is not None:
-        raise RunFailed(summary.error, summary)
+        raise RunFailed(summary.error, summary, interrupted=interrupted)
     log.info("run %s finished: %d rows, %d requests", summary.run_id, summary.rows_total,
              summary.requests_total)
     return summary
@@ -236,10 +245,11 @@ def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunO
     any_started = any(s.status != "pending" for s in tracker.resources.values())
     for name in names:
         state = tracker.resources.get(name)
-        done = state is not None and state.status == "done"
         started = state is not None and state.status != "pending"
-        # Failed before any resource began (bad key, host down): the run failed for every resource.
-        status = "success" if done else "failed" if started or not any_started else "not_run"
+        # A resource whose windows were all fetched may still have been in the batch that did not
+        # commit, so nothing of a failed run is "success". Failed before any resource began (bad key,
+        # host down): the run failed for every resource; otherwise unstarted ones are "not_run".
+        status = "failed" if started or not any_started else "not_run"
         summary.resources.append(run_history.ResourceRun(
             run_id=summary.run_id, resource=name, status=status,
             started_at=summary.started_at, duration_s=state.duration_s if state else None,
@@ -268,28 +278,40 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
     dlt wraps extraction errors (PipelineStepFailed -> ResourceExtractionError -> our error), so the
     chain is walked to find the most specific message we wrote ourselves.
     """
-    chain: list[BaseException] = []
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        cur = todo.pop(0)
-        if cur is None or id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        chain.append(cur)
-        todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
+    chain = _chain(exc)
     ours = [e for e in chain if _is_ours(e)]
     # Unexpected errors: the innermost cause is the real one (dlt's wrappers only add context).
     chosen = ours[0] if ours else chain[-1]
     text = (str(chosen).strip().splitlines() or [""])[0].strip()
     if not ours:
         text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
-        text += " (unexpected; rerun with --log-format json and report it with the run history row)"
+        text += " (unexpected; rerun with LITMOS_SYNC_DEBUG=1 to see the traceback, and report it)"
     return config.redact(text, secrets)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (dlt's `.exception`, causes, contexts), outermost first."""
+    chain: list[BaseException] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        cur = todo.pop(0)
+        if not isinstance(cur, BaseException) or id(cur) in seen:
+            continue
+        seen.add(id(cur))
+        chain.append(cur)
+        todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
+    return chain
 
 
 def _is_ours(exc: BaseException) -> bool:
     if isinstance(exc, (ConfigError, RunFailed)):
+        return True
+    try:
+        from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415 - its messages are one-line too
+    except Exception:  # pragma: no cover
+        DbtRunError = ()  # type: ignore[assignment]  # noqa: N806
+    if DbtRunError and isinstance(exc, DbtRunError):
         return True
     try:
         from sources.litmos.exceptions import LitmosError  # noqa: PLC0415

@@ -151,6 +151,9 @@ def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir
     # Arrow tables skip the JSON normalizer; ask the parquet one for dlt's usual row columns too.
     dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
+    if dlt.config.get("runtime.dlthub_telemetry") is None:
+        # No anonymous usage pings from an unattended ETL unless the user opts in (RUNTIME__DLTHUB_TELEMETRY).
+        dlt.config["runtime.dlthub_telemetry"] = False
     os.makedirs(state_dir, exist_ok=True)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=destination, dataset_name=dataset,
                         pipelines_dir=os.path.abspath(state_dir), progress=None)

@@ -7,10 +7,11 @@ SOURCES__LITMOS__API_KEY, SOURCES__LITMOS__SOURCE, SOURCES__LITMOS__BASE_URL,
 DESTINATION__POSTGRES__CREDENTIALS.
 
 Caveats, read before use:
-- `litmos_source()` asks the Litmos server for its clock (one request) when it is built. The source is
-  therefore built inside the task group at parse time only if you accept that request per DAG parse;
-  raise `min_file_process_interval`, or use the `litmos_sync_cli` variant at the bottom, which builds
-  nothing at parse time.
+- As of this version `litmos_source()` contacts the API when it is BUILT (it reads the server's clock
+  and starts fetching its windows), and `PipelineTasksGroup` needs the source built when Airflow parses
+  this file. Every DAG parse would therefore call Litmos. Until the source defers that work to
+  extraction time, deploy the `litmos_sync_cli` variant at the bottom (it builds nothing at parse
+  time) and keep `litmos_sync_dlt` paused.
 - The `litmos-sync run` path (the CLI variant, Docker, cron) additionally commits in batches of
   windows and writes the run history table `<dataset>._litmos_sync_runs`; the plain dlt run does not.
 """

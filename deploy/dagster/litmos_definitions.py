@@ -7,9 +7,11 @@ SOURCES__LITMOS__API_KEY, SOURCES__LITMOS__SOURCE, SOURCES__LITMOS__BASE_URL,
 DESTINATION__DUCKDB__CREDENTIALS (or switch `destination` to "postgres" and set
 DESTINATION__POSTGRES__CREDENTIALS). Run: `dagster dev -f deploy/dagster/litmos_definitions.py`.
 
-Caveat: `litmos_source()` makes one request (the server's clock) when it is built, i.e. when Dagster
-loads this code location. If that is unwanted, replace the dlt assets by one `@asset` that calls
-`pipelines.runner.run_sync(...)` (batch commits + run history, same as the CLI).
+Caveat: as of this version `litmos_source()` contacts the API when it is BUILT (server clock, then it
+starts fetching), and `dlt_assets` needs it built when Dagster loads this code location, so every
+load calls Litmos. Until the source defers that work to extraction time, prefer `litmos_nightly_cli`
+below (one `@asset` calling `pipelines.runner.run_sync`, same as the CLI: batch commits, run history,
+dbt) and remove the dlt assets from `Definitions`.
 """
 from __future__ import annotations
 
@@ -46,10 +48,18 @@ def litmos_marts() -> None:
     build_marts(DESTINATION, resolve_credentials(DESTINATION), raw_schema=DATASET)
 
 
-nightly = define_asset_job("litmos_nightly", selection="*")
+@asset(group_name="litmos")
+def litmos_nightly_cli() -> None:
+    """The CLI's code path in one asset: extract + load (batched, resumable), run history, dbt marts."""
+    from pipelines.runner import run_sync
+
+    run_sync(destination=DESTINATION, dataset=DATASET, state_dir=os.environ.get("LITMOS_STATE_DIR", "state"))
+
+
+nightly = define_asset_job("litmos_nightly", selection=[litmos_raw_assets, litmos_marts])
 
 defs = Definitions(
-    assets=[litmos_raw_assets, litmos_marts],
+    assets=[litmos_raw_assets, litmos_marts, litmos_nightly_cli],
     resources={"dlt": DagsterDltResource()},
     jobs=[nightly],
     schedules=[ScheduleDefinition(job=nightly, cron_schedule="15 2 * * *", execution_timezone="UTC")],

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
@@ -158,6 +159,22 @@ class Fetcher:
         def validate(body: bytes, server_date: datetime | None) -> pa.Table:
             # Stamp rows with the server's clock when it told us (a simulator may run a frozen clock).
             synced_at = server_date or datetime.now(timezone.utc)
-            return parse_page(body, endpoint, response_format, synced_at, parent_id)
+            return drop_rows_without_key(parse_page(body, endpoint, response_format, synced_at, parent_id),
+                                         endpoint)
 
         return validate
+
+
+def drop_rows_without_key(table: pa.Table, endpoint: Endpoint) -> pa.Table:
+    """Removes rows whose primary key is incomplete (they cannot be merged), with a warning."""
+    if table.num_rows == 0:
+        return table
+    mask = None
+    for column in endpoint.primary_key:
+        valid = pc.is_valid(table.column(column))
+        mask = valid if mask is None else pc.and_(mask, valid)
+    kept = table.filter(mask)
+    if kept.num_rows != table.num_rows:
+        log.warning("%s: skipped %d record(s) without a complete key (%s)", endpoint.path,
+                    table.num_rows - kept.num_rows, ", ".join(endpoint.primary_key))
+    return kept

@@ -93,6 +93,7 @@ def parse_page(
     Raises:
         LitmosMalformedResponseError: The body is not well-formed (e.g. truncated).
     """
+    text_only = response_format != "json"  # XML gives str/None only: no per-value type checks
     if response_format == "json":
         raw, extra = _json_columns(body, endpoint)
     else:
@@ -106,9 +107,10 @@ def parse_page(
         elif values is None:
             arrays.append(pa.nulls(nrows, ARROW_TYPES[kind]))
         else:
-            arrays.append(convert(values, kind, endpoint, name))
+            arrays.append(convert(values, kind, endpoint, name, text_only))
     for name in extra:
-        arrays.append(_to_string_array(raw[name]))
+        values = raw[name]
+        arrays.append(pa.array(values, pa.string()) if text_only else _to_string_array(values))
     arrays.append(pa.array([synced_at] * nrows, TS_TYPE) if nrows else pa.nulls(0, TS_TYPE))
     return pa.Table.from_arrays(arrays, schema=arrow_schema(endpoint, extra))
 
@@ -123,25 +125,29 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
         ) from None
     records = [root] if endpoint.kind == "detail" else [r for r in root if isinstance(r.tag, str)]
     nrows = len(records)
-    # Tag -> column lists; filled lazily so each distinct tag is resolved once per page.
     documented = endpoint.columns
     columns: dict[str, list] = {}
-    by_tag: dict[Any, list | None] = {}
     extra: list[str] = []
-    check_nil = b"nil" in body  # skip attribute lookups on pages that carry no nil markers
+    # Tag -> the column's value list (None = ignored node); each distinct tag is resolved once per page.
+    by_tag: dict[Any, list | None] = {}
     for row, record in enumerate(records):
         for child in record:
-            target = by_tag.get(child.tag, False)
-            if target is False:
-                target = _resolve_tag(child.tag, endpoint, documented, columns, extra, nrows)
-                by_tag[child.tag] = target
-            if target is None:
-                continue
-            if check_nil and (child.get(_XSI_NIL) == "true" or child.get("nil") == "true"):
+            try:
+                target = by_tag[child.tag]
+            except KeyError:
+                target = by_tag[child.tag] = _resolve_tag(child.tag, endpoint, documented, columns, extra, nrows)
+            if target is not None:
+                # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
+                target[row] = child.text
+    if b"nil" in body:
+        # Nil markers are rare: one XPath pass after the hot loop is cheaper than an attribute lookup
+        # per element. `nil` wins even over placeholder text (seed 004 shows both).
+        row_of = {record: row for row, record in enumerate(records)}
+        for element in root.xpath("//*[@*[local-name()='nil']='true']"):
+            row = row_of.get(element.getparent())
+            target = by_tag.get(element.tag)
+            if row is not None and target is not None:
                 target[row] = None
-                continue
-            # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
-            target[row] = child.text
     return columns, extra
 
 
@@ -191,17 +197,18 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
     return columns, extra
 
 
-def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "") -> pa.Array:
+def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "",
+            text_only: bool = False) -> pa.Array:
     """Converts one column of raw values (text or JSON scalars) into its Arrow type.
 
     Whole columns are cast with pyarrow compute; only columns that fail the fast cast fall back to a
     per-value parse, where an unparseable value becomes NULL with a warning instead of failing the run.
     """
     if kind == "str":
-        return _to_string_array(values)
+        return pa.array(values, pa.string()) if text_only else _to_string_array(values)
     if kind == "secs":
         return pa.array([_timespan_seconds(v) for v in values], pa.int64())
-    if any(not (v is None or isinstance(v, str)) for v in values):
+    if not text_only and any(not (v is None or isinstance(v, str)) for v in values):
         return _convert_python(values, kind, endpoint, name)
     strings = pa.array(values, pa.string())
     strings = pc.utf8_trim_whitespace(strings)

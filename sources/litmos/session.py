@@ -262,8 +262,9 @@ class SyncSession:
         """Stops the pools; with ``cancel`` queued requests are dropped and running ones stop early."""
         if cancel:
             self.fetcher.cancelled.set()
-        self.chain_executor.shutdown(wait=True, cancel_futures=cancel)
+        # Fetch pool first: cancelled fetches release the chain tasks waiting on them.
         self.executor.shutdown(wait=True, cancel_futures=cancel)
+        self.chain_executor.shutdown(wait=True, cancel_futures=cancel)
 
 
 def _set_cursor(table: str, value: datetime) -> None:

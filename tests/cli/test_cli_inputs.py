@@ -106,6 +106,8 @@ def test_run_help_lists_the_contract_options(capsys):
     (["run", "--requests-per-minute", "many"],
      "argument --requests-per-minute: invalid int value: 'many'; see `litmos-sync run --help`"),
     (["run", "--bogus"], "unrecognized arguments: --bogus; see `litmos-sync --help`"),
+    (["demo", "--scale", "20"], "--scale 20 is too small; use 200 or more simulated users"),
+    (["demo", "--history-days", "0"], "--history-days 0 must be at least 1, e.g. --history-days 90"),
     (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from 'run', 'status', 'demo', 'report'); "
                      "see `litmos-sync --help`"),
 ])

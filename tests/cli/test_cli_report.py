@@ -47,15 +47,33 @@ INSERT INTO litmos_marts.team_compliance_summary VALUES
 
 @pytest.fixture
 def marts_db(duckdb_path):
-    with open_warehouse("duckdb", duckdb_path) as wh:
+    _load_marts("duckdb", duckdb_path)
+    return duckdb_path
+
+
+def _load_marts(destination: str, credentials: str) -> None:
+    with open_warehouse(destination, credentials) as wh:
         for statement in filter(str.strip, MARTS_SQL.split(";")):
             wh.execute(statement)
-    return duckdb_path
 
 
 def test_report_data_is_exact(marts_db):
     with open_warehouse("duckdb", marts_db, read_only=True) as wh:
-        data = collect_report_data(wh)
+        _check_report_data(collect_report_data(wh))
+
+
+@pytest.mark.postgres
+def test_report_data_is_exact_on_postgres(pg_database, tmp_path, monkeypatch, capsys):
+    _load_marts("postgres", pg_database)
+    with open_warehouse("postgres", pg_database) as wh:
+        _check_report_data(collect_report_data(wh))
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", pg_database)
+    out = tmp_path / "pg.html"
+    assert cli.main(["report", "--destination", "postgres", "--output", str(out), "--quiet"]) == 0
+    assert "Sales &gt; Support" in out.read_text()
+
+
+def _check_report_data(data) -> None:
     assert data.course_completion == [  # inactive u3 is left out of the rates
         {"course": "Fire Safety", "assigned": 2, "completed": 1, "rate": 0.5},
         {"course": "GDPR & You", "assigned": 2, "completed": 0, "rate": 0.0},

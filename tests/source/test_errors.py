@@ -154,7 +154,9 @@ def test_key_in_query_mode_never_leaks_into_logs_errors_or_state(tmp_path, caplo
     with fake_api(handler) as api:
         result = _sync(api, tmp_path, auth_in_query=True, start_date="2025-03-01")
     assert result.retries_total == 1 and result.resources["teams"].rows == 1
-    assert KEY not in caplog.text and "apikey=***" in caplog.text
+    leaked = [line for line in caplog.text.splitlines() if KEY in line]
+    assert leaked == [], leaked
+    assert "apikey=***" in caplog.text, [l for l in caplog.text.splitlines() if "v1.svc" in l][:5]
     for root, _, files in os.walk(tmp_path):
         for name in files:
             with open(os.path.join(root, name), "rb") as fh:

@@ -12,6 +12,7 @@ import duckdb
 
 from litmos_sim import SimConfig, run_simulator
 from pipelines.sync import read_cursors
+from sources.litmos.settings import ENDPOINTS
 from truth import diff_all
 
 UTC = timezone.utc
@@ -60,13 +61,15 @@ def test_kill_9_mid_backfill_repeatedly_then_rerun_is_exact(tmp_path):
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()[-2000:]
         # The clean run resumed from the committed cursors (minus the lookback), not from the start.
-        firsts = {}
-        for rec in sim.requests()[1:]:
-            if rec.path == "/org/users/details":
-                firsts.setdefault(rec.path, rec.params["since"])
-        if cursors["users"] is not None:
-            expected = (cursors["users"] - timedelta(days=1)).strftime("%Y-%m-%d 00:00:00")
-            assert min(r.params["since"] for r in sim.requests()[1:] if r.path == "/org/users/details") == expected
+        first_since: dict[str, str] = {}
+        for rec in sim.requests()[1:]:  # [0] is the clock probe
+            if rec.path.startswith("/org/"):
+                first_since[rec.path] = min(first_since.get(rec.path, "9999"), rec.params["since"])
+        for table, cursor in resumed.items():
+            path = ENDPOINTS[table].path
+            if ENDPOINTS[table].kind == "delta":
+                assert first_since[path] == (cursor - timedelta(days=1)).strftime("%Y-%m-%d 00:00:00"), table
+        assert any(c > datetime(2025, 12, 2, tzinfo=UTC) for c in resumed.values())
         conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
         try:
             assert diff_all(sim, conn) == []

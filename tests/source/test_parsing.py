@@ -172,3 +172,16 @@ def test_unparseable_value_becomes_null_with_warning(caplog):
 ])
 def test_parse_timestamp(text, expected):
     assert parse_timestamp(text) == expected
+
+
+def test_rows_without_complete_key_are_dropped_with_warning(caplog):
+    from sources.litmos.fetch import drop_rows_without_key
+
+    body = (b"<ModuleResults><ModuleResult><Id>m</Id><UserId>u</UserId><AttemptNumber>1</AttemptNumber>"
+            b"</ModuleResult><ModuleResult><Id>m</Id><UserId>u</UserId><AttemptNumber i:nil='true' "
+            b"xmlns:i='http://www.w3.org/2001/XMLSchema-instance'/></ModuleResult></ModuleResults>")
+    endpoint = ENDPOINTS["module_results"]
+    table = drop_rows_without_key(parse_page(body, endpoint, "xml", SYNCED), endpoint)
+    assert table.column("attempt_number").to_pylist() == [1]
+    assert ("/org/modules/results: skipped 1 record(s) without a complete key (user_id, id, attempt_number)"
+            in caplog.text)
