@@ -180,13 +180,15 @@ class Org:
     def _gen_teams(self, n: int) -> None:
         rng, teams = self.rng, self.t("teams")
         n_roots = max(2, n // 8)
+        n_level2 = max(1, (n - n_roots) * 2 // 5)
         for i in range(n):
+            # Three levels: roots, children of roots, grandchildren (children of level-2 teams).
             if i < n_roots:
                 parent = None
-            elif i < n_roots + (n - n_roots) * 2 // 5:
+            elif i < n_roots + n_level2:
                 parent = rng.randrange(n_roots)
             else:
-                parent = rng.randrange(n_roots, max(n_roots + 1, n_roots + (n - n_roots) * 2 // 5))
+                parent = rng.randrange(n_roots, n_roots + n_level2)
             created = self.stamp(self.start_ms, self.catalog_end)
             teams.add(_row(
                 E_TEAM, Id=self.ids.new(), Name=f"{rng.choice(N.TEAM_WORDS)} Team {i + 1}",

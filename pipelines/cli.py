@@ -188,13 +188,16 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
     renderer = make_renderer(args.quiet, args.log_format, emit=log.info)
     progress = ProgressTracker(renderer, resources=opts.resources)
     previous = _sigterm_interrupts()
+    failure: runner.RunFailed | None = None
     try:
         summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
-        return _fail(str(exc), secrets, EXIT_INTERRUPTED if exc.interrupted else EXIT_FAILED)
+        failure = exc
     finally:
-        progress.close()
+        progress.close()  # final bars first, so the error stays the last line on the terminal
         _restore_sigterm(previous)
+    if failure is not None:
+        return _fail(str(failure), secrets, EXIT_INTERRUPTED if failure.interrupted else EXIT_FAILED)
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet:

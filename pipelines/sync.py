@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DUCKDB_FILE = "litmos.duckdb"
 # Tuning knobs read from dlt config (sources.litmos.<name>) when set; these are the defaults.
-TUNING_DEFAULTS = {"max_workers": 8, "windows_per_batch": 4, "max_retries": 6, "backoff_base": 1.0}
+TUNING_DEFAULTS = {"max_workers": 8, "windows_per_batch": 8, "max_retries": 6, "backoff_base": 1.0}
 
 
 @dataclass

@@ -32,7 +32,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "ts": TS_TYPE,
     "secs": pa.int64(),
 }
-_XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+_NIL_WITH_TEXT = re.compile(rb"""nil\s*=\s*["']true["']\s*>\s*[^<\s]""")
 _HAS_OFFSET = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
 _LONG_FRACTION = r"(\.\d{6})\d+"
 _WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
@@ -139,9 +139,9 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
             if target is not None:
                 # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
                 target[row] = child.text
-    if b"nil" in body:
-        # Nil markers are rare: one XPath pass after the hot loop is cheaper than an attribute lookup
-        # per element. `nil` wins even over placeholder text (seed 004 shows both).
+    if _NIL_WITH_TEXT.search(body):
+        # A nil element without text is already NULL; only `nil` elements that carry text (seed 004
+        # shows one) need this pass, which is cheaper than an attribute lookup per element.
         row_of = {record: row for row, record in enumerate(records)}
         for element in root.xpath("//*[@*[local-name()='nil']='true']"):
             row = row_of.get(element.getparent())
@@ -211,6 +211,9 @@ def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str
     if not text_only and any(not (v is None or isinstance(v, str)) for v in values):
         return _convert_python(values, kind, endpoint, name)
     strings = pa.array(values, pa.string())
+    fast = _fast_cast(strings, kind)
+    if fast is not None:
+        return fast
     strings = pc.utf8_trim_whitespace(strings)
     strings = pc.if_else(pc.equal(strings, ""), pa.scalar(None, pa.string()), strings)
     try:
@@ -231,6 +234,22 @@ def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str
         return pc.cast(strings, ARROW_TYPES[kind])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
         return _convert_python(values, kind, endpoint, name)
+
+
+def _fast_cast(strings: pa.Array, kind: str) -> pa.Array | None:
+    """The common case in one or two compute calls; None when the column needs the careful path."""
+    try:
+        if kind == "bool":
+            is_true = pc.equal(strings, "true")
+            if pc.all(pc.or_(is_true, pc.equal(strings, "false"))).as_py() is not False:
+                return is_true
+            return None
+        if kind == "ts":
+            # Offset-free ISO text (the API's usual form) casts straight to naive UTC timestamps.
+            return pc.cast(strings, pa.timestamp("us")).cast(TS_TYPE)
+        return pc.cast(strings, ARROW_TYPES[kind])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _to_string_array(values: list) -> pa.Array:

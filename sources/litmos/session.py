@@ -79,7 +79,7 @@ class BatchWork:
 
     index: int
     total: int
-    delta: dict[str, list[tuple[Window, Future]]] = field(default_factory=dict)
+    delta: dict[str, list[int]] = field(default_factory=dict)  # window positions per table
     since: dict[str, Future] = field(default_factory=dict)
     family: Future | None = None
     details: Future | None = None
@@ -120,6 +120,8 @@ class SyncSession:
         # Chain tasks wait on fetch futures; a separate pool means they can never starve the fetchers.
         self.chain_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="litmos-chain")
         self._seen_modules: set[str] = set()
+        self._futures: dict[str, dict[int, Future]] = {t: {} for t in resources}
+        self.ahead = max(2, max_workers // 2)  # windows of one resource in flight at once
         self._seen_lock = threading.Lock()
 
         default_start = start_date or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
@@ -158,8 +160,24 @@ class SyncSession:
         """The cursor after ``window`` is loaded: its end, capped at the server's now."""
         return min(window.to, self.server_now)
 
+    def _submit_window(self, table: str, position: int) -> None:
+        windows = self.windows[table]
+        if position < len(windows) and position not in self._futures[table]:
+            self._futures[table][position] = self.executor.submit(
+                self.fetcher.fetch_window, ENDPOINTS[table], windows[position], position, len(windows))
+
+    def _window_future(self, table: str, position: int) -> Future:
+        """The future of one window, keeping ``ahead`` windows of this resource in flight.
+
+        Submitting lazily bounds memory (pages wait in RAM only for the next few windows), and the
+        windows submitted ahead across a batch boundary are the prefetch that overlaps loading.
+        """
+        for ahead in range(position, position + self.ahead):
+            self._submit_window(table, ahead)
+        return self._futures[table].pop(position)
+
     def submit(self, index: int) -> BatchWork:
-        """Submits every request of batch ``index`` to the pool and returns the futures."""
+        """Starts batch ``index``: submits its first windows (all of them for modules) and returns it."""
         work = BatchWork(index, self.batches_total)
         lo, hi = index * self.per_batch, (index + 1) * self.per_batch
         # Interleave resources window by window so every resource advances at the same pace.
@@ -168,10 +186,9 @@ class SyncSession:
                 position = lo + offset
                 if position >= hi or position >= len(windows):
                     continue
-                window = windows[position]
-                future = self.executor.submit(self.fetcher.fetch_window, ENDPOINTS[table], window, position,
-                                              len(windows))
-                work.delta.setdefault(table, []).append((window, future))
+                if offset < self.ahead or table == "modules":  # module_details waits on all of them
+                    self._submit_window(table, position)
+                work.delta.setdefault(table, []).append(position)
         last = index == self.batches_total - 1
         if last:
             for table, since in self.since.items():
@@ -181,7 +198,7 @@ class SyncSession:
             if any(t in self.resources for t in _COLLECTION_FAMILY):
                 work.family = self.chain_executor.submit(self._fetch_collection_family)
         if "module_details" in self.resources and work.delta.get("modules"):
-            futures = [f for _, f in work.delta["modules"]]
+            futures = [self._futures["modules"][i] for i in work.delta["modules"]]
             work.details = self.chain_executor.submit(self._fetch_module_details, futures)
         return work
 
@@ -241,11 +258,12 @@ class SyncSession:
             out.append(_resource(ENDPOINTS["module_details"], _future_items(work.details)))
         return out
 
-    def _delta_items(self, table: str, items: list[tuple[Window, Future]]) -> Iterator[pa.Table]:
+    def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table]:
         yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
         last = self.windows[table][-1]
-        for window, future in items:
-            yield from future.result()
+        for position in positions:
+            window = self.windows[table][position]
+            yield from self._window_future(table, position).result()
             # State changes are committed with this batch's rows by pipeline.run (same load package).
             if not self.backfill:
                 _set_cursor(table, self.cursor_after(window))

@@ -92,20 +92,19 @@ def test_advance_generates_activity_visible_in_the_next_window(sim):
 
 
 def test_late_rows_land_before_the_previous_now(make_litmos_sim):
-    sim = make_litmos_sim()
-    before = {(t["UserId"], t["Id"]): t["UpdatedDate"] for t in sim.ground_truth("/org/results/details")}
-    t0 = sim.now()
-    changed_late = []
-    for _ in range(4):
-        sim.advance(timedelta(hours=6))
-    for t in sim.ground_truth("/org/results/details"):
-        k = (t["UserId"], t["Id"])
-        if before.get(k) != t["UpdatedDate"] and t["UpdatedDate"] < t0:
-            changed_late.append(t)
-    users = sim.ground_truth("/org/users/details")
-    late_users = [u for u in users if u["CreatedDate"] < t0 and u["CreatedDate"] > NOW - timedelta(hours=12)]
-    assert changed_late or late_users
-    assert all(t["UpdatedDate"] >= t0 - timedelta(hours=12) for t in changed_late)
+    sim = make_litmos_sim(scale=2000)
+    late = []
+    seen = {(t["Id"], t["LastLogin"]) for t in sim.ground_truth("/org/users/logins")}
+    for _ in range(12):
+        t0 = sim.now()
+        sim.advance(timedelta(hours=1))
+        current = sim.ground_truth("/org/users/logins")
+        new = [t for t in current if (t["Id"], t["LastLogin"]) not in seen]
+        assert new and all(t["LastLogin"] <= sim.now() for t in new)
+        late += [(t0, t) for t in new if t["LastLogin"] <= t0]
+        seen |= {(t["Id"], t["LastLogin"]) for t in new}
+    assert late, "some events are committed late, with a stamp before the previous now"
+    assert all(t["LastLogin"] >= t0 - timedelta(hours=12) for t0, t in late)
 
 
 def test_activity_is_deterministic(make_litmos_sim):

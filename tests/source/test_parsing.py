@@ -185,3 +185,14 @@ def test_rows_without_complete_key_are_dropped_with_warning(caplog):
     assert table.column("attempt_number").to_pylist() == [1]
     assert ("/org/modules/results: skipped 1 record(s) without a complete key (user_id, id, attempt_number)"
             in caplog.text)
+
+
+def test_fast_paths_and_careful_paths_agree():
+    from sources.litmos.parsing import convert
+
+    assert convert(["2024-01-02T03:04:05.1234567", "2024-01-02 03:04:05", "2024-01-02", None], "ts").to_pylist() == [
+        datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=UTC), datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2024, 1, 2, tzinfo=UTC), None]
+    assert convert(["True", "false", "1", None], "bool").to_pylist() == [True, False, True, None]
+    assert convert([" 5", "7", None], "int").to_pylist() == [5, 7, None]
+    assert convert(["1.5", " 2 "], "float").to_pylist() == [1.5, 2.0]
