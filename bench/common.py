@@ -165,21 +165,27 @@ def sim_process(*, seed: int = 1, scale: int, history_days: int, rate_limit: int
     if latency_jitter_ms:
         cmd += ["--latency-jitter-ms", str(latency_jitter_ms)]
     cmd += list(extra)
-    err = tempfile.NamedTemporaryFile(prefix="bench-sim-", suffix=".log", delete=False)
-    say("starting simulator: " + " ".join(cmd[1:]))
+    with server_process(cmd, "simulator", start_timeout) as sim:
+        yield sim
+
+
+@contextmanager
+def server_process(cmd: list[str], what: str, start_timeout: float = 1800) -> Iterator[SimProcess]:
+    """Starts a server process that prints its base URL on its first stdout line; stops it afterwards."""
+    err = tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False)
+    say(f"starting {what}: " + " ".join(cmd[1:]))
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True)
     sim = None
     try:
         line = _readline_with_timeout(proc, start_timeout)
-        if not line:
-            raise RuntimeError(f"simulator did not start; see {err.name}: {_tail(err.name)}")
-        url = line.strip().split()[-1] if "http" in line else line.strip()
-        url = url[url.index("http"):]
+        if "http" not in line:
+            raise RuntimeError(f"{what} did not start; see {err.name}: {_tail(err.name)}")
+        url = line.strip()[line.strip().index("http"):].split()[0]
         sim = SimProcess(proc, url.rstrip("/"), err.name)
-        # drain stdout so the simulator never blocks on a full pipe
+        # drain stdout so the server never blocks on a full pipe
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-        say(f"simulator up at {sim.base_url} after {time.monotonic() - t0:.1f}s (pid {proc.pid})")
+        say(f"{what} up at {sim.base_url} after {time.monotonic() - t0:.1f}s (pid {proc.pid})")
         yield sim
     finally:
         if sim is not None:

@@ -71,7 +71,7 @@ def _new_user(org: Org, rng: random.Random, stamp: int) -> bool:
     n_courses = len(org.t("courses"))
     for c in rng.sample(range(n_courses), k=min(n_courses, rng.randint(1, 3))):
         org.assign_course(u, c, stamp)
-        org._gen_result(u, c, stamp)
+        org.new_result(u, c, stamp)
     return True
 
 
@@ -125,7 +125,7 @@ def _assign(org: Org, rng: random.Random, stamp: int) -> bool:
     if (u, c) in org.result_of:
         return False
     org.assign_course(u, c, stamp)
-    org._gen_result(u, c, stamp)
+    org.new_result(u, c, stamp)
     return True
 
 

@@ -11,8 +11,7 @@ import random
 import uuid
 
 from . import names as N
-from .schema import (ACHIEVEMENTS, LISTING_TEAMS, LISTING_USERS, LISTINGS, COLLECTIONS, MODULE_DETAIL,
-                     MODULE_STATUSES, ORG_ENDPOINTS, Endpoint)
+from .schema import ACHIEVEMENTS, MODULE_STATUSES, ORG_ENDPOINTS, Endpoint
 from .table import Table
 from .timefmt import MS_PER_DAY, day_start_ms
 
@@ -117,7 +116,8 @@ class Org:
         self.team_direct_courses: list[list[int]] = []
         self.admins: list[int] = []
         self.counters = {"module_result": 5_000_000, "achievement": 7_000_000, "original": 100_000}
-        self.module_results_enabled = 1.0 if scale <= 5000 else 0.3
+        # Module results for every started course at small scale; a sample at 100k-user scale (memory, build time).
+        self.module_results_enabled = 1.0 if scale <= 5000 else 0.2
         self._lp_rows_of_user: dict[int, list[int]] = {}        # user row -> lp_results rows
         self._lp_of_result: dict[int, tuple[int, int]] = {}     # lp_results row -> (user row, lp row)
         self._mr_count: dict[int, int] = {}                     # course result row -> modules with results
@@ -345,7 +345,7 @@ class Org:
                 for c in self.lp_course_rows[lp]:
                     courses.setdefault(c, at)
             for c, at in courses.items():
-                self._gen_result(u, c, at)
+                self.new_result(u, c, at)
             for lp_users_row in self._lp_rows_of_user.get(u, ()):
                 self.refresh_lp_result(lp_users_row, None)
             self._gen_logins(u, created)
@@ -395,7 +395,7 @@ class Org:
         self._lp_of_result[res] = (u, lp)
         return row
 
-    def _gen_result(self, u: int, c: int, assigned: int) -> None:
+    def new_result(self, u: int, c: int, assigned: int) -> None:
         """Course result with a full history up to now (start, progress, completion, due, compliance)."""
         rng = self.rng
         now = self.now_ms

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterator
 
-from . import org as O
 from .activity import run_activity
 from .api import BASE_PATH, Api, Response, check_api_key, parse_query
 from .config import FAULT_FIELDS, SimConfig
@@ -17,7 +17,6 @@ from .render import truth_row_converter
 from .schema import (ACHIEVEMENTS, ALL_ENDPOINTS, COLLECTIONS, LISTING_TEAMS, LISTING_USERS, LISTINGS,
                      MODULE_DETAIL, ORG_ENDPOINTS, Endpoint)
 from .timefmt import from_ms, to_ms
-import time
 
 
 @dataclass(frozen=True)
@@ -80,6 +79,8 @@ class Simulator:
         else:
             self._frozen_ms, self._offset_ms = to_ms(cfg.now), 0
         self.org = Org(cfg.seed, cfg.scale, self.now_ms(), cfg.history_days)
+        for table in self.org.tables.values():  # build window indexes now, not in the first request
+            table.ordered()
         self.api = Api(self)
         self.faults = FaultInjector(cfg.seed)
         self.limiter = RateLimiter()

@@ -29,13 +29,23 @@ def day_start_ms(ms: int) -> int:
     return ms - ms % MS_PER_DAY
 
 
-def xml_date(ms: int, z: bool) -> str:
+_DAY_TEXT: dict[int, str] = {}
+
+
+def xml_date(ms: int, z: bool = False) -> str:
     """ISO 8601 UTC as the API writes it: fraction only when not .000, optional trailing Z."""
-    secs, frac = divmod(ms, 1000)
-    t = time.gmtime(secs)
-    text = "%04d-%02d-%02dT%02d:%02d:%02d" % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+    days, rest = divmod(ms, MS_PER_DAY)
+    day = _DAY_TEXT.get(days)
+    if day is None:  # the date part is cached per day: rendering dates is on the hot path
+        t = time.gmtime(days * 86_400)
+        day = _DAY_TEXT[days] = "%04d-%02d-%02dT" % (t.tm_year, t.tm_mon, t.tm_mday)
+    secs, frac = divmod(rest, 1000)
+    hours, secs = divmod(secs, 3600)
+    minutes, secs = divmod(secs, 60)
     if frac:
-        text += ".%03d" % frac
+        text = "%s%02d:%02d:%02d.%03d" % (day, hours, minutes, secs, frac)
+    else:
+        text = "%s%02d:%02d:%02d" % (day, hours, minutes, secs)
     return text + "Z" if z else text
 
 

@@ -112,7 +112,7 @@ def batch_source(session: SyncSession, work: BatchWork) -> Any:
 def litmos_source(
     api_key: str = dlt.secrets.value,
     base_url: str = DEFAULT_BASE_URL,
-    source_name: str = DEFAULT_SOURCE_NAME,
+    source_name: str | None = None,
     start_date: str | None = None,
     end_date: str | None = None,
     lookback_days: float = 1,
@@ -128,7 +128,8 @@ def litmos_source(
     Args:
         api_key: Litmos API key (``sources.litmos.api_key``, env ``SOURCES__LITMOS__API_KEY``).
         base_url: API root (``SOURCES__LITMOS__BASE_URL``); EU ``https://api.litmoseu.com/v1.svc``.
-        source_name: Value of the ``source`` query parameter (``SOURCES__LITMOS__SOURCE``).
+        source_name: Value of the ``source`` query parameter; None = ``sources.litmos.source``
+            (``SOURCES__LITMOS__SOURCE``) or ``litmos-sync``.
         start_date: First day read by resources without a cursor (default: one year back).
         end_date: Inclusive last day of a bounded backfill that leaves the cursors alone.
         lookback_days: Days re-read before each cursor to catch late-committed rows.
@@ -139,6 +140,7 @@ def litmos_source(
         max_workers: Requests in flight at once.
         page_limit: Records per page (the API's maximum is 1000).
     """
+    source_name = source_name or dlt.config.get("sources.litmos.source")
     client = make_client(api_key, base_url, source_name, response_format=response_format,
                          auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
                          max_workers=max_workers)

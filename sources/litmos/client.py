@@ -246,7 +246,10 @@ class LitmosClient:
                 else:
                     self.counters.add(label, attempt, attempt - 1)
                     raise _client_error(where, status, body, self._api_key) from None
-            if attempt > self.max_retries:
+            # The vendor's rate limit counts per key over a minute, possibly against another client of
+            # the same key: 503/429 get twice the retries (about six minutes with the default backoff).
+            allowed = self.max_retries * 2 if retry_after is not None else self.max_retries
+            if attempt > allowed:
                 self.counters.add(label, attempt, attempt - 1)
                 raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
             delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
@@ -256,7 +259,7 @@ class LitmosClient:
             if kind is LitmosUnavailableError and retry_after is not None:
                 # 503/429 mean the key's budget is spent (maybe by another client): hold every worker.
                 self.limiter.pause(delay)
-            log.info("%s: %s; retry %d/%d in %.1fs", where, last_problem, attempt, self.max_retries, delay)
+            log.info("%s: %s; retry %d/%d in %.1fs", where, last_problem, attempt, allowed, delay)
             if self.on_event:
                 self.on_event(RequestRetried(resource=label, path=path, attempt=attempt, reason=last_problem,
                                              delay_s=delay))

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -98,7 +99,7 @@ class Fetcher:
         self._event(WindowStarted(endpoint.table, since, to, index, total))
         base = dict(window.params()) if window else {}
         base.update(extra_params or {})
-        path = endpoint.path.replace("{parent}", parent_id or "")
+        path = endpoint.path.replace("{parent}", quote(parent_id or "", safe=""))
         tables: list[pa.Table] = []
         start = 0
         previous_body_hash: int | None = None
@@ -141,7 +142,7 @@ class Fetcher:
         with self._lock:
             if counter.first_start is None:
                 counter.first_start = time.monotonic()
-        path = endpoint.path.replace("{parent}", object_id)
+        path = endpoint.path.replace("{parent}", quote(object_id, safe=""))
         try:
             _, table = self.client.get(path, label=endpoint.table, validate=self._parser(endpoint, None))
         except LitmosNotFoundError:

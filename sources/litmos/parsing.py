@@ -357,9 +357,3 @@ def _timespan_seconds(value: Any) -> int | None:
     total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
     return -total if sign else total
 
-
-def record_ids(table: pa.Table, column: str = "id") -> list[str]:
-    """Returns the non-null values of a string column (ids for child/detail requests)."""
-    if column not in table.column_names:
-        return []
-    return [v for v in table.column(column).to_pylist() if v]

@@ -212,12 +212,15 @@ class SyncSession:
         if not wanted & set(_COLLECTION_FAMILY[1:]):
             return out
         collection_ids = _ids(out["collections"])
+        self.fetcher.counter("collection_listings").windows_total = len(collection_ids)
         listing_futures = [self.executor.submit(self.fetcher.fetch_window, get("collection_listings"), None,
                                                 i, len(collection_ids), None, cid)
                            for i, cid in enumerate(collection_ids)]
         for future in listing_futures:
             out["collection_listings"].extend(future.result())
         listing_ids = _ids(out["collection_listings"])
+        for table in ("collection_listing_users", "collection_listing_teams"):
+            self.fetcher.counter(table).windows_total = len(listing_ids)
         children = [t for t in ("collection_listing_users", "collection_listing_teams") if t in wanted]
         futures = [(t, self.executor.submit(self.fetcher.fetch_window, get(t), None, i, len(listing_ids),
                                             None, lid))

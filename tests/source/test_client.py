@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from fake_api import EMPTY, fake_api
 from sources.litmos.client import LitmosClient, RateLimiter

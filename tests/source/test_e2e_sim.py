@@ -183,3 +183,25 @@ def test_key_never_leaks_into_state_warehouse_or_logs(tmp_path, caplog):
                 if KEY.encode() in fh.read():
                     found.append(name)
     assert found == []
+
+
+def test_litmos_source_used_directly_with_dlt(tmp_path, monkeypatch):
+    import dlt
+
+    from sources.litmos import litmos_source
+
+    with run_simulator(_cfg(seed=9, history_days=10)) as sim:
+        monkeypatch.setenv("SOURCES__LITMOS__API_KEY", sim.api_key)
+        monkeypatch.setenv("SOURCES__LITMOS__BASE_URL", sim.base_url)
+        monkeypatch.setenv("SOURCES__LITMOS__SOURCE", "direct-use")
+        pipeline = dlt.pipeline("direct", destination=dlt.destinations.duckdb(str(tmp_path / "w.duckdb")),
+                                dataset_name="litmos_raw", pipelines_dir=str(tmp_path / "state"))
+        pipeline.run(litmos_source(start_date="2025-12-20", resources=["teams", "team_users"],
+                                   requests_per_minute=0))
+        assert {r.params["source"] for r in sim.requests()} == {"direct-use"}
+        conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+        try:
+            assert diff_all(sim, conn, tables=["teams", "team_users"]) == []
+        finally:
+            conn.close()
+        assert pipeline.state["sources"]["litmos"]["cursors"]["teams"] == SIM_NOW.isoformat()

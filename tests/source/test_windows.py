@@ -8,7 +8,7 @@ import pytest
 from sources.litmos.client import LitmosClient
 from sources.litmos.exceptions import LitmosConfigError
 from sources.litmos.session import SyncSession, select_resources
-from sources.litmos.windows import Window, parse_user_date, plan_windows, run_end, start_for
+from sources.litmos.windows import parse_user_date, plan_windows, run_end, start_for
 
 UTC = timezone.utc
 NOW = datetime(2025, 3, 10, 12, 30, 15, tzinfo=UTC)
