@@ -160,11 +160,13 @@ def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir
 
 def read_cursors(state_dir: str = "state", pipeline_name: str = "litmos") -> dict[str, datetime | None]:
     """Returns each resource's stored cursor (None = never loaded or full refresh) from local state."""
-    try:
-        pipeline = dlt.attach(pipeline_name=pipeline_name, pipelines_dir=os.path.abspath(state_dir))
-        source_state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
-    except Exception:  # no pipeline yet in this state dir
-        source_state = {}
+    source_state: dict = {}
+    if os.path.isdir(os.path.join(state_dir, pipeline_name)):  # attach would create missing dirs
+        try:
+            pipeline = dlt.attach(pipeline_name=pipeline_name, pipelines_dir=os.path.abspath(state_dir))
+            source_state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
+        except Exception:  # an empty or foreign directory: no cursors
+            source_state = {}
     return cursors_from_state(source_state)
 
 
@@ -227,8 +229,11 @@ def sync(
                          auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
                          max_workers=tuning["max_workers"], max_retries=tuning["max_retries"],
                          backoff_base=tuning["backoff_base"], on_event=emit)
-    parse_user_date(start_date, "start_date")
-    parse_user_date(end_date, "end_date")
+    start, end = parse_user_date(start_date, "start_date"), parse_user_date(end_date, "end_date")
+    if start and end and end < start:
+        raise LitmosConfigError(f"bad end_date {end:%Y-%m-%d}: it is before the start date {start:%Y-%m-%d}")
+    if lookback_days is None or lookback_days < 0:
+        raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
     dest = _destination(destination, credentials)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
     server_now = probe_server_now(client)

@@ -123,11 +123,16 @@ def test_bad_inputs_fail_before_any_request(tmp_path):
         with pytest.raises(LitmosConfigError) as info:
             _sync(api, tmp_path, end_date="2025-02-30")
         assert str(info.value) == "bad end_date '2025-02-30': use a date like 2025-01-31 (YYYY-MM-DD, UTC)"
+        with pytest.raises(LitmosConfigError) as info:
+            _sync(api, tmp_path, start_date="2025-03-01", end_date="2025-02-01")
+        assert str(info.value) == "bad end_date 2025-02-01: it is before the start date 2025-03-01"
+        with pytest.raises(LitmosConfigError, match=r"^bad lookback_days -1: use 0 or more days$"):
+            _sync(api, tmp_path, lookback_days=-1)
         with pytest.raises(LitmosConfigError, match=r"^bad base_url 'api.litmos.com': use a URL like "):
             _sync(api, tmp_path, base_url="api.litmos.com")
         with pytest.raises(LitmosConfigError, match=r"^bad destination 'snowflake': use 'duckdb' or 'postgres'$"):
             _sync(api, tmp_path, destination="snowflake")
-        assert api.requests == []
+        assert api.requests == [] and not (tmp_path / "state").exists()
 
 
 def test_missing_key_names_the_setting(tmp_path, monkeypatch):

@@ -86,3 +86,11 @@ def test_cursors_survive_a_lost_state_dir(tmp_path):
     # Restored from the warehouse (dlt keeps the state there too): only the lookback is re-read.
     assert [r.params["since"] for r in api.requests[1:]] == ["2025-03-09 00:00:00"]
     assert again.resources["teams"].cursor_before == datetime(2025, 3, 10, 12, 30, tzinfo=UTC)
+
+
+def test_read_cursors_without_a_pipeline_is_empty_and_creates_nothing(tmp_path):
+    from pipelines.sync import read_cursors
+
+    cursors = read_cursors(str(tmp_path / "nothing-here"))
+    assert set(cursors.values()) == {None} and "course_results" in cursors
+    assert not (tmp_path / "nothing-here").exists()
