@@ -8,7 +8,7 @@ import pytest
 from pipelines import cli, run_history
 from pipelines.warehouse import open_warehouse
 
-from cli_report_checks import assert_rendered_report, chromium_dom
+from .cli_report_checks import assert_rendered_report, chromium_dom
 
 
 @pytest.mark.slow

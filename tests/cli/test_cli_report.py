@@ -10,7 +10,7 @@ from pipelines import cli
 from pipelines.report import collect_report_data, render_html
 from pipelines.warehouse import open_warehouse
 
-from cli_report_checks import assert_rendered_report, chromium_dom
+from .cli_report_checks import assert_rendered_report, chromium_dom
 
 # The subset of the dbt marts' columns the report reads (names as in dbt_models/models/marts).
 MARTS_SQL = """

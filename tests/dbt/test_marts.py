@@ -17,7 +17,7 @@ import duckdb
 import psycopg2
 import pytest
 
-from compliance_oracle import compute
+from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
 from pipelines.dbt_runner import DBT_PROJECT_DIR as DBT_DIR, DbtRunError, build_marts
 from pipelines.sync import sync

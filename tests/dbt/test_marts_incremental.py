@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from compliance_oracle import compute
+from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
 from pipelines.dbt_runner import build_marts
 from pipelines.sync import sync

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from conftest import get
+from .conftest import get
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / ".venv" / "bin" / "litmos-sim"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from conftest import NOW, fmt, get, xml_records, parse_date
+from .conftest import NOW, fmt, get, xml_records, parse_date
 
 TODAY = datetime(2026, 1, 15, tzinfo=timezone.utc)
 

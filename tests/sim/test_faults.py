@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conftest import get, xml_records
+from .conftest import get, xml_records
 
 PARAMS = dict(since="2026-01-08 00:00:00", to="2026-01-15 00:00:00", limit=50)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import get, parse_date, typed_like, xml_records
+from .conftest import get, parse_date, typed_like, xml_records
 
 
 def test_achievements_descending_with_filters_and_paging(sim):

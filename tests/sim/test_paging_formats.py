@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import NOW, ORG, fmt, get, parse_date, typed_like, windows, xml_records
+from .conftest import NOW, ORG, fmt, get, parse_date, typed_like, windows, xml_records
 
 HISTORY = 62  # days covered by the windows (history is 60 days up to NOW)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from conftest import NOW, fmt, get
+from .conftest import NOW, fmt, get
 
 WINDOW = {"since": "2026-01-08 00:00:00", "to": "2026-01-15 00:00:00"}
 

@@ -1,7 +1,2 @@
-"""Fixtures of the source tests: make the scripted fake API importable."""
-from __future__ import annotations
-
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(__file__))
+"""Fixtures of the source tests live in ../conftest.py; helpers are modules of this package
+(``fake_api``: a scripted Litmos stand-in, ``truth``: warehouse-vs-simulator comparison)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 
-from fake_api import EMPTY, fake_api
+from .fake_api import EMPTY, fake_api
 from sources.litmos.client import LitmosClient, RateLimiter
 from sources.litmos.events import RequestRetried
 from sources.litmos.fetch import Fetcher

@@ -12,7 +12,7 @@ import pytest
 from litmos_sim import SimConfig, run_simulator
 from pipelines.sync import read_cursors, sync
 from sources.litmos.settings import ENDPOINTS
-from truth import diff_all
+from .truth import diff_all
 
 UTC = timezone.utc
 SIM_NOW = datetime(2026, 1, 15, 10, 30, tzinfo=UTC)

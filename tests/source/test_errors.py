@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
-from fake_api import EMPTY, fake_api
+from .fake_api import EMPTY, fake_api
 from pipelines.sync import read_cursors, sync
 from sources.litmos.exceptions import (
     LitmosAuthError,

@@ -13,7 +13,7 @@ import duckdb
 from litmos_sim import SimConfig, run_simulator
 from pipelines.sync import read_cursors
 from sources.litmos.settings import ENDPOINTS
-from truth import diff_all
+from .truth import diff_all
 
 UTC = timezone.utc
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

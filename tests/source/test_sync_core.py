@@ -5,7 +5,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
-from fake_api import EMPTY, fake_api
+from .fake_api import EMPTY, fake_api
 from pipelines.sync import sync
 from sources.litmos.events import BatchCommitted, PageFetched, WindowDone, WindowStarted
 
