@@ -65,13 +65,15 @@ def main(argv: list[str]) -> int:
     rows = sum(int(r.rows or 0) for r in recs if int(r.status) == 200)
     limited = sum(1 for r in recs if getattr(r, "fault", None) == "rate_limit")
     floor = len(recs) / VENDOR_RPM * 60
-    top = sorted(((name, s.rows) for name, s in (res.resources or {}).items()), key=lambda x: -x[1])[:5]
+    top = sorted(((name, s.rows, s.requests) for name, s in (res.resources or {}).items()),
+                 key=lambda x: -x[2])[:6]
+    top = ", ".join(f"{n}: {req} requests/{rw} rows" for n, rw, req in top)
     figures = [
         f"org: {args.scale} users, frozen clock, one simulated day of activity since the previous run; "
         f"simulator at {VENDOR_RPM}/min with {args.latency_ms}-{args.latency_ms + args.jitter_ms} ms latency; "
         f"pipeline requests_per_minute={rpm}, all resources",
         f"nightly: {len(recs)} requests ({dict(paths)}), statuses {dict(statuses)}, {rows} rows served; "
-        f"largest resources {top}",
+        f"resources with most requests: {top}",
         f"floor at {VENDOR_RPM}/min for these requests: {fmt_s(floor)}; rate_wait_seconds="
         f"{getattr(res, 'rate_wait_seconds', 0):.1f}, retries_total={getattr(res, 'retries_total', '?')}",
         f"NIGHTLY WALL TIME {fmt_s(wall)} (target < 60 s); wall/floor {wall / floor:.2f}; rate-limit errors {limited}",

@@ -36,6 +36,10 @@ E_TC = ORG_ENDPOINTS["/org/teams/courses"]
 E_TLP = ORG_ENDPOINTS["/org/teams/learningpaths"]
 
 
+# CompliantTillDays of the first courses, fixed so every seed has expired and expiring-soon rows.
+GUARANTEED_COMPLIANCE_DAYS = (30, 60)
+
+
 class _Ix:
     """Attribute access to stored field positions of one endpoint, e.g. `U.UpdatedDate`."""
 
@@ -207,6 +211,10 @@ class Org:
             updated = self.stamp(created, self.catalog_end)
             topic = N.COURSE_TOPICS[c % len(N.COURSE_TOPICS)]
             compliant_days = rng.choice((None, None, 365, 180, 30))
+            if c < len(GUARANTEED_COMPLIANCE_DAYS):
+                # Whatever the seed, some compliance periods are short enough to have expired, or to
+                # expire soon, within a few weeks of history (the marts' statuses all need examples).
+                compliant_days = GUARANTEED_COMPLIANCE_DAYS[c]
             courses.add(_row(
                 E_COURSE, Id=self.ids.new(), Code=f"C-{c + 1:03d}", Name=f"{topic} {c // len(N.COURSE_TOPICS) + 1}",
                 Active=rng.random() > 0.05, ForSale=rng.random() < 0.1, OriginalCourseId=self.next_id("original"),
