@@ -54,7 +54,9 @@ class Target:
 def command_line() -> str:
     """The command that is running, as the user would retype it from the repo root."""
     args = " ".join(shlex.quote(a) for a in sys.argv[1:])
-    return f".venv/bin/python -m bench {args}".strip()
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items())
+                   if k.startswith("SOURCES__LITMOS__") and "KEY" not in k)  # tuning knobs, never the key
+    return f"{env} .venv/bin/python -m bench {args}".strip()
 
 
 def record(title: str, figures: list[str], targets: list[Target], notes: list[str] = ()) -> None:

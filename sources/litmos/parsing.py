@@ -37,6 +37,9 @@ _HAS_OFFSET = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
 _LONG_FRACTION = r"(\.\d{6})\d+"
 _WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
+# WCF's DataContractSerializer writes a TimeSpan as an xs:duration (PT5M30S), so an XML reading of the
+# same field may use that form instead of the documented HH:mm:ss.
+_XS_DURATION = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.\d+)?S)?)?$")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 # A parser per thread: lxml parsers are not thread-safe, and huge_tree lifts libxml2's 10 MB text limit.
@@ -341,7 +344,8 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def _timespan_seconds(value: Any) -> int | None:
-    """Parses a .NET TimeSpan (``HH:mm:ss``, ``d.HH:mm:ss``, optional fraction) into whole seconds."""
+    """Parses a .NET TimeSpan (``HH:mm:ss``, ``d.HH:mm:ss``, optional fraction), an xs:duration
+    (``PT5M30S``) or plain seconds into whole seconds."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -349,11 +353,13 @@ def _timespan_seconds(value: Any) -> int | None:
     text = str(value).strip()
     if not text:
         return None
-    match = _TIMESPAN.match(text)
-    if not match:
-        log.warning("TimeTaken %r is not [d.]HH:mm:ss; loaded as NULL", text[:40])
+    if text.isdigit():
+        return int(text)
+    match = _TIMESPAN.match(text) or _XS_DURATION.match(text)
+    if not match or text in ("P", "-P") or text.endswith("T"):
+        log.warning("TimeTaken %r is not [d.]HH:mm:ss or an xs:duration; loaded as NULL", text[:40])
         return None
     sign, days, hours, minutes, seconds = match.groups()
-    total = int(days or 0) * 86400 + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+    total = int(days or 0) * 86400 + int(hours or 0) * 3600 + int(minutes or 0) * 60 + int(seconds or 0)
     return -total if sign else total
 

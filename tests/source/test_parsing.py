@@ -196,3 +196,15 @@ def test_fast_paths_and_careful_paths_agree():
     assert convert(["True", "false", "1", None], "bool").to_pylist() == [True, False, True, None]
     assert convert([" 5", "7", None], "int").to_pylist() == [5, 7, None]
     assert convert(["1.5", " 2 "], "float").to_pylist() == [1.5, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("00:05:30", 330), ("1.02:03:04", 93784), ("00:05:30.1234567", 330), ("PT5M30S", 330),
+     ("P1DT2H", 93600), ("PT0S", 0), ("PT1.5S", 1), ("90", 90), ("", None), ("P", None), ("PT", None),
+     ("five minutes", None)],
+)
+def test_time_taken_accepts_timespan_xs_duration_and_seconds(text, seconds):
+    from sources.litmos.parsing import _timespan_seconds
+
+    assert _timespan_seconds(text) == seconds
