@@ -5,20 +5,27 @@ Use it directly (one batch; cursors kept in the dlt source state)::
     pipeline = dlt.pipeline("litmos", destination="duckdb", dataset_name="litmos_raw")
     pipeline.run(litmos_source(start_date="2025-11-23"))
 
+Building ``litmos_source(...)`` only validates its arguments (no request, no thread), so schedulers can
+build it when they parse a DAG file; the API is contacted when dlt first iterates one of its resources.
+
 or through ``pipelines.sync.sync`` which runs the same resources in committed batches of windows.
 The endpoint table that drives every resource is :mod:`sources.litmos.settings`.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import dlt
+import requests
 
 from .client import LitmosClient, RateLimiter
 from .exceptions import LitmosConfigError, LitmosError
-from .session import BatchWork, SyncSession, cursors_from_state, select_resources
+from .session import (STATE_BACKFILLS, BatchWork, SyncSession, _resource, cursors_from_state,
+                      select_resources)
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import format_api_date, parse_user_date
 
@@ -47,11 +54,36 @@ def probe_server_now(client: LitmosClient) -> datetime:
     return response.server_date
 
 
-def make_client(api_key: str | None, base_url: str | None, source_name: str | None, *,
-                response_format: str = "xml", auth_in_query: bool = False, requests_per_minute: float = 90,
-                max_workers: int = 8, max_retries: int = 6, backoff_base: float = 1.0,
-                on_event: Callable[[Any], None] | None = None) -> LitmosClient:
-    """Validates the connection settings and builds the client with its shared rate budget.
+class _ClosableClient(LitmosClient):
+    """A :class:`LitmosClient` that remembers the per-thread HTTP sessions it opened, so that
+    :meth:`close` can shut down every pooled connection of a run (the threads may be gone by then)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._http_lock = threading.Lock()
+        self._http_sessions: list[requests.Session] = []
+
+    def _session(self) -> requests.Session:
+        known = getattr(self._local, "session", None)
+        session = super()._session()
+        if session is not known:
+            with self._http_lock:
+                self._http_sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Closes every HTTP session opened so far (a later request opens a new one)."""
+        with self._http_lock:
+            sessions, self._http_sessions = self._http_sessions, []
+        if getattr(self._local, "session", None) in sessions:
+            del self._local.session
+        for session in sessions:
+            session.close()
+
+
+def _check_connection(api_key: str | None, base_url: str | None, source_name: str | None,
+                      response_format: str, requests_per_minute: float | None) -> tuple[str, str]:
+    """Validates the connection settings (no network) and returns ``(base_url, source_name)``.
 
     Raises:
         LitmosConfigError: Missing key, bad base URL, bad format or a ``source`` over 50 characters.
@@ -74,10 +106,26 @@ def make_client(api_key: str | None, base_url: str | None, source_name: str | No
         raise LitmosConfigError(f"bad response_format {response_format!r}: use 'xml' or 'json'")
     if requests_per_minute is None or requests_per_minute < 0:
         raise LitmosConfigError(f"bad requests_per_minute {requests_per_minute!r}: use 0 (unlimited) or more")
-    return LitmosClient(base_url, api_key, source_name, response_format=response_format,
-                        auth_in_query=auth_in_query, limiter=RateLimiter(requests_per_minute),
-                        max_retries=max_retries, backoff_base=backoff_base, pool_size=max_workers + 2,
-                        on_event=on_event)
+    return base_url, source_name
+
+
+def make_client(api_key: str | None, base_url: str | None, source_name: str | None, *,
+                response_format: str = "xml", auth_in_query: bool = False, requests_per_minute: float = 90,
+                max_workers: int = 8, max_retries: int = 6, backoff_base: float = 1.0,
+                on_event: Callable[[Any], None] | None = None) -> LitmosClient:
+    """Validates the connection settings and builds the client with its shared rate budget.
+
+    Building it makes no request; ``client.close()`` closes its pooled HTTP connections.
+
+    Raises:
+        LitmosConfigError: Missing key, bad base URL, bad format or a ``source`` over 50 characters.
+    """
+    base_url, source_name = _check_connection(api_key, base_url, source_name, response_format,
+                                              requests_per_minute)
+    return _ClosableClient(base_url, api_key, source_name, response_format=response_format,
+                           auth_in_query=auth_in_query, limiter=RateLimiter(requests_per_minute),
+                           max_retries=max_retries, backoff_base=backoff_base, pool_size=max_workers + 2,
+                           on_event=on_event)
 
 
 def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], resources=None,
@@ -141,14 +189,134 @@ def litmos_source(
         page_limit: Records per page (the API's maximum is 1000).
     """
     source_name = source_name or dlt.config.get("sources.litmos.source")
-    client = make_client(api_key, base_url, source_name, response_format=response_format,
-                         auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
-                         max_workers=max_workers)
+    # Everything that needs no network is checked now, so a bad argument fails when the source is built.
+    _check_connection(api_key, base_url, source_name, response_format, requests_per_minute)
+    tables = select_resources(resources)
+    start = parse_user_date(start_date, "start_date")
+    end = parse_user_date(end_date, "end_date")
+    if start and end and end < start:
+        raise LitmosConfigError(f"bad end_date {end:%Y-%m-%d}: it is before the start date {start:%Y-%m-%d}")
+    if lookback_days is None or lookback_days < 0:
+        raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
+    if not 1 <= page_limit <= 1000:
+        raise LitmosConfigError(f"bad page_limit {page_limit}: the API allows 1..1000")
+    # The client, the server's clock, the plan and the thread pools wait for the first iteration.
+    connect = functools.partial(make_client, api_key, base_url, source_name, response_format=response_format,
+                                auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
+                                max_workers=max_workers)
+    run = _LazyRun(tables, connect, dict(start_date=start_date, end_date=end_date,
+                                         lookback_days=lookback_days, page_limit=page_limit,
+                                         max_workers=max_workers))
+    return [_resource(ENDPOINTS[table], run.pages(table)) for table in tables]
+
+
+class _LazyRun:
+    """The extraction behind one ``litmos_source`` instance, opened when dlt first iterates a resource.
+
+    The first resource generator to run (under a lock) reads the dlt source state, builds the client,
+    probes the server's clock, plans the resources dlt is extracting and starts fetching; the others
+    join that session. The session (thread pools and HTTP connections) is closed when the last of
+    them finishes, at once when one fails, and when dlt closes them all early. Each extraction (each
+    ``pipeline.run`` of the source, keyed by its load id) gets a fresh session.
+    """
+
+    def __init__(self, tables: list[str], connect: Callable[[], LitmosClient], options: dict[str, Any]) -> None:
+        self.tables = tables
+        self._connect = connect
+        self._options = options
+        self._lock = threading.Lock()
+        self._session: SyncSession | None = None
+        self._items: dict[str, Iterator[Any]] = {}
+        self._key: Any = None  # the extraction the bookkeeping below belongs to
+        self._over = True  # no extraction in progress: the next resource to start begins one
+        self._wanted: set[str] = set()  # resources the current extraction iterates
+        self._finished: set[str] = set()
+        self._active: set[str] = set()
+
+    def pages(self, table: str) -> Callable[[], Iterator[Any]]:
+        """A parameterless generator function yielding ``table``'s pages (dlt calls it per extraction)."""
+
+        def pages() -> Iterator[Any]:
+            items = self._enter(table)
+            outcome = "error"
+            try:
+                yield from items
+                outcome = "done"
+            except GeneratorExit:
+                outcome = "closed"
+                raise
+            finally:
+                self._leave(table, outcome)
+
+        pages.__name__ = pages.__qualname__ = table
+        return pages
+
+    def _enter(self, table: str) -> Iterator[Any]:
+        key = _extraction_key()
+        with self._lock:
+            if self._over or table in self._finished or key != self._key:
+                self._close_locked(cancel=True)  # a session left over from an abandoned extraction
+                self._key, self._over = key, False
+                self._wanted, self._finished, self._active = _selected(self.tables, table), set(), set()
+            if self._session is None:
+                self._open_locked([t for t in self.tables if t in self._wanted and t not in self._finished])
+            self._active.add(table)
+            return self._items.pop(table, None) or iter(())
+
+    def _open_locked(self, tables: list[str]) -> None:
+        try:
+            state = dlt.current.source_state()
+        except Exception:  # not inside a dlt extraction: behave as a first run
+            state = {}
+        client = self._connect()
+        session = None
+        try:
+            session = open_session(client, cursors=cursors_from_state(state), resources=tables,
+                                   backfills=dict(state.get(STATE_BACKFILLS, None) or {}), **self._options)
+            self._items = session.items_for(session.submit(0))
+        except BaseException:
+            self._over, self._items = True, {}
+            if session is not None:
+                session.close(cancel=True)
+            else:
+                client.close()
+            raise
+        self._session = session
+
+    def _leave(self, table: str, outcome: str) -> None:
+        with self._lock:
+            self._active.discard(table)
+            self._finished.add(table)
+            if outcome == "error":  # dlt stops this extraction: stop fetching for the others too
+                self._over = True
+                self._close_locked(cancel=True)
+            elif not self._wanted - self._finished:  # the last resource of the extraction is done
+                self._over = True
+                self._close_locked(cancel=outcome != "done")
+            elif outcome == "closed" and not self._active:
+                # dlt closed the generators (an error elsewhere, or add_limit with nothing else running):
+                # stop now; a resource of the same extraction that starts later opens a new session.
+                self._over = self._key is None
+                self._close_locked(cancel=True)
+
+    def _close_locked(self, cancel: bool) -> None:
+        session, self._session, self._items = self._session, None, {}
+        if session is not None:
+            session.close(cancel=cancel)
+
+
+def _extraction_key() -> Any:
+    """The load id of the dlt extraction running now (None when iterated outside a pipeline)."""
     try:
-        state = dlt.current.source_state()
-    except Exception:  # no active pipeline: behave as a first run
-        state = {}
-    session = open_session(client, cursors=cursors_from_state(state), resources=resources,
-                           start_date=start_date, end_date=end_date, lookback_days=lookback_days,
-                           page_limit=page_limit, max_workers=max_workers)
-    return session.resources_for(session.submit(0))
+        return dlt.current.load_package_state()["load_id"]
+    except Exception:
+        return None
+
+
+def _selected(tables: list[str], table: str) -> set[str]:
+    """The resources of this source that the running dlt extraction iterates (``with_resources``)."""
+    try:
+        selected = set(dlt.current.source().selected_resources) & set(tables)
+    except Exception:  # not inside a dlt extraction
+        selected = set(tables)
+    return selected | {table}

@@ -248,17 +248,25 @@ class SyncSession:
 
     def resources_for(self, work: BatchWork) -> list[Any]:
         """Returns the dlt resources of a submitted batch (only resources with work in it)."""
-        out = []
+        return [_resource(ENDPOINTS[table], items) for table, items in self.items_for(work).items()]
+
+    def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table]]:
+        """The page iterators of a submitted batch by table (only tables with work in it).
+
+        The iterators are generators: nothing runs until they are iterated, and the cursor updates
+        they make need an active dlt source state (inside extraction).
+        """
+        out: dict[str, Iterator[pa.Table]] = {}
         for table, items in work.delta.items():
-            out.append(_resource(ENDPOINTS[table], self._delta_items(table, items)))
+            out[table] = self._delta_items(table, items)
         for table, future in work.since.items():
-            out.append(_resource(ENDPOINTS[table], self._since_items(table, future)))
+            out[table] = self._since_items(table, future)
         if work.family is not None:
             for table in _COLLECTION_FAMILY:
                 if table in self.resources:
-                    out.append(_resource(ENDPOINTS[table], _family_items(work.family, table)))
+                    out[table] = _family_items(work.family, table)
         if work.details is not None:
-            out.append(_resource(ENDPOINTS["module_details"], _future_items(work.details)))
+            out["module_details"] = _future_items(work.details)
         return out
 
     def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table]:
@@ -286,6 +294,9 @@ class SyncSession:
         # Fetch pool first: cancelled fetches release the chain tasks waiting on them.
         self.executor.shutdown(wait=True, cancel_futures=cancel)
         self.chain_executor.shutdown(wait=True, cancel_futures=cancel)
+        close_http = getattr(self.client, "close", None)  # the client's pooled HTTP connections
+        if callable(close_http):
+            close_http()
 
 
 def _set_cursor(table: str, value: datetime) -> None:
@@ -315,8 +326,12 @@ def _future_items(future: Future) -> Iterator[pa.Table]:
     yield from future.result()
 
 
-def _resource(endpoint: Endpoint, items: Iterator[pa.Table]) -> Any:
-    """Wraps an iterator of pages as the endpoint's dlt resource with its keys and disposition."""
+def _resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]]) -> Any:
+    """Wraps pages as the endpoint's dlt resource with its keys and disposition.
+
+    ``items`` is an iterator of pages, or a parameterless generator function that dlt calls when it
+    extracts (a fresh generator per extraction).
+    """
     if endpoint.kind in ("full", "child"):
         return dlt.resource(items, name=endpoint.table, table_name=endpoint.table, write_disposition="replace")
     columns = {endpoint.cursor: {"dedup_sort": "desc"}} if endpoint.cursor else None
