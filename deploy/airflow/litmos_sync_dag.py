@@ -7,11 +7,8 @@ SOURCES__LITMOS__API_KEY, SOURCES__LITMOS__SOURCE, SOURCES__LITMOS__BASE_URL,
 DESTINATION__POSTGRES__CREDENTIALS.
 
 Caveats, read before use:
-- As of this version `litmos_source()` contacts the API when it is BUILT (it reads the server's clock
-  and starts fetching its windows), and `PipelineTasksGroup` needs the source built when Airflow parses
-  this file. Every DAG parse would therefore call Litmos. Until the source defers that work to
-  extraction time, deploy the `litmos_sync_cli` variant at the bottom (it builds nothing at parse
-  time) and keep `litmos_sync_dlt` paused.
+- Building `litmos_source()` makes no request and starts no thread (work starts when dlt extracts), so
+  Airflow parsing this file does not call Litmos.
 - The `litmos-sync run` path (the CLI variant, Docker, cron) additionally commits in batches of
   windows and writes the run history table `<dataset>._litmos_sync_runs`; the plain dlt run does not.
 """

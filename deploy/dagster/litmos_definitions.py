@@ -7,11 +7,9 @@ SOURCES__LITMOS__API_KEY, SOURCES__LITMOS__SOURCE, SOURCES__LITMOS__BASE_URL,
 DESTINATION__DUCKDB__CREDENTIALS (or switch `destination` to "postgres" and set
 DESTINATION__POSTGRES__CREDENTIALS). Run: `dagster dev -f deploy/dagster/litmos_definitions.py`.
 
-Caveat: as of this version `litmos_source()` contacts the API when it is BUILT (server clock, then it
-starts fetching), and `dlt_assets` needs it built when Dagster loads this code location, so every
-load calls Litmos. Until the source defers that work to extraction time, prefer `litmos_nightly_cli`
-below (one `@asset` calling `pipelines.runner.run_sync`, same as the CLI: batch commits, run history,
-dbt) and remove the dlt assets from `Definitions`.
+Building `litmos_source()` makes no request and starts no thread (work starts when dlt extracts), so
+loading this code location does not call Litmos. `litmos_nightly_cli` below is the alternative that also
+commits in batches of windows and writes the run history, like the CLI.
 """
 from __future__ import annotations
 
