@@ -6,6 +6,7 @@ with `--` are passed to that benchmark (e.g. `python -m bench memory --sizes 500
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
 from bench import BENCHMARKS
@@ -21,6 +22,8 @@ def _describe() -> None:
 
 
 def main(argv: list[str]) -> int:
+    # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so simulator/child processes are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if argv and argv[0] in ("--list", "-l", "list"):
         _describe()
         return 0

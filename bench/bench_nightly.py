@@ -29,6 +29,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rpm", type=int, default=None, help="pipeline requests_per_minute (default: its own)")
     ap.add_argument("--latency-ms", type=int, default=1000)
     ap.add_argument("--jitter-ms", type=int, default=2000)
+    ap.add_argument("--steady-days", type=int, default=1,
+                    help="simulated days synced (unlimited) before the measured night, so the lookback re-reads "
+                         "a day of simulated activity rather than the generated history's last day (0 = none)")
     args = ap.parse_args(argv)
 
     from litmos_sim import SimConfig, run_simulator
@@ -49,6 +52,9 @@ def main(argv: list[str]) -> int:
             t0 = time.monotonic()
             first = sync(base_url=sim.base_url, requests_per_minute=0, **kw)
             say(f"first sync: {first.requests_total} requests in {time.monotonic() - t0:.0f} s")
+            for _ in range(args.steady_days):
+                sim.advance(timedelta(days=1), activity=True)
+                sync(base_url=sim.base_url, requests_per_minute=0, **kw)
             prev_now = sim.now()
             activity = sim.advance(timedelta(days=1), activity=True)
             sim.set_faults(rate_limit=VENDOR_RPM, latency_ms=args.latency_ms, latency_jitter_ms=args.jitter_ms)
@@ -76,7 +82,8 @@ def main(argv: list[str]) -> int:
                  key=lambda x: -x[2])[:6]
     top = ", ".join(f"{n}: {req} requests/{rw} rows" for n, rw, req in top)
     figures = [
-        f"org: {args.scale} users, frozen clock, one simulated day of activity since the previous run; "
+        f"org: {args.scale} users, frozen clock, {args.steady_days} simulated day(s) synced after the first sync, "
+        f"then one more day of activity before the measured run; "
         f"simulator at {VENDOR_RPM}/min with {args.latency_ms}-{args.latency_ms + args.jitter_ms} ms latency; "
         f"pipeline requests_per_minute={rpm}, all resources",
         f"nightly: {len(recs)} requests ({dict(paths)}), statuses {dict(statuses)}, {rows} rows served; "
