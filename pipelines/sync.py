@@ -95,6 +95,13 @@ def _destination(destination: Any, credentials: Any) -> Any:
     if destination == "duckdb":
         credentials = credentials or dlt.secrets.get("destination.duckdb.credentials") or os.path.abspath(
             DEFAULT_DUCKDB_FILE)
+        if isinstance(credentials, str):
+            # DuckDB runs inside this process: cap its buffer cache (it spills to disk beyond it), or the
+            # merge of every batch grows the process with the warehouse (sources.litmos.duckdb_memory_limit).
+            from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
+
+            credentials = DuckDbCredentials(credentials)
+            credentials.global_config = {"memory_limit": str(_config("duckdb_memory_limit", "100MB"))}
         return dlt.destinations.duckdb(credentials=credentials)
     if destination == "postgres":
         credentials = credentials or dlt.secrets.get("destination.postgres.credentials")

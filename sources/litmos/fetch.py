@@ -64,6 +64,7 @@ class Fetcher:
     emit: Callable[[Any], None] | None = None
     counters: dict[str, ResourceCounters] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    gate: threading.Semaphore | None = None  # bounds requests in flight across all fetching threads
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def counter(self, table: str) -> ResourceCounters:
@@ -76,7 +77,7 @@ class Fetcher:
 
     def fetch_window(self, endpoint: Endpoint, window: Window | None, index: int = 0, total: int = 1,
                      extra_params: dict[str, str] | None = None, parent_id: str | None = None,
-                     ) -> list[pa.Table]:
+                     on_page: Callable[[pa.Table], None] | None = None) -> list[pa.Table]:
         """Reads every page of one window (or of an undated list) of ``endpoint``.
 
         Args:
@@ -86,9 +87,11 @@ class Fetcher:
             total: Windows of this resource in the run.
             extra_params: More query parameters (``since`` for /achievements).
             parent_id: Id substituted into the path (child endpoints) and written to the parent column.
+            on_page: Receives each non-empty page as it arrives (may block: back-pressure); the pages
+                are then not kept, so memory does not grow with the window's size.
 
         Returns:
-            The non-empty pages as tables.
+            The non-empty pages as tables (empty when ``on_page`` is given).
         """
         counter = self.counter(endpoint.table)
         began = time.monotonic()
@@ -109,8 +112,8 @@ class Fetcher:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")
             params = {**base, "start": str(start), "limit": str(self.page_limit)}
-            resp, table = self.client.get(path, params, label=endpoint.table,
-                                          validate=self._parser(endpoint, parent_id))
+            resp, table = self._get(path, params, label=endpoint.table,
+                                    validate=self._parser(endpoint, parent_id))
             body_hash = hash(resp.body)
             if body_hash == previous_body_hash and table.num_rows:
                 # An endpoint that ignores start/limit would repeat its page forever.
@@ -119,7 +122,9 @@ class Fetcher:
             previous_body_hash = body_hash
             pages += 1
             n = table.num_rows
-            if n:
+            if n and on_page is not None:
+                on_page(table)
+            elif n:
                 tables.append(table)
             rows += n
             self._event(PageFetched(endpoint.table, start, n))
@@ -144,7 +149,7 @@ class Fetcher:
                 counter.first_start = time.monotonic()
         path = endpoint.path.replace("{parent}", quote(object_id, safe=""))
         try:
-            _, table = self.client.get(path, label=endpoint.table, validate=self._parser(endpoint, None))
+            _, table = self._get(path, label=endpoint.table, validate=self._parser(endpoint, None))
         except LitmosNotFoundError:
             log.warning("GET %s: 404, not a SCORM/Tin Can module; skipped", path)
             return None
@@ -153,6 +158,14 @@ class Fetcher:
             counter.rows += table.num_rows
             counter.last_end = time.monotonic()
         return table
+
+    def _get(self, path: str, params: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        if self.gate is None:
+            return self.client.get(path, params, **kwargs) if params is not None else \
+                self.client.get(path, **kwargs)
+        with self.gate:
+            return self.client.get(path, params, **kwargs) if params is not None else \
+                self.client.get(path, **kwargs)
 
     def _parser(self, endpoint: Endpoint, parent_id: str | None):
         response_format = self.client.response_format

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 
 from .client import LitmosClient
 from .exceptions import LitmosConfigError
-from .fetch import Fetcher
+from .fetch import Cancelled, Fetcher
 from .parsing import arrow_schema
 from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
 from .windows import Window, format_api_date, plan_windows, run_end, start_for
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 STATE_CURSORS = "cursors"
 STATE_BACKFILLS = "backfills"
 DEFAULT_HISTORY_DAYS = 365
+# Pages of one window buffered ahead of dlt's extraction (back-pressure): memory is bounded by pages in
+# flight, not by the size of a window (the newest windows of a long history hold the most rows).
+PAGES_AHEAD = 4
+_END = object()
 _COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
                       "collection_listing_teams")
 
@@ -120,8 +125,16 @@ class SyncSession:
         # Chain tasks wait on fetch futures; a separate pool means they can never starve the fetchers.
         self.chain_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="litmos-chain")
         self._seen_modules: set[str] = set()
-        self._futures: dict[str, dict[int, Future]] = {t: {} for t in resources}
+        self._futures: dict[str, dict[int, Any]] = {t: {} for t in resources}
         self.ahead = max(2, max_workers // 2)  # windows of one resource in flight at once
+        # Streamed windows block on their page queue until dlt reads them, so each gets its own thread
+        # (never a fetch-pool worker another window waits for); the gate bounds requests in flight.
+        # At most 2 * ahead windows of a resource are submitted and unfinished at once (``ahead`` from
+        # the one being read, plus the next batch's first ``ahead`` submitted before this one loads).
+        self.fetcher.gate = threading.Semaphore(max(1, max_workers))
+        streamed = [t for t in resources if ENDPOINTS[t].kind == "delta" and t != "modules"]
+        self.stream_executor = ThreadPoolExecutor(max_workers=max(1, 2 * self.ahead * len(streamed)),
+                                                  thread_name_prefix="litmos-stream")
         self._seen_lock = threading.Lock()
 
         default_start = start_date or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
@@ -163,18 +176,62 @@ class SyncSession:
     def _submit_window(self, table: str, position: int) -> None:
         windows = self.windows[table]
         if position < len(windows) and position not in self._futures[table]:
-            self._futures[table][position] = self.executor.submit(
-                self.fetcher.fetch_window, ENDPOINTS[table], windows[position], position, len(windows))
+            if table == "modules":  # module_details reads the modules pages of a whole batch
+                self._futures[table][position] = self.executor.submit(
+                    self.fetcher.fetch_window, ENDPOINTS[table], windows[position], position, len(windows))
+                return
+            pages: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
+            self._futures[table][position] = (pages, self.stream_executor.submit(
+                self._stream_window, table, position, pages))
 
-    def _window_future(self, table: str, position: int) -> Future:
-        """The future of one window, keeping ``ahead`` windows of this resource in flight.
+    def _put(self, pages: queue.Queue, item: Any) -> None:
+        while True:
+            if self.fetcher.cancelled.is_set():
+                raise Cancelled("run cancelled")
+            try:
+                pages.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
 
-        Submitting lazily bounds memory (pages wait in RAM only for the next few windows), and the
+    def _stream_window(self, table: str, position: int, pages: queue.Queue) -> None:
+        windows = self.windows[table]
+        try:
+            self.fetcher.fetch_window(ENDPOINTS[table], windows[position], position, len(windows),
+                                      on_page=lambda page: self._put(pages, page))
+            item: Any = _END
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            item = exc
+        try:
+            self._put(pages, item)
+        except Cancelled:
+            pass
+
+    def _window_future(self, table: str, position: int) -> Any:
+        """The future (modules) or (page queue, future) of one window, keeping ``ahead`` windows of
+        this resource in flight.
+
+        Submitting lazily bounds memory (at most ``PAGES_AHEAD`` pages wait in RAM per window), and the
         windows submitted ahead across a batch boundary are the prefetch that overlaps loading.
         """
         for ahead in range(position, position + self.ahead):
             self._submit_window(table, ahead)
         return self._futures[table].pop(position)
+
+    def _window_pages(self, table: str, position: int) -> Iterator[pa.Table]:
+        entry = self._window_future(table, position)
+        if isinstance(entry, Future):
+            yield from entry.result()
+            return
+        pages, future = entry
+        while True:
+            item = pages.get()
+            if item is _END:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        future.result()
 
     def submit(self, index: int) -> BatchWork:
         """Starts batch ``index``: submits its first windows (all of them for modules) and returns it."""
@@ -274,7 +331,7 @@ class SyncSession:
         last = self.windows[table][-1]
         for position in positions:
             window = self.windows[table][position]
-            yield from self._window_future(table, position).result()
+            yield from self._window_pages(table, position)
             # State changes are committed with this batch's rows by pipeline.run (same load package).
             if not self.backfill:
                 _set_cursor(table, self.cursor_after(window))
@@ -292,6 +349,7 @@ class SyncSession:
         if cancel:
             self.fetcher.cancelled.set()
         # Fetch pool first: cancelled fetches release the chain tasks waiting on them.
+        self.stream_executor.shutdown(wait=True, cancel_futures=cancel)
         self.executor.shutdown(wait=True, cancel_futures=cancel)
         self.chain_executor.shutdown(wait=True, cancel_futures=cancel)
         close_http = getattr(self.client, "close", None)  # the client's pooled HTTP connections
