@@ -13,6 +13,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -38,6 +39,25 @@ DEFAULT_HISTORY_DAYS = 365
 # flight, not by the size of a window (the newest windows of a long history hold the most rows).
 PAGES_AHEAD = 4
 _END = object()
+# Longest sleep between polls of a page queue while the reader waits for the next page.
+_POLL_MAX_S = 0.005
+
+
+def _poll(pages: queue.Queue) -> Any:
+    """Waits for the next item of a page queue without blocking inside the queue's lock.
+
+    The reader runs in the main thread, where Ctrl-C / SIGTERM raise KeyboardInterrupt at any bytecode.
+    A blocking ``Queue.get`` spends its wait inside the queue's condition, and an interrupt landing
+    there can leave the queue's mutex held, so the fetch thread feeding it blocks forever and the run
+    never exits. Polling keeps the main thread's waits in ``time.sleep`` instead.
+    """
+    delay = 0.001
+    while True:
+        try:
+            return pages.get_nowait()
+        except queue.Empty:
+            time.sleep(delay)
+            delay = min(delay * 2, _POLL_MAX_S)
 _COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
                       "collection_listing_teams")
 
@@ -225,7 +245,7 @@ class SyncSession:
             return
         pages, future = entry
         while True:
-            item = pages.get()
+            item = _poll(pages)
             if item is _END:
                 break
             if isinstance(item, BaseException):
