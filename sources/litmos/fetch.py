@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -160,12 +161,8 @@ class Fetcher:
         return table
 
     def _get(self, path: str, params: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        if self.gate is None:
-            return self.client.get(path, params, **kwargs) if params is not None else \
-                self.client.get(path, **kwargs)
-        with self.gate:
-            return self.client.get(path, params, **kwargs) if params is not None else \
-                self.client.get(path, **kwargs)
+        with self.gate or nullcontext():
+            return self.client.get(path, params, **kwargs)
 
     def _parser(self, endpoint: Endpoint, parent_id: str | None):
         response_format = self.client.response_format
