@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="dlt pipeline state directory, holds the cursors (default ./state)")
     run.add_argument("--no-dbt", action="store_true", help="load only; do not build the dbt marts")
     run.add_argument("--requests-per-minute", type=int, default=config.DEFAULT_REQUESTS_PER_MINUTE,
-                     metavar="N", help="client-side rate budget (default 90; Litmos allows 100 per key; "
+                     metavar="N", help=f"client-side rate budget (default {config.DEFAULT_REQUESTS_PER_MINUTE}; Litmos allows 100 per key; "
                                        "0 = unlimited, only for the simulator)")
     _add_output_options(run)
 

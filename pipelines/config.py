@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from urllib.parse import quote
 
+from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE  # noqa: F401 - the CLI's default
+
 DESTINATIONS = ("duckdb", "postgres")
 DEFAULT_DATASET = "litmos_raw"
 DEFAULT_DUCKDB_PATH = "litmos.duckdb"
-DEFAULT_REQUESTS_PER_MINUTE = 90
 DEFAULT_STATE_DIR = "state"
 MARTS_SCHEMA = "litmos_marts"
 DEFAULT_SOURCE_NAME = "litmos-sync"

@@ -19,6 +19,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_now
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
+from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
 from sources.litmos.session import STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, select_resources
 from sources.litmos.settings import ENDPOINTS
@@ -193,7 +194,7 @@ def sync(
     source_name: str | None = None,
     response_format: str = "xml",
     auth_in_query: bool = False,
-    requests_per_minute: float = 90,
+    requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
     on_event: Callable[[Any], None] | None = None,
 ) -> SyncResult:
     """Copies the selected Litmos resources into the warehouse, incrementally, in committed batches.

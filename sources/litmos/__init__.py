@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterator, Sequence
 import dlt
 import requests
 
-from .client import LitmosClient, RateLimiter
+from .budget import DEFAULT_REQUESTS_PER_MINUTE, RateLimiter
+from .client import LitmosClient
 from .exceptions import LitmosConfigError, LitmosError
 from .session import (STATE_BACKFILLS, BatchWork, SyncSession, _resource, cursors_from_state,
                       select_resources)
@@ -110,7 +111,7 @@ def _check_connection(api_key: str | None, base_url: str | None, source_name: st
 
 
 def make_client(api_key: str | None, base_url: str | None, source_name: str | None, *,
-                response_format: str = "xml", auth_in_query: bool = False, requests_per_minute: float = 90,
+                response_format: str = "xml", auth_in_query: bool = False, requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
                 max_workers: int = 8, max_retries: int = 6, backoff_base: float = 1.0,
                 on_event: Callable[[Any], None] | None = None) -> LitmosClient:
     """Validates the connection settings and builds the client with its shared rate budget.
@@ -167,7 +168,7 @@ def litmos_source(
     resources: Sequence[str] | None = None,
     response_format: str = "xml",
     auth_in_query: bool = False,
-    requests_per_minute: float = 90,
+    requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
     max_workers: int = 8,
     page_limit: int = PAGE_LIMIT,
 ) -> Any:

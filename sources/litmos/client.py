@@ -21,6 +21,7 @@ from typing import Any, Callable
 import requests
 from requests.adapters import HTTPAdapter
 
+from .budget import RateLimiter
 from .events import RateWait, RequestRetried
 from .exceptions import (
     LitmosAuthError,
@@ -35,47 +36,6 @@ from .exceptions import (
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-
-
-class RateLimiter:
-    """Token bucket shared by every worker thread of a run.
-
-    Args:
-        requests_per_minute: Sustained rate; 0 or None disables limiting.
-        burst: Tokens available at once. Kept small so a fresh bucket plus one minute of refill stays
-            under the vendor's 100/minute even when the window is counted from the first request.
-    """
-
-    def __init__(self, requests_per_minute: float | None, burst: int = 3) -> None:
-        self.rate = (requests_per_minute or 0) / 60.0
-        self.burst = max(1, burst)
-        self._tokens = float(self.burst)
-        self._stamp = time.monotonic()
-        self._paused_until = 0.0
-        self._lock = threading.Lock()
-        self.waited_s = 0.0
-
-    def acquire(self) -> float:
-        """Takes one token, sleeping until it is available; returns the seconds waited."""
-        with self._lock:
-            now = time.monotonic()
-            wait = max(0.0, self._paused_until - now)
-            if self.rate > 0:
-                self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                # Reserve the token now (the balance may go negative) so waiters queue up fairly.
-                self._tokens -= 1.0
-                if self._tokens < 0:
-                    wait = max(wait, -self._tokens / self.rate)
-            self.waited_s += wait
-        if wait > 0:
-            time.sleep(wait)
-        return wait
-
-    def pause(self, seconds: float) -> None:
-        """Holds every worker for ``seconds`` (the vendor said we are over its limit)."""
-        with self._lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
 @dataclass
@@ -183,11 +143,13 @@ class LitmosClient:
         *,
         label: str = "",
         validate: Callable[[bytes, datetime | None], Any] | None = None,
+        priority: int = 0,
     ) -> tuple[Response, Any]:
         """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
 
         ``validate`` parses the body; a :class:`LitmosMalformedResponseError` from it counts as a
-        transient failure (truncated body) and the request is retried.
+        transient failure (truncated body) and the request is retried. ``priority`` orders this
+        request's turn in the shared rate budget (higher first).
 
         Raises:
             LitmosAuthError: 401/403.
@@ -213,7 +175,7 @@ class LitmosClient:
         last_problem = ""
         kind: type[Exception] = LitmosUnavailableError
         while True:
-            waited = self.limiter.acquire()
+            waited = self.limiter.acquire(priority)
             if waited > 0.05 and self.on_event:
                 self.on_event(RateWait(resource=label, seconds=waited))
             attempt += 1

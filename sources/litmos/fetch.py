@@ -18,6 +18,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .budget import PriorityGate
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
 from .exceptions import LitmosError, LitmosNotFoundError
@@ -65,7 +66,7 @@ class Fetcher:
     emit: Callable[[Any], None] | None = None
     counters: dict[str, ResourceCounters] = field(default_factory=dict)
     cancelled: threading.Event = field(default_factory=threading.Event)
-    gate: threading.Semaphore | None = None  # bounds requests in flight across all fetching threads
+    gate: PriorityGate | None = None  # bounds requests in flight across all fetching threads
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def counter(self, table: str) -> ResourceCounters:
@@ -113,7 +114,8 @@ class Fetcher:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")
             params = {**base, "start": str(start), "limit": str(self.page_limit)}
-            resp, table = self._get(path, params, label=endpoint.table,
+            # Pages read so far as priority: a long chain of pages goes first (see budget.py).
+            resp, table = self._get(path, params, priority=pages, label=endpoint.table,
                                     validate=self._parser(endpoint, parent_id))
             body_hash = hash(resp.body)
             if body_hash == previous_body_hash and table.num_rows:
@@ -160,9 +162,9 @@ class Fetcher:
             counter.last_end = time.monotonic()
         return table
 
-    def _get(self, path: str, params: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        with self.gate or nullcontext():
-            return self.client.get(path, params, **kwargs)
+    def _get(self, path: str, params: dict[str, str] | None = None, priority: int = 0, **kwargs: Any) -> Any:
+        with self.gate.hold(priority) if self.gate else nullcontext():
+            return self.client.get(path, params, priority=priority, **kwargs)
 
     def _parser(self, endpoint: Endpoint, parent_id: str | None):
         response_format = self.client.response_format

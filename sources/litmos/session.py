@@ -13,7 +13,6 @@ import logging
 import math
 import queue
 import threading
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -23,6 +22,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .budget import PriorityGate
 from .client import LitmosClient
 from .exceptions import LitmosConfigError
 from .fetch import Cancelled, Fetcher
@@ -39,25 +39,17 @@ DEFAULT_HISTORY_DAYS = 365
 # flight, not by the size of a window (the newest windows of a long history hold the most rows).
 PAGES_AHEAD = 4
 _END = object()
-# Longest sleep between polls of a page queue while the reader waits for the next page.
-_POLL_MAX_S = 0.005
+# What a resource's generator yields while its next page is still on the wire. dlt skips None and
+# moves round robin to the next resource (sleeping briefly when none has anything), so one slow
+# window never holds up the pages of the others, and the main thread never blocks on a lock:
+# Ctrl-C / SIGTERM inside a blocking ``Queue.get`` can leave the queue's mutex held and hang the run.
+NOT_READY = None
 
 
-def _poll(pages: queue.Queue) -> Any:
-    """Waits for the next item of a page queue without blocking inside the queue's lock.
-
-    The reader runs in the main thread, where Ctrl-C / SIGTERM raise KeyboardInterrupt at any bytecode.
-    A blocking ``Queue.get`` spends its wait inside the queue's condition, and an interrupt landing
-    there can leave the queue's mutex held, so the fetch thread feeding it blocks forever and the run
-    never exits. Polling keeps the main thread's waits in ``time.sleep`` instead.
-    """
-    delay = 0.001
-    while True:
-        try:
-            return pages.get_nowait()
-        except queue.Empty:
-            time.sleep(delay)
-            delay = min(delay * 2, _POLL_MAX_S)
+def _until_done(future: Future) -> Iterator[None]:
+    """Yields NOT_READY until ``future`` is done."""
+    while not future.done():
+        yield NOT_READY
 _COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
                       "collection_listing_teams")
 
@@ -151,7 +143,7 @@ class SyncSession:
         # (never a fetch-pool worker another window waits for); the gate bounds requests in flight.
         # At most 2 * ahead windows of a resource are submitted and unfinished at once (``ahead`` from
         # the one being read, plus the next batch's first ``ahead`` submitted before this one loads).
-        self.fetcher.gate = threading.Semaphore(max(1, max_workers))
+        self.fetcher.gate = PriorityGate(max(1, max_workers))
         streamed = [t for t in resources if ENDPOINTS[t].kind == "delta" and t != "modules"]
         self.stream_executor = ThreadPoolExecutor(max_workers=max(1, 2 * self.ahead * len(streamed)),
                                                   thread_name_prefix="litmos-stream")
@@ -238,14 +230,19 @@ class SyncSession:
             self._submit_window(table, ahead)
         return self._futures[table].pop(position)
 
-    def _window_pages(self, table: str, position: int) -> Iterator[pa.Table]:
+    def _window_pages(self, table: str, position: int) -> Iterator[pa.Table | None]:
         entry = self._window_future(table, position)
         if isinstance(entry, Future):
+            yield from _until_done(entry)
             yield from entry.result()
             return
         pages, future = entry
         while True:
-            item = _poll(pages)
+            try:
+                item = pages.get_nowait()
+            except queue.Empty:
+                yield NOT_READY
+                continue
             if item is _END:
                 break
             if isinstance(item, BaseException):
@@ -327,8 +324,10 @@ class SyncSession:
         """Returns the dlt resources of a submitted batch (only resources with work in it)."""
         return [_resource(ENDPOINTS[table], items) for table, items in self.items_for(work).items()]
 
-    def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table]]:
+    def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table | None]]:
         """The page iterators of a submitted batch by table (only tables with work in it).
+
+        They yield ``NOT_READY`` (None, which dlt skips) while a page is still being fetched.
 
         The iterators are generators: nothing runs until they are iterated, and the cursor updates
         they make need an active dlt source state (inside extraction).
@@ -346,7 +345,7 @@ class SyncSession:
             out["module_details"] = _future_items(work.details)
         return out
 
-    def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table]:
+    def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table | None]:
         yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
         last = self.windows[table][-1]
         for position in positions:
@@ -358,8 +357,9 @@ class SyncSession:
             else:
                 _set_backfill(table, self.backfill_range, None if window == last else window.to)
 
-    def _since_items(self, table: str, future: Future) -> Iterator[pa.Table]:
+    def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield _empty(table)
+        yield from _until_done(future)
         yield from future.result()
         if not self.backfill:
             _set_cursor(table, self.server_now)
@@ -394,13 +394,15 @@ def _empty(table: str) -> pa.Table:
     return arrow_schema(ENDPOINTS[table]).empty_table()
 
 
-def _family_items(future: Future, table: str) -> Iterator[pa.Table]:
+def _family_items(future: Future, table: str) -> Iterator[pa.Table | None]:
     yield _empty(table)
+    yield from _until_done(future)
     yield from future.result()[table]
 
 
-def _future_items(future: Future) -> Iterator[pa.Table]:
+def _future_items(future: Future) -> Iterator[pa.Table | None]:
     yield _empty("module_details")
+    yield from _until_done(future)
     yield from future.result()
 
 
