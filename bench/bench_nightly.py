@@ -78,6 +78,10 @@ def main(argv: list[str]) -> int:
     rows = sum(int(r.rows or 0) for r in recs if int(r.status) == 200)
     limited = sum(1 for r in recs if getattr(r, "fault", None) == "rate_limit")
     floor = len(recs) / VENDOR_RPM * 60
+    # One request per distinct query (window, list, parent) is owed every night, whatever the activity.
+    queries = {(r.path, tuple(sorted((k, v) for k, v in (r.params or {}).items() if k not in ("start", "limit"))))
+               for r in recs if int(r.status) == 200}
+    family = sum(1 for path, _ in queries if path.startswith("/collection"))
     top = sorted(((name, s.rows, s.requests) for name, s in (res.resources or {}).items()),
                  key=lambda x: -x[2])[:6]
     top = ", ".join(f"{n}: {req} requests/{rw} rows" for n, rw, req in top)
@@ -92,6 +96,9 @@ def main(argv: list[str]) -> int:
         f"fewest requests any client needs for this data at 1000 rows/page: {strict} since the previous run's "
         f"day ({fmt_s(strict / VENDOR_RPM * 60)} at {VENDOR_RPM}/min), {with_lb} with the 1-day lookback "
         f"({fmt_s(with_lb / VENDOR_RPM * 60)}); made/minimum {len(recs) / with_lb:.3f}",
+        f"requests owed even by a night without activity (one per window, list and parent query): {len(queries)} "
+        f"({fmt_s(len(queries) / VENDOR_RPM * 60)} at {VENDOR_RPM}/min), {family} of them the collection family's "
+        f"full refresh",
         f"floor at {VENDOR_RPM}/min for these requests: {fmt_s(floor)}; rate_wait_seconds="
         f"{getattr(res, 'rate_wait_seconds', 0):.1f}, retries_total={getattr(res, 'retries_total', '?')}",
         f"NIGHTLY WALL TIME {fmt_s(wall)} (target < 60 s); wall/floor {wall / floor:.2f}; rate-limit errors {limited}",

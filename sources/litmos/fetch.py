@@ -79,7 +79,8 @@ class Fetcher:
 
     def fetch_window(self, endpoint: Endpoint, window: Window | None, index: int = 0, total: int = 1,
                      extra_params: dict[str, str] | None = None, parent_id: str | None = None,
-                     on_page: Callable[[pa.Table], None] | None = None) -> list[pa.Table]:
+                     on_page: Callable[[pa.Table], None] | None = None,
+                     priority: Callable[[int], int] | None = None) -> list[pa.Table]:
         """Reads every page of one window (or of an undated list) of ``endpoint``.
 
         Args:
@@ -91,6 +92,8 @@ class Fetcher:
             parent_id: Id substituted into the path (child endpoints) and written to the parent column.
             on_page: Receives each non-empty page as it arrives (may block: back-pressure); the pages
                 are then not kept, so memory does not grow with the window's size.
+            priority: Maps the pages read so far to the next request's priority (default: the pages
+                read so far, so a long chain of pages goes first; see budget.py).
 
         Returns:
             The non-empty pages as tables (empty when ``on_page`` is given).
@@ -114,8 +117,8 @@ class Fetcher:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")
             params = {**base, "start": str(start), "limit": str(self.page_limit)}
-            # Pages read so far as priority: a long chain of pages goes first (see budget.py).
-            resp, table = self._get(path, params, priority=pages, label=endpoint.table,
+            resp, table = self._get(path, params, priority=priority(pages) if priority else pages,
+                                    label=endpoint.table,
                                     validate=self._parser(endpoint, parent_id))
             body_hash = hash(resp.body)
             if body_hash == previous_body_hash and table.num_rows:

@@ -205,3 +205,30 @@ def test_litmos_source_used_directly_with_dlt(tmp_path, monkeypatch):
         finally:
             conn.close()
         assert pipeline.state["sources"]["litmos"]["cursors"]["teams"] == SIM_NOW.isoformat()
+
+
+def test_pages_reach_dlt_combined_in_tables_of_at_most_rows_per_item(tmp_path, monkeypatch):
+    """Consecutive pages of a resource are handed to dlt as one table of <= ROWS_PER_ITEM rows; the
+    warehouse still equals the truth (merge keys, dedup on the cursor, typed columns) and the cursors
+    move as without combining."""
+    from sources.litmos import session as session_module
+
+    handed: list[tuple[int, int]] = []  # (pages, rows) of each table handed to dlt
+
+    class Recording(session_module._PageBuffer):
+        def flush(self):
+            pages = len(self.pages)
+            for table in super().flush():
+                handed.append((pages, table.num_rows))
+                yield table
+
+    monkeypatch.setattr(session_module, "ROWS_PER_ITEM", 150)
+    monkeypatch.setattr(session_module, "_PageBuffer", Recording)
+    with run_simulator(_cfg()) as sim:
+        result = _sync(sim, tmp_path)
+        assert _diff_duckdb(sim, tmp_path) == []
+    assert handed and all(rows <= 150 or pages == 1 for pages, rows in handed)
+    assert any(pages > 1 for pages, _ in handed)  # pages really were combined
+    delta = [t for t, e in ENDPOINTS.items() if e.kind == "delta"]
+    assert sum(rows for _, rows in handed) == sum(result.resources[t].rows for t in delta)
+    assert all(read_cursors(str(tmp_path / "state"))[t] == SIM_NOW for t in delta)

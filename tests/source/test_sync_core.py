@@ -94,3 +94,27 @@ def test_read_cursors_without_a_pipeline_is_empty_and_creates_nothing(tmp_path):
     cursors = read_cursors(str(tmp_path / "nothing-here"))
     assert set(cursors.values()) == {None} and "course_results" in cursors
     assert not (tmp_path / "nothing-here").exists()
+
+
+def test_page_buffer_combines_pages_up_to_max_rows_and_unifies_extra_columns():
+    import pyarrow as pa
+
+    from sources.litmos.session import _PageBuffer
+
+    def page(first: int, n: int, extra: bool = False) -> pa.Table:
+        cols = {"id": [str(i) for i in range(first, first + n)]}
+        if extra:
+            cols["course_version"] = ["1"] * n
+        return pa.table(cols)
+
+    buffer = _PageBuffer(1000)
+    assert list(buffer.add(page(0, 400))) == []
+    assert list(buffer.add(page(400, 400, extra=True))) == []
+    out = list(buffer.add(page(800, 300)))  # 1100 rows would pass 1000: the first 800 go first
+    assert [t.num_rows for t in out] == [800]
+    assert out[0].column("id").to_pylist() == [str(i) for i in range(800)]
+    assert out[0].column("course_version").to_pylist() == [None] * 400 + ["1"] * 400
+    assert [t.num_rows for t in buffer.add(page(1100, 700))] == [1000]  # exactly full: handed on at once
+    assert list(buffer.flush()) == []
+    assert [t.num_rows for t in buffer.add(page(0, 1500))] == [1500]  # a bigger page goes alone
+    assert list(buffer.flush()) == []

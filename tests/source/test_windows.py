@@ -114,3 +114,16 @@ def test_default_start_is_one_year_before_server_now_and_backfill_ignores_cursor
         session.close()
     with pytest.raises(LitmosConfigError, match=r"^bad end_date 2024-12-01: it is before the start date 2025-01-01$"):
         _session({}, start_date=datetime(2025, 1, 1, tzinfo=UTC), end_date=datetime(2024, 12, 1, tzinfo=UTC))
+
+
+def test_windows_of_a_batch_fetched_ahead_wait_for_spare_budget_until_it_is_read():
+    session = _session({"teams": None}, start_date=datetime(2025, 1, 1, tzinfo=UTC), windows_per_batch=2)
+    try:
+        first, ahead = session._priority(1), session._priority(2)  # batch 0 and batch 1
+        assert (first(0), first(5)) == (0, 5)  # deeper chains of pages first
+        assert ahead(5) == 5 - 1_000_000
+        session.items_for(session.submit(1))  # dlt starts reading batch 1
+        assert ahead(5) == 5
+        assert session._priority(4)(0) == -1_000_000  # batch 2 is now the one ahead
+    finally:
+        session.close(cancel=True)
