@@ -59,6 +59,8 @@ def _until_done(future: Future) -> Iterator[None]:
     """Yields NOT_READY until ``future`` is done."""
     while not future.done():
         yield NOT_READY
+
+
 _COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
                       "collection_listing_teams")
 
@@ -210,7 +212,7 @@ class SyncSession:
             if table == "modules":  # module_details reads the modules pages of a whole batch
                 self._futures[table][position] = self.modules_executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], windows[position], position, len(windows),
-                    None, None, None, self._priority(position))
+                    priority=self._priority(position))
                 return
             pages: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
             self._futures[table][position] = (pages, self.stream_executor.submit(
@@ -373,9 +375,9 @@ class SyncSession:
         if work.family is not None:
             for table in _COLLECTION_FAMILY:
                 if table in self.resources:
-                    out[table] = _family_items(work.family, table)
+                    out[table] = _future_items(table, work.family, key=table)
         if work.details is not None:
-            out["module_details"] = _future_items(work.details)
+            out["module_details"] = _future_items("module_details", work.details)
         return out
 
     def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table | None]:
@@ -399,9 +401,7 @@ class SyncSession:
         yield from pending.flush()
 
     def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
-        yield _empty(table)
-        yield from _until_done(future)
-        yield from future.result()
+        yield from _future_items(table, future)
         if not self.backfill:
             _set_cursor(table, self.server_now)
 
@@ -467,16 +467,13 @@ def _empty(table: str) -> pa.Table:
     return arrow_schema(ENDPOINTS[table]).empty_table()
 
 
-def _family_items(future: Future, table: str) -> Iterator[pa.Table | None]:
+def _future_items(table: str, future: Future, key: str | None = None) -> Iterator[pa.Table | None]:
+    """The typed empty table, NOT_READY until ``future`` is done, then its pages (``result[key]``
+    when the future fetched several tables)."""
     yield _empty(table)
     yield from _until_done(future)
-    yield from future.result()[table]
-
-
-def _future_items(future: Future) -> Iterator[pa.Table | None]:
-    yield _empty("module_details")
-    yield from _until_done(future)
-    yield from future.result()
+    result = future.result()
+    yield from result[key] if key is not None else result
 
 
 def _resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]]) -> Any:
