@@ -32,6 +32,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--steady-days", type=int, default=1,
                     help="simulated days synced (unlimited) before the measured night, so the lookback re-reads "
                          "a day of simulated activity rather than the generated history's last day (0 = none)")
+    ap.add_argument("--collection-refresh-days", type=int, default=0,
+                    help="the pipeline's collection_refresh_days in every run (default 0: the collection family "
+                         "is read in full every night; 7: weekly, so the measured night skips it)")
     args = ap.parse_args(argv)
 
     from litmos_sim import SimConfig, run_simulator
@@ -42,7 +45,7 @@ def main(argv: list[str]) -> int:
     work = tempfile.mkdtemp(prefix="bench-nightly-")
     kw = dict(destination="duckdb", credentials=f"{work}/wh.duckdb", dataset="litmos_raw",
               start_date=(NOW - timedelta(days=3)).date().isoformat(), state_dir=f"{work}/state",
-              api_key=API_KEY, source_name=SOURCE)
+              api_key=API_KEY, source_name=SOURCE, collection_refresh_days=args.collection_refresh_days)
     try:
         say(f"generating a {args.scale}-user org ({args.history_days} days of history)")
         t0 = time.monotonic()
@@ -89,7 +92,11 @@ def main(argv: list[str]) -> int:
         f"org: {args.scale} users, frozen clock, {args.steady_days} simulated day(s) synced after the first sync, "
         f"then one more day of activity before the measured run; "
         f"simulator at {VENDOR_RPM}/min with {args.latency_ms}-{args.latency_ms + args.jitter_ms} ms latency; "
-        f"pipeline requests_per_minute={rpm}, all resources",
+        f"pipeline requests_per_minute={rpm}, all resources, collection_refresh_days="
+        f"{args.collection_refresh_days}"
+        + (" (the family is read every night)" if args.collection_refresh_days == 0 else
+           f" (the family was read by the first sync, so the measured night skips it: "
+           f"{', '.join(t for t, s in (res.resources or {}).items() if s.skipped) or 'none skipped'})"),
         f"nightly: {len(recs)} requests ({dict(paths)}), statuses {dict(statuses)}, {rows} rows served; "
         f"resources with most requests: {top}",
         f"one simulated day of activity: {activity}",

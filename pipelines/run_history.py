@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS {table} (
 class ResourceRun:
     """One row of the run history: what one run did for one resource.
 
-    `status` is `success`, `failed` (this resource raised or was interrupted) or `not_run` (the run
-    failed before reaching it). `dbt_status` is `success`, `failed` or `skipped` for the whole run.
+    `status` is `success`, `failed` (this resource raised or was interrupted), `not_run` (the run
+    failed before reaching it) or `skipped` (a collection-family table whose full read was not due,
+    see `collection_refresh_days`; its rows are unchanged). `dbt_status` is `success`, `failed` or `skipped` for the whole run.
     """
 
     run_id: str

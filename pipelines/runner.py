@@ -75,6 +75,7 @@ class RunOptions:
     auth_in_query: bool = False
     pipeline_name: str = "litmos"
     dbt_quiet: bool = False
+    collection_refresh_days: int | None = None  # None: SOURCES__LITMOS__COLLECTION_REFRESH_DAYS or 0
 
     @property
     def secrets(self) -> list[str]:
@@ -89,7 +90,8 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
             base_url: str | None = None, source_name: str | None = None,
             requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
             response_format: str = "xml", auth_in_query: bool = False,
-            pipeline_name: str = "litmos", dbt_quiet: bool = False) -> RunOptions:
+            pipeline_name: str = "litmos", dbt_quiet: bool = False,
+            collection_refresh_days: int | None = None) -> RunOptions:
     """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
     config.validate_destination(destination)
     config.validate_dataset(dataset)
@@ -102,6 +104,9 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
         raise ConfigError(f"lookback_days {lookback_days} is negative; use 0 or more days")
     if response_format not in ("xml", "json"):
         raise ConfigError(f"response format {response_format!r} is not supported; use xml or json")
+    if collection_refresh_days is not None and collection_refresh_days < 0:
+        raise ConfigError(f"--collection-refresh-days {collection_refresh_days} is negative; use 0 (every run) "
+                          "or a number of days, e.g. 7")
     api = config.resolve_api_settings(api_key, base_url, source_name)
     creds = credentials or config.resolve_credentials(destination)
     if destination == "postgres":
@@ -110,7 +115,8 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
                       start_date=start, end_date=end, state_dir=state_dir, api=api,
                       requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
                       lookback_days=lookback_days, response_format=response_format,
-                      auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet)
+                      auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet,
+                      collection_refresh_days=collection_refresh_days)
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -131,7 +137,8 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
         on_event: Progress callback (receives the sync core's events).
         options: Pre-validated options from `prepare` (then the other arguments are ignored).
         **kwargs: Passed to `prepare` (credentials, api_key, base_url, source_name, requests_per_minute,
-            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet).
+            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet,
+            collection_refresh_days).
 
     Returns:
         The run summary (status "success").
@@ -167,6 +174,7 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
             api_key=opts.api.api_key, base_url=opts.api.base_url, source_name=opts.api.source_name,
             response_format=opts.response_format, auth_in_query=opts.auth_in_query,
             requests_per_minute=opts.requests_per_minute, on_event=relay,
+            collection_refresh_days=opts.collection_refresh_days,
         )
         summary.sync_result = result
         _fill_from_result(summary, result, opts)
@@ -222,7 +230,8 @@ def _fill_from_result(summary: RunSummary, result: Any, opts: RunOptions) -> Non
     started = getattr(result, "started_at", None) or summary.started_at
     for name, stats in (getattr(result, "resources", None) or {}).items():
         summary.resources.append(run_history.ResourceRun(
-            run_id=summary.run_id, resource=name, status="success", started_at=started,
+            run_id=summary.run_id, resource=name, status="skipped" if getattr(stats, "skipped", False) else "success",
+            started_at=started,
             finished_at=getattr(result, "finished_at", None),
             duration_s=_num(getattr(stats, "duration_s", None), float),
             windows_total=_num(getattr(stats, "windows_total", None)),

@@ -23,7 +23,8 @@ from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session,
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
-from sources.litmos.session import STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, select_resources
+from sources.litmos.session import (STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, refreshed_from_state,
+                                    select_resources)
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import parse_user_date
 
@@ -84,6 +85,7 @@ class ResourceStats:
     duration_s: float = 0.0
     cursor_before: datetime | None = None
     cursor_after: datetime | None = None
+    skipped: bool = False  # a collection-family table not due for its full read (collection_refresh_days)
 
 
 @dataclass
@@ -127,6 +129,12 @@ def _config(key: str, default: Any) -> Any:
         return type(default)(value)
     except (TypeError, ValueError):
         raise LitmosConfigError(f"bad sources.litmos.{key} {value!r}: expected a {type(default).__name__}") from None
+
+
+def _raw_config(key: str, default: Any) -> Any:
+    """``sources.litmos.<key>`` as configured (text from the environment), or ``default``."""
+    value = dlt.config.get(f"sources.litmos.{key}")
+    return default if value is None else value
 
 
 def _destination(destination: Any, credentials: Any) -> Any:
@@ -235,6 +243,7 @@ def sync(
     auth_in_query: bool = False,
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
     on_event: Callable[[Any], None] | None = None,
+    collection_refresh_days: int | None = None,
 ) -> SyncResult:
     """Copies the selected Litmos resources into the warehouse, incrementally, in committed batches.
 
@@ -257,6 +266,9 @@ def sync(
         auth_in_query: Key in the query string instead of the header (old tenants).
         requests_per_minute: Shared rate budget; 0 = unlimited.
         on_event: Optional callback receiving ``sources.litmos.events`` dataclasses (serialised).
+        collection_refresh_days: Read the collection family (no delta endpoint: 1 + C + 2L requests)
+            every run (0) or when its last full read is this many days old; None =
+            ``SOURCES__LITMOS__COLLECTION_REFRESH_DAYS`` or 0. Ignored when ``resources`` is given.
 
     Returns:
         The run's totals and per-resource statistics.
@@ -282,6 +294,11 @@ def sync(
         raise LitmosConfigError(f"bad end_date {end:%Y-%m-%d}: it is before the start date {start:%Y-%m-%d}")
     if lookback_days is None or lookback_days < 0:
         raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
+    refresh_days = _refresh_days(collection_refresh_days if collection_refresh_days is not None
+                                 else _raw_config("collection_refresh_days", 0))
+    if resources:  # named explicitly: read them now
+        refresh_days = 0
+    store_login_keys = _flag(_raw_config("store_login_keys", False))
     dest = _destination(destination, credentials)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
     server_now = probe_server_now(client)
@@ -299,7 +316,9 @@ def sync(
                            end_date=end_date, lookback_days=lookback_days,
                            max_workers=tuning["max_workers"], windows_per_batch=tuning["windows_per_batch"],
                            server_now=server_now, emit=emit,
-                           backfills=dict(source_state.get(STATE_BACKFILLS, {})))
+                           backfills=dict(source_state.get(STATE_BACKFILLS, {})),
+                           refreshed=refreshed_from_state(source_state), collection_refresh_days=refresh_days,
+                           store_login_keys=store_login_keys)
     failed = True
     try:
         pending = session.submit(0)
@@ -325,12 +344,37 @@ def sync(
             windows_total=c.windows_total, windows_done=c.windows_done, pages=c.pages,
             requests=counters.requests.get(table, 0), retries=counters.retries.get(table, 0),
             rows=c.rows, duration_s=round(c.duration_s, 3), cursor_before=session.cursors_before.get(table),
-            cursor_after=after.get(table),
+            cursor_after=after.get(table), skipped=table in session.skipped,
         )
     return SyncResult(started_at=started_at, finished_at=datetime.now(timezone.utc),
                       server_now=session.server_now, requests_total=counters.requests_total,
                       retries_total=counters.retries_total,
                       rate_wait_seconds=round(client.limiter.waited_s, 3), resources=stats)
+
+
+def _flag(value: Any) -> bool:
+    """A boolean setting that may arrive as text from the environment."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        raise LitmosConfigError(f"bad store_login_keys {value!r}: use true or false (SOURCES__LITMOS__STORE_LOGIN_KEYS)")
+    return bool(value)
+
+
+def _refresh_days(value: Any) -> int:
+    """``collection_refresh_days`` as a whole number of days >= 0 (config values arrive as text)."""
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = -1.0
+    if days < 0 or not days.is_integer():
+        raise LitmosConfigError(
+            f"bad collection_refresh_days {value!r}: use 0 (every run) or a whole number of days, e.g. 7 "
+            "(SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
+    return int(days)
 
 
 def _rows_so_far(session: Any) -> int:

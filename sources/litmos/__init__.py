@@ -26,7 +26,7 @@ from .budget import DEFAULT_REQUESTS_PER_MINUTE, RateLimiter
 from .client import LitmosClient
 from .exceptions import LitmosConfigError, LitmosError
 from .session import (STATE_BACKFILLS, BatchWork, SyncSession, _resource, cursors_from_state,
-                      select_resources)
+                      refreshed_from_state, select_resources)
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import format_api_date, parse_user_date
 
@@ -133,7 +133,8 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
                  start_date=None, end_date=None, lookback_days: float = 1, page_limit: int = PAGE_LIMIT,
                  max_workers: int = 8, windows_per_batch: int | None = None,
                  server_now: datetime | None = None, emit: Callable[[Any], None] | None = None,
-                 backfills: dict[str, Any] | None = None) -> SyncSession:
+                 backfills: dict[str, Any] | None = None, refreshed: dict[str, datetime | None] | None = None,
+                 collection_refresh_days: int = 0, store_login_keys: bool = False) -> SyncSession:
     """Validates the run options, reads the server's now and plans the run.
 
     Raises:
@@ -148,7 +149,8 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
     return SyncSession(client, server_now=now, cursors=cursors, resources=tables, start_date=start,
                        end_date=end, lookback_days=lookback_days, page_limit=page_limit,
                        max_workers=max_workers, windows_per_batch=windows_per_batch, emit=emit,
-                       backfills=backfills)
+                       backfills=backfills, refreshed=refreshed, collection_refresh_days=collection_refresh_days,
+                       store_login_keys=store_login_keys)
 
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
@@ -171,6 +173,8 @@ def litmos_source(
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
     max_workers: int = 8,
     page_limit: int = PAGE_LIMIT,
+    collection_refresh_days: int = 0,
+    store_login_keys: bool = False,
 ) -> Any:
     """All selected Litmos resources, read from their stored cursors up to the server's now.
 
@@ -188,6 +192,11 @@ def litmos_source(
         requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
         max_workers: Requests in flight at once.
         page_limit: Records per page (the API's maximum is 1000).
+        collection_refresh_days: Read the undated collection family (collections, listings, their
+            users and teams: 1 + C + 2L requests) every run (0) or once every this many days. Ignored
+            when ``resources`` names them: what is asked for is read.
+        store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in without a password);
+            by default the column is loaded as NULL.
     """
     source_name = source_name or dlt.config.get("sources.litmos.source")
     # Everything that needs no network is checked now, so a bad argument fails when the source is built.
@@ -201,13 +210,20 @@ def litmos_source(
         raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
     if not 1 <= page_limit <= 1000:
         raise LitmosConfigError(f"bad page_limit {page_limit}: the API allows 1..1000")
+    if collection_refresh_days is None or collection_refresh_days < 0:
+        raise LitmosConfigError(
+            f"bad collection_refresh_days {collection_refresh_days!r}: use 0 (every run) or a number of days")
+    if resources:  # named explicitly: read them now
+        collection_refresh_days = 0
     # The client, the server's clock, the plan and the thread pools wait for the first iteration.
     connect = functools.partial(make_client, api_key, base_url, source_name, response_format=response_format,
                                 auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
                                 max_workers=max_workers)
     run = _LazyRun(tables, connect, dict(start_date=start_date, end_date=end_date,
                                          lookback_days=lookback_days, page_limit=page_limit,
-                                         max_workers=max_workers))
+                                         max_workers=max_workers,
+                                         collection_refresh_days=int(collection_refresh_days),
+                                         store_login_keys=bool(store_login_keys)))
     return [_resource(ENDPOINTS[table], run.pages(table)) for table in tables]
 
 
@@ -273,7 +289,8 @@ class _LazyRun:
         session = None
         try:
             session = open_session(client, cursors=cursors_from_state(state), resources=tables,
-                                   backfills=dict(state.get(STATE_BACKFILLS, None) or {}), **self._options)
+                                   backfills=dict(state.get(STATE_BACKFILLS, None) or {}),
+                                   refreshed=refreshed_from_state(state), **self._options)
             self._items = session.items_for(session.submit(0))
         except BaseException:
             self._over, self._items = True, {}

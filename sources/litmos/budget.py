@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from typing import Iterator
 
+from .exceptions import Cancelled
+
 #: The default budget: 2% under the vendor's 100 requests/minute per key. With a burst of 1 no 60 seconds
 #: can hold more than 99 requests, and a backfill takes at most 1.02x the vendor's floor
 #: (requests / 100 per minute) plus the latency of the last request.
@@ -63,18 +65,23 @@ class RateLimiter:
         self._paused_until = 0.0
         self._cond = threading.Condition()
         self._waiting = _PriorityQueue()
+        self._cancelled = False
         self.waited_s = 0.0
 
     def acquire(self, priority: int = 0) -> float:
         """Takes one token, sleeping until it is this caller's turn; returns the seconds waited."""
         began = time.monotonic()
         with self._cond:
+            if self._cancelled:
+                raise Cancelled("run cancelled")
             if self.rate <= 0 and self._paused_until <= began:
                 return 0.0
             ticket = self._waiting.push(priority)
             self._cond.notify_all()  # a new head re-plans the sleep of the old one
             try:
                 while True:
+                    if self._cancelled:
+                        raise Cancelled("run cancelled")
                     now = time.monotonic()
                     if self._waiting.is_head(ticket):
                         ready = max(self._paused_until, self._ready_at(now))
@@ -102,6 +109,12 @@ class RateLimiter:
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
         return now if self._tokens >= 1.0 else now + (1.0 - self._tokens) / self.rate
+
+    def cancel(self) -> None:
+        """Wakes every waiting caller with :class:`Cancelled`; later calls to acquire raise it too."""
+        with self._cond:
+            self._cancelled = True
+            self._cond.notify_all()
 
     def pause(self, seconds: float) -> None:
         """Holds every worker for ``seconds`` (the vendor said we are over its limit)."""

@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from .budget import RateLimiter
 from .events import RateWait, RequestRetried
 from .exceptions import (
+    Cancelled,
     LitmosAuthError,
     LitmosConnectionError,
     LitmosMalformedResponseError,
@@ -119,8 +120,15 @@ class LitmosClient:
         self.pool_size = pool_size
         self.on_event = on_event
         self.counters = RequestCounters()
+        self.cancelled = threading.Event()
         self._local = threading.local()
         _install_log_redaction(api_key)
+
+    def cancel(self) -> None:
+        """Stops this client's requests: waits for the rate budget and retry backoffs end at once with
+        :class:`Cancelled` (a request already on the wire finishes first)."""
+        self.cancelled.set()
+        self.limiter.cancel()
 
     def __repr__(self) -> str:  # never show the key, e.g. in dlt traces or debugger output
         return f"LitmosClient(base_url={self.base_url!r})"
@@ -165,7 +173,10 @@ class LitmosClient:
             query.update(params)
         if self.response_format == "json":
             query["format"] = "json"
-        headers = {"Accept": "application/json" if self.response_format == "json" else "text/xml"}
+        # The docs say every request must name its format in Content-Type ("indicates which format the
+        # response will be for GET requests"); a commenter found Accept was what worked: send both.
+        media = "application/json" if self.response_format == "json" else "text/xml"
+        headers = {"Accept": media, "Content-Type": media}
         if self.auth_in_query:
             query["apikey"] = self._api_key
         else:
@@ -175,6 +186,8 @@ class LitmosClient:
         last_problem = ""
         kind: type[Exception] = LitmosUnavailableError
         while True:
+            if self.cancelled.is_set():
+                raise Cancelled("run cancelled")
             waited = self.limiter.acquire(priority)
             if waited > 0.05 and self.on_event:
                 self.on_event(RateWait(resource=label, seconds=waited))
@@ -225,7 +238,8 @@ class LitmosClient:
             if self.on_event:
                 self.on_event(RequestRetried(resource=label, path=path, attempt=attempt, reason=last_problem,
                                              delay_s=delay))
-            time.sleep(delay)
+            if self.cancelled.wait(delay):  # Ctrl-C or a failed run must not sit out a minute of backoff
+                raise Cancelled("run cancelled")
 
 
 def _server_date(resp: requests.Response) -> datetime | None:

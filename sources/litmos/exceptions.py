@@ -45,6 +45,10 @@ class LitmosMalformedResponseError(LitmosError):
     """The body could not be parsed (truncated or not XML/JSON) within the retry budget."""
 
 
+class Cancelled(LitmosError):
+    """The run stopped (another task failed, or Ctrl-C): queued and waiting requests give up quietly."""
+
+
 _KEY_IN_QUERY = re.compile(r"(apikey=)[^&\s\"']*", re.IGNORECASE)
 
 

@@ -21,16 +21,12 @@ import pyarrow.compute as pc
 from .budget import PriorityGate
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
-from .exceptions import LitmosError, LitmosNotFoundError
+from .exceptions import Cancelled, LitmosNotFoundError
 from .parsing import parse_page
 from .settings import PAGE_LIMIT, Endpoint
 from .windows import Window
 
 log = logging.getLogger(__name__)
-
-
-class Cancelled(LitmosError):
-    """The run stopped (another task failed); queued work gives up quietly."""
 
 
 @dataclass
@@ -65,9 +61,14 @@ class Fetcher:
     page_limit: int = PAGE_LIMIT
     emit: Callable[[Any], None] | None = None
     counters: dict[str, ResourceCounters] = field(default_factory=dict)
-    cancelled: threading.Event = field(default_factory=threading.Event)
+    cancelled: threading.Event | None = None  # None: the client's, so a cancel also cuts its backoffs short
     gate: PriorityGate | None = None  # bounds requests in flight across all fetching threads
+    store_login_keys: bool = False  # keep Endpoint.credentials columns (else loaded as NULL)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.cancelled is None:
+            self.cancelled = getattr(self.client, "cancelled", None) or threading.Event()
 
     def counter(self, table: str) -> ResourceCounters:
         with self._lock:
@@ -175,10 +176,24 @@ class Fetcher:
         def validate(body: bytes, server_date: datetime | None) -> pa.Table:
             # Stamp rows with the server's clock when it told us (a simulator may run a frozen clock).
             synced_at = server_date or datetime.now(timezone.utc)
-            return drop_rows_without_key(parse_page(body, endpoint, response_format, synced_at, parent_id),
-                                         endpoint)
+            table = drop_rows_without_key(parse_page(body, endpoint, response_format, synced_at, parent_id),
+                                          endpoint)
+            return table if self.store_login_keys else blank_credentials(table, endpoint)
 
         return validate
+
+
+def blank_credentials(table: pa.Table, endpoint: Endpoint) -> pa.Table:
+    """Replaces the endpoint's credential columns (``LoginKey``) by NULLs of the same type.
+
+    The column stays (the documented schema), its values never reach the warehouse: anyone who can
+    read the raw tables could otherwise log in as any user, administrators included.
+    """
+    for name in endpoint.credentials:
+        i = table.schema.get_field_index(name)
+        if i >= 0 and table.column(i).null_count != table.num_rows:
+            table = table.set_column(i, table.schema.field(i), pa.nulls(table.num_rows, table.schema.field(i).type))
+    return table
 
 
 def drop_rows_without_key(table: pa.Table, endpoint: Endpoint) -> pa.Table:

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 
 from .budget import PriorityGate
 from .client import LitmosClient
-from .exceptions import LitmosConfigError
-from .fetch import Cancelled, Fetcher
+from .exceptions import Cancelled, LitmosConfigError
+from .fetch import Fetcher
 from .parsing import arrow_schema
 from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
 from .windows import Window, format_api_date, plan_windows, run_end, start_for
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 STATE_CURSORS = "cursors"
 STATE_BACKFILLS = "backfills"
+# When each full-refresh table (the collection family) was last read in full, by the server's clock.
+STATE_REFRESHED = "refreshed"
 DEFAULT_HISTORY_DAYS = 365
 # Pages of one window buffered ahead of dlt's extraction (back-pressure): memory is bounded by pages in
 # flight, not by the size of a window (the newest windows of a long history hold the most rows).
@@ -61,8 +63,10 @@ def _until_done(future: Future) -> Iterator[None]:
         yield NOT_READY
 
 
-_COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
-                      "collection_listing_teams")
+#: Undated lists: no delta endpoint exists, so they are re-read in full (1 + collections + 2 x listings
+#: requests), every run or every ``collection_refresh_days``.
+COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
+                     "collection_listing_teams")
 
 
 def select_resources(resources: list[str] | str | None) -> list[str]:
@@ -89,6 +93,30 @@ def select_resources(resources: list[str] | str | None) -> list[str]:
         log.info("module_details follows modules: adding the modules resource")
         chosen.add("modules")
     return [t for t in ENDPOINTS if t in chosen]
+
+
+def refreshed_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
+    """Reads when each collection-family table was last read in full (None = never)."""
+    raw = (source_state or {}).get(STATE_REFRESHED, {}) or {}
+    return {t: datetime.fromisoformat(raw[t]).astimezone(timezone.utc) if raw.get(t) else None
+            for t in COLLECTION_FAMILY}
+
+
+def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_now: datetime,
+               every_days: int) -> bool:
+    """Whether this run reads the collection family: ``every_days`` 0 = every run, else when the
+    oldest selected family table was last read ``every_days`` or more UTC days ago (by date, so a
+    weekly refresh happens on the same weekday whatever the run's time of day)."""
+    family = [t for t in tables if t in COLLECTION_FAMILY]
+    if not family:
+        return False
+    if every_days <= 0:
+        return True
+    stamps = [refreshed.get(t) for t in family]
+    if any(stamp is None for stamp in stamps):
+        return True
+    oldest = min(stamps)  # type: ignore[type-var]
+    return (server_now.astimezone(timezone.utc).date() - oldest.date()).days >= every_days
 
 
 def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
@@ -132,20 +160,29 @@ class SyncSession:
         backfills: Stored progress of bounded backfills per table (``done_to`` of the same range).
         rows_per_item: Most rows per table handed to dlt for a delta resource (pages are combined
             up to it; a single page larger than it is handed over alone); None = ``ROWS_PER_ITEM``.
+        refreshed: When each collection-family table was last read in full (``refreshed_from_state``).
+        collection_refresh_days: Read the collection family every run (0) or only when its last full
+            read is this many UTC days old; skipped tables keep their rows and are in ``skipped``.
+        store_login_keys: Load ``LoginKey`` (a per-user login credential) instead of NULL.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
                  resources: list[str], start_date: datetime | None = None, end_date: datetime | None = None,
                  lookback_days: float = 1, page_limit: int = 1000, max_workers: int = 8,
                  windows_per_batch: int | None = None, emit: Callable[[Any], None] | None = None,
-                 backfills: dict[str, Any] | None = None, rows_per_item: int | None = None) -> None:
+                 backfills: dict[str, Any] | None = None, rows_per_item: int | None = None,
+                 refreshed: dict[str, datetime | None] | None = None, collection_refresh_days: int = 0,
+                 store_login_keys: bool = False) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
+        if collection_refresh_days is None or collection_refresh_days < 0:
+            raise LitmosConfigError(
+                f"bad collection_refresh_days {collection_refresh_days!r}: use 0 (every run) or a number of days")
         self.client = client
         self.server_now = server_now
         self.resources = resources
         self.backfill = end_date is not None
-        self.fetcher = Fetcher(client, page_limit, emit)
+        self.fetcher = Fetcher(client, page_limit, emit, store_login_keys=store_login_keys)
         self.cursors_before = {t: cursors.get(t) for t in resources}
         self.executor = ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix="litmos-fetch")
         # Chain tasks wait on fetch futures; a separate pool means they can never starve the fetchers.
@@ -186,7 +223,13 @@ class SyncSession:
             elif endpoint.kind == "since":
                 self.since[table] = start_for(cursor, default_start, lookback_days)
                 self.fetcher.counter(table).windows_total = 1
-            elif endpoint.kind in ("full", "child"):
+        self.refresh_family = family_due(refreshed or {}, resources, server_now, collection_refresh_days)
+        self.skipped = [] if self.refresh_family else [t for t in resources if t in COLLECTION_FAMILY]
+        if self.skipped:
+            log.info("collection family read in full every %d day(s); not due yet: %s unchanged",
+                     collection_refresh_days, ", ".join(self.skipped))
+        for table in resources:
+            if ENDPOINTS[table].kind in ("full", "child") and table not in self.skipped:
                 self.fetcher.counter(table).windows_total = 1
         longest = max((len(w) for w in self.windows.values()), default=0)
         per_batch = windows_per_batch if windows_per_batch and windows_per_batch > 0 else max(longest, 1)
@@ -302,7 +345,7 @@ class SyncSession:
                 work.since[table] = self.executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,
                     {"since": format_api_date(since)})
-            if any(t in self.resources for t in _COLLECTION_FAMILY):
+            if self.refresh_family:
                 work.family = self.chain_executor.submit(self._fetch_collection_family)
         if "module_details" in self.resources and work.delta.get("modules"):
             futures = [self._futures["modules"][i] for i in work.delta["modules"]]
@@ -312,11 +355,11 @@ class SyncSession:
     def _fetch_collection_family(self) -> dict[str, list[pa.Table]]:
         """Collections, then their listings, then each listing's users and teams (full refresh)."""
         get = ENDPOINTS.__getitem__
-        out: dict[str, list[pa.Table]] = {t: [] for t in _COLLECTION_FAMILY}
+        out: dict[str, list[pa.Table]] = {t: [] for t in COLLECTION_FAMILY}
         out["collections"] = self.executor.submit(
             self.fetcher.fetch_window, get("collections"), None).result()
         wanted = set(self.resources)
-        if not wanted & set(_COLLECTION_FAMILY[1:]):
+        if not wanted & set(COLLECTION_FAMILY[1:]):
             return out
         collection_ids = _ids(out["collections"])
         self.fetcher.counter("collection_listings").windows_total = len(collection_ids)
@@ -373,9 +416,9 @@ class SyncSession:
         for table, future in work.since.items():
             out[table] = self._since_items(table, future)
         if work.family is not None:
-            for table in _COLLECTION_FAMILY:
+            for table in COLLECTION_FAMILY:
                 if table in self.resources:
-                    out[table] = _future_items(table, work.family, key=table)
+                    out[table] = self._family_items(table, work.family)
         if work.details is not None:
             out["module_details"] = _future_items("module_details", work.details)
         return out
@@ -400,6 +443,11 @@ class SyncSession:
                 _set_backfill(table, self.backfill_range, None if window == last else window.to)
         yield from pending.flush()
 
+    def _family_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
+        yield from _future_items(table, future, key=table)
+        refreshed = dlt.current.source_state().setdefault(STATE_REFRESHED, {})
+        refreshed[table] = self.server_now.astimezone(timezone.utc).isoformat()
+
     def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future)
         if not self.backfill:
@@ -409,6 +457,9 @@ class SyncSession:
         """Stops the pools; with ``cancel`` queued requests are dropped and running ones stop early."""
         if cancel:
             self.fetcher.cancelled.set()
+            stop_client = getattr(self.client, "cancel", None)
+            if callable(stop_client):  # wakes requests waiting for budget or sleeping in a backoff
+                stop_client()
         # Fetch pool first: cancelled fetches release the chain tasks waiting on them.
         self.stream_executor.shutdown(wait=True, cancel_futures=cancel)
         self.modules_executor.shutdown(wait=True, cancel_futures=cancel)

@@ -50,6 +50,8 @@ class Endpoint:
         date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``); XML is always ISO.
         parent: For ``child``/``detail``: the table whose ids are the path parameter.
         parent_column: Column added to every row holding the parent id.
+        credentials: Columns holding a per-user login credential (``LoginKey`` logs its user in without a
+            password): loaded as NULL unless ``store_login_keys`` is set.
     """
 
     table: str
@@ -63,6 +65,7 @@ class Endpoint:
     date_style: Literal["wcf", "iso"] = "iso"
     parent: str | None = None
     parent_column: str | None = None
+    credentials: tuple[str, ...] = ()
     columns: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +73,7 @@ class Endpoint:
         if self.parent_column:
             cols[self.parent_column] = "str"
         object.__setattr__(self, "columns", cols)
-        missing = [k for k in self.primary_key if k not in cols]
+        missing = [k for k in (*self.primary_key, *self.credentials) if k not in cols]
         if missing:  # a typo here would silently merge on NULL keys
             raise ValueError(f"{self.table}: primary key {missing} not among its fields")
 
@@ -100,9 +103,10 @@ _USER_FIELDS = _f(
 )
 
 _ENDPOINTS: list[Endpoint] = [
-    Endpoint("users", "/org/users/details", "Users", "User", _USER_FIELDS, ("id",), "updated_date", "delta"),
+    Endpoint("users", "/org/users/details", "Users", "User", _USER_FIELDS, ("id",), "updated_date", "delta",
+             credentials=("login_key",)),
     Endpoint("user_logins", "/org/users/logins", "Users", "User", _USER_FIELDS, ("id", "last_login"),
-             "last_login", "delta"),
+             "last_login", "delta", credentials=("login_key",)),
     Endpoint("module_results", "/org/modules/results", "ModuleResults", "ModuleResult", _f(
         "Id UserId OrginalModuleId:int OriginalUserId:int ModuleResultId:int Active:bool Name Passmark:int"
         " Score:int UserName Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:ts CreatedDate:ts"

@@ -1,6 +1,7 @@
 """HTTP client and page loop: paging quirks, retries, 503/429 handling, rate budget, module 404s."""
 from __future__ import annotations
 
+import threading
 import time
 
 
@@ -64,6 +65,13 @@ def test_header_auth_source_and_format_parameters():
     assert req.headers["apikey"] == "the-key" and "apikey" not in req.params
     assert req.params["source"] == "my-app" and req.params["format"] == "json"
     assert req.headers["Accept"] == "application/json"
+    assert req.headers["Content-Type"] == "application/json"  # the docs' way of choosing the format
+
+    with fake_api(lambda p, q, h: (200, _teams(["a"]), None)) as api:
+        Fetcher(LitmosClient(api.base_url, "the-key", "my-app")).fetch_window(ENDPOINTS["teams"], WINDOW)
+    (req,) = api.requests
+    assert "format" not in req.params
+    assert req.headers["Accept"] == "text/xml" and req.headers["Content-Type"] == "text/xml"
 
 
 def test_transient_failures_are_retried_with_events():
@@ -102,6 +110,39 @@ def test_503_burst_pauses_everyone_then_recovers_and_429_honours_retry_after():
         Fetcher(client).fetch_window(ENDPOINTS["teams"], WINDOW)
     assert len(calls) == 5
     assert calls[4] - calls[3] >= 0.95  # waited the Retry-After second
+
+
+def test_cancel_cuts_a_retry_backoff_and_a_budget_wait_short():
+    """Ctrl-C or a failed resource must not sit out a minute of backoff or a 503 pause."""
+    failures = []
+    with fake_api(lambda p, q, h: (500, b"<html>down</html>", {"Content-Type": "text/html"})) as api:
+        client = _client(api, backoff_base=30.0)  # the first retry would sleep 15-45 s
+        limiter_client = _client(api, limiter=RateLimiter(0))
+        limiter_client.limiter.pause(60)
+
+        def run(c):
+            try:
+                Fetcher(c).fetch_window(ENDPOINTS["teams"], WINDOW)
+            except Exception as exc:  # noqa: BLE001 - the test inspects it
+                failures.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in (client, limiter_client)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while not api.requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the failed request is now in its backoff, the other waits for the paused budget
+        began = time.monotonic()
+        client.cancel()
+        limiter_client.cancel()
+        for t in threads:
+            t.join(timeout=5)
+        stopped_in = time.monotonic() - began
+    assert not any(t.is_alive() for t in threads)
+    assert stopped_in < 2.0
+    assert sorted(failures) == ["Cancelled", "Cancelled"]
+    assert len(api.requests) == 1  # the paused client never sent anything
 
 
 def test_rate_limiter_paces_all_threads_to_the_budget():

@@ -185,6 +185,32 @@ def test_key_never_leaks_into_state_warehouse_or_logs(tmp_path, caplog):
     assert found == []
 
 
+def test_login_keys_are_not_stored_unless_asked_for(tmp_path, monkeypatch):
+    """LoginKey logs its user in without a password: the column exists, NULL, unless opted in."""
+    with run_simulator(_cfg(seed=8)) as sim:
+        _sync(sim, tmp_path / "default", resources=["users", "user_logins"])
+        monkeypatch.setenv("SOURCES__LITMOS__STORE_LOGIN_KEYS", "true")
+        _sync(sim, tmp_path / "kept", resources=["users", "user_logins"])
+        truth_keys = {r["Id"]: r["LoginKey"] for r in sim.ground_truth("/org/users/details")}
+        served = [r for r in sim.requests() if r.path == "/org/users/details" and r.rows]
+        for name, stored in (("default", False), ("kept", True)):
+            conn = duckdb.connect(str(tmp_path / name / "w.duckdb"), read_only=True)
+            try:
+                assert diff_all(sim, conn, tables=["users", "user_logins"], login_keys_stored=stored) == []
+                keys = dict(conn.execute("select id, login_key from litmos_raw.users").fetchall())
+                (kind,) = conn.execute("select data_type from information_schema.columns where "
+                                       "table_name = 'users' and column_name = 'login_key'").fetchone()
+            finally:
+                conn.close()
+            assert kind == "VARCHAR" and keys
+            if stored:
+                assert keys == {k: truth_keys[k] for k in keys} and all(keys.values())
+            else:
+                assert set(keys.values()) == {None}
+    assert served  # the simulator did send LoginKeys (every user has one)
+    assert all(truth_keys.values())
+
+
 def test_litmos_source_used_directly_with_dlt(tmp_path, monkeypatch):
     import dlt
 
