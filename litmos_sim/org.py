@@ -39,6 +39,13 @@ E_TLP = ORG_ENDPOINTS["/org/teams/learningpaths"]
 # CompliantTillDays of the first courses, fixed so every seed has expired and expiring-soon rows.
 GUARANTEED_COMPLIANCE_DAYS = (30, 60)
 
+# Delays of a course result's history, drawn from the assignment / the start independently of now.
+START_DELAY_MAX_MS = 10 * MS_PER_DAY
+COMPLETE_DELAY_MAX_MS = 20 * MS_PER_DAY
+# Delay of the (optional) later update of a learning path assignment record.
+LP_USER_UPDATE_DELAY_MAX_MS = 14 * MS_PER_DAY
+PARTIAL_PERCENTAGES = (10.0, 25.0, 33.3, 50.0, 66.7, 80.0, 95.0)
+
 
 class _Ix:
     """Attribute access to stored field positions of one endpoint, e.g. `U.UpdatedDate`."""
@@ -389,7 +396,10 @@ class Org:
         rng = self.rng
         user, path = self.t("users").rows[u], self.t("learning_paths").rows[lp]
         # As in the docs' example, UpdatedDate is usually nil on these records (then CreatedDate is the ts).
-        updated = None if rng.random() < 0.7 else self.stamp(at, self.now_ms)
+        # A later update (if any) comes within two weeks; one that would fall after now has not happened yet.
+        updated = None if rng.random() < 0.7 else self.stamp(at, at + LP_USER_UPDATE_DELAY_MAX_MS)
+        if updated is not None and updated > self.now_ms:
+            updated = None
         row = self.t("lp_users").add(_row(
             E_LPU, LearningPathId=path[LP.Id], Id=user[U.Id], OriginalLearningPathId=path[LP.OriginalId],
             Active=True, OriginalUserId=user[U.OriginalId], CreatedBy=self.admin(), CreatedDate=at,
@@ -420,14 +430,19 @@ class Org:
             row[CR.DRIFT] = self.rint(1, 4)
         r = self.t("course_results").add(row)
         self.result_of[(u, c)] = r
+        # The learner's future is drawn independently of now (75% start within 10 days of the
+        # assignment, 45% then complete within 20 days of starting) and censored at now: an event
+        # that would fall after now has simply not happened yet. Clipping the delays at now instead
+        # would cram the whole future of every recent assignment into the last hours.
         roll = rng.random()
-        if roll < 0.75 and assigned < now:
-            started = self.stamp(assigned, min(now, assigned + 10 * MS_PER_DAY))
-            if roll < 0.45:
-                done = self.stamp(started, min(now, started + 20 * MS_PER_DAY))
-                self.progress(r, started, 100.0, done)
-            else:
-                self.progress(r, started, (10.0, 25.0, 33.3, 50.0, 66.7, 80.0, 95.0)[self.rint(0, 6)], None)
+        if roll < 0.75:
+            started = self.stamp(assigned, assigned + START_DELAY_MAX_MS)
+            if started <= now:
+                done = self.stamp(started, started + COMPLETE_DELAY_MAX_MS) if roll < 0.45 else None
+                if done is not None and done <= now:
+                    self.progress(r, started, 100.0, done)
+                else:
+                    self.progress(r, started, PARTIAL_PERCENTAGES[self.rint(0, 6)], None)
         self.apply_deadlines(r, now)
 
     def progress(self, r: int, started: int, pct: float, done: int | None) -> None:
@@ -606,8 +621,15 @@ class Org:
         """Make sure some rows sit exactly on 00:00:00 of today and of the day before (boundary tests)."""
         today = day_start_ms(self.now_ms)
         results = self.t("course_results")
-        for offset, r in ((0, 0), (MS_PER_DAY, 1)):
+        r = 0
+        for offset in (0, MS_PER_DAY):
             stamp = today - offset
-            if r < len(results) and stamp >= self.start_ms and results.rows[r][CR.UpdatedDate] <= stamp:
+            if stamp < self.start_ms:
+                continue
+            # The first result not yet updated after the boundary (moving a row back in time is not allowed).
+            while r < len(results) and results.rows[r][CR.UpdatedDate] > stamp:
+                r += 1
+            if r < len(results):
                 results.rows[r][CR.UpdatedDate] = stamp
                 results.touch(r)
+                r += 1
