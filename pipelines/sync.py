@@ -24,7 +24,7 @@ from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
 from sources.litmos.session import (STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, refreshed_from_state,
-                                    select_resources)
+                                    rows_per_day_from_state, select_resources)
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import parse_user_date
 
@@ -318,7 +318,7 @@ def sync(
                            server_now=server_now, emit=emit,
                            backfills=dict(source_state.get(STATE_BACKFILLS, {})),
                            refreshed=refreshed_from_state(source_state), collection_refresh_days=refresh_days,
-                           store_login_keys=store_login_keys)
+                           store_login_keys=store_login_keys, rows_per_day=rows_per_day_from_state(source_state))
     failed = True
     try:
         pending = session.submit(0)

@@ -27,7 +27,7 @@ from .client import LitmosClient
 from .exceptions import Cancelled, LitmosConfigError
 from .fetch import Fetcher
 from .parsing import arrow_schema
-from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
+from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, MAX_WINDOW_DAYS, Endpoint
 from .windows import Window, format_api_date, plan_windows, run_end, start_for
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,14 @@ STATE_CURSORS = "cursors"
 STATE_BACKFILLS = "backfills"
 # When each full-refresh table (the collection family) was last read in full, by the server's clock.
 STATE_REFRESHED = "refreshed"
+# Rows per day each delta resource read in its last batch: how dense its windows are (see _window_days).
+STATE_ROWS_PER_DAY = "rows_per_day"
+# A resource whose windows hold this many pages a day or more is read in one-day windows. Its pages come
+# in a chain (each ``start`` is the previous page's count), so one 3-day nightly window of a big org's
+# course results is 30+ requests one after the other: 1-3 s each, over a minute, while the rate budget
+# sits idle. One-day windows run side by side; each extra window costs at most one request (its last,
+# partly filled page), i.e. at most 1 in PAGES_PER_DAY_TO_SPLIT.
+PAGES_PER_DAY_TO_SPLIT = 3
 DEFAULT_HISTORY_DAYS = 365
 # Pages of one window buffered ahead of dlt's extraction (back-pressure): memory is bounded by pages in
 # flight, not by the size of a window (the newest windows of a long history hold the most rows).
@@ -119,6 +127,12 @@ def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_
     return (server_now.astimezone(timezone.utc).date() - oldest.date()).days >= every_days
 
 
+def rows_per_day_from_state(source_state: dict[str, Any] | None) -> dict[str, float]:
+    """Reads how many rows a day each delta resource read last time."""
+    raw = (source_state or {}).get(STATE_ROWS_PER_DAY, {}) or {}
+    return {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))}
+
+
 def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
     """Reads the stored cursors (ISO strings in the dlt source state) as UTC datetimes."""
     raw = (source_state or {}).get(STATE_CURSORS, {}) or {}
@@ -164,6 +178,8 @@ class SyncSession:
         collection_refresh_days: Read the collection family every run (0) or only when its last full
             read is this many UTC days old; skipped tables keep their rows and are in ``skipped``.
         store_login_keys: Load ``LoginKey`` (a per-user login credential) instead of NULL.
+        rows_per_day: Rows per day each delta resource read last time (``STATE_ROWS_PER_DAY``); dense
+            resources are planned in one-day windows.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
@@ -172,7 +188,7 @@ class SyncSession:
                  windows_per_batch: int | None = None, emit: Callable[[Any], None] | None = None,
                  backfills: dict[str, Any] | None = None, rows_per_item: int | None = None,
                  refreshed: dict[str, datetime | None] | None = None, collection_refresh_days: int = 0,
-                 store_login_keys: bool = False) -> None:
+                 store_login_keys: bool = False, rows_per_day: dict[str, float] | None = None) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
         if collection_refresh_days is None or collection_refresh_days < 0:
@@ -218,7 +234,8 @@ class SyncSession:
                 progress = (backfills or {}).get(table) or {}
                 if self.backfill and progress.get("range") == self.backfill_range and progress.get("done_to"):
                     start = datetime.fromisoformat(progress["done_to"])
-                self.windows[table] = plan_windows(start, end)
+                days = _window_days((rows_per_day or {}).get(table), page_limit)
+                self.windows[table] = plan_windows(start, end, max_days=days)
                 self.fetcher.counter(table).windows_total = len(self.windows[table])
             elif endpoint.kind == "since":
                 self.since[table] = start_for(cursor, default_start, lookback_days)
@@ -427,13 +444,16 @@ class SyncSession:
         yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
         last = self.windows[table][-1]
         pending = _PageBuffer(self.rows_per_item)
+        rows, days = 0, 0.0
         for position in positions:
             window = self.windows[table][position]
             for page in self._window_pages(table, position):
                 if page is NOT_READY:
                     yield NOT_READY
                 else:
+                    rows += page.num_rows
                     yield from pending.add(page)
+            days += max(0.0, (min(window.to, self.server_now) - window.since).total_seconds() / 86400)
             # State changes are committed with this batch's rows by pipeline.run (same load package), so
             # moving the cursor while the window's last rows still wait in ``pending`` is safe: both reach
             # dlt before this generator ends, or the extraction fails and neither is committed.
@@ -441,6 +461,9 @@ class SyncSession:
                 _set_cursor(table, self.cursor_after(window))
             else:
                 _set_backfill(table, self.backfill_range, None if window == last else window.to)
+        if days >= 1:  # a few hours are too few to say how dense a resource is
+            density = dlt.current.source_state().setdefault(STATE_ROWS_PER_DAY, {})
+            density[table] = round(rows / days, 1)
         yield from pending.flush()
 
     def _family_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
@@ -499,6 +522,13 @@ class _PageBuffer:
             yield pages[0]
         elif pages:
             yield pa.concat_tables(pages, promote_options="default")
+
+
+def _window_days(rows_per_day: float | None, page_limit: int) -> int:
+    """Longest window of a delta resource: 1 day when it is dense (``PAGES_PER_DAY_TO_SPLIT``), else 7."""
+    if rows_per_day is not None and rows_per_day >= PAGES_PER_DAY_TO_SPLIT * page_limit:
+        return 1
+    return MAX_WINDOW_DAYS
 
 
 def _set_cursor(table: str, value: datetime) -> None:

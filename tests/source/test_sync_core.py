@@ -118,3 +118,46 @@ def test_page_buffer_combines_pages_up_to_max_rows_and_unifies_extra_columns():
     assert list(buffer.flush()) == []
     assert [t.num_rows for t in buffer.add(page(0, 1500))] == [1500]  # a bigger page goes alone
     assert list(buffer.flush()) == []
+
+
+def test_dense_resources_are_read_in_one_day_windows_after_their_first_run(tmp_path, monkeypatch):
+    """A resource that read >= PAGES_PER_DAY_TO_SPLIT pages a day last time gets one-day windows (its
+    page chains then run side by side); sparse ones keep windows of up to 7 days."""
+    from datetime import timedelta
+
+    from sources.litmos import session as session_module
+
+    monkeypatch.setattr(session_module, "PAGES_PER_DAY_TO_SPLIT", 0.01)  # 10 rows a day at limit 1000
+    parse = lambda text: datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)  # noqa: E731
+
+    def handler(path, q, h):
+        if path != "/org/teams" or q.get("start") != "0":
+            return 200, EMPTY, None
+        since, to = parse(q["since"]), min(parse(q["to"]), api.now)
+        hours = int((to - since).total_seconds() // 3600)  # one team updated every hour: 24 a day
+        teams = "".join(f"<Team><Id>t{(since + timedelta(hours=h)):%m%d%H}</Id><UpdatedDate>"
+                        f"{(since + timedelta(hours=h)):%Y-%m-%dT%H:%M:%S}</UpdatedDate></Team>" for h in range(hours))
+        return 200, f"<Teams>{teams}</Teams>".encode(), None
+
+    def windows(path):
+        return sorted((r.params["since"][:10], r.params["to"][:10]) for r in api.requests[1:] if r.path == path)
+
+    with fake_api(handler) as api:
+        args = dict(credentials=str(tmp_path / "w.duckdb"), api_key="k" * 20, base_url=api.base_url,
+                    requests_per_minute=0, state_dir=str(tmp_path / "state"), start_date="2025-03-01",
+                    resources=["teams", "users"])
+        sync(**args)  # first run: nothing known, 7-day windows for both
+        assert windows("/org/teams") == windows("/org/users/details") == [("2025-03-01", "2025-03-08"),
+                                                                    ("2025-03-08", "2025-03-11")]
+        api.now += timedelta(days=1)
+        api.requests.clear()
+        second = sync(**args)
+    assert windows("/org/teams") == [("2025-03-09", "2025-03-10"), ("2025-03-10", "2025-03-11"),
+                                     ("2025-03-11", "2025-03-12")]
+    assert windows("/org/users/details") == [("2025-03-09", "2025-03-12")]
+    assert second.resources["teams"].rows == 24 + 24 + 12  # 03-09, 03-10 and 03-11 up to 12:30
+    import dlt
+
+    state = dlt.attach(pipeline_name="litmos", pipelines_dir=str(tmp_path / "state")).state
+    # the second run's batch: 60 rows over 2.52 days (03-09 00:00 to the server's now, 03-11 12:30)
+    assert state["sources"]["litmos"]["rows_per_day"] == {"teams": round(60 / (60.5 / 24), 1), "users": 0.0}
