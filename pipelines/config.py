@@ -150,6 +150,50 @@ def _config_value(*keys: str) -> Any:
     return None
 
 
+def parse_refresh_days(value: Any) -> int:
+    """``collection_refresh_days`` (flag, env or toml; text or number) as whole days >= 0.
+
+    Raises:
+        ConfigError: Not a whole number of days >= 0.
+    """
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = -1.0
+    if days < 0 or not days.is_integer():
+        raise ConfigError(f"bad collection_refresh_days {value!r}: use 0 (every run) or a whole number of days, "
+                          "e.g. 7 (SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
+    return int(days)
+
+
+def parse_flag(value: Any, name: str) -> bool:
+    """A true/false setting ``sources.litmos.<name>`` that may arrive as text from the environment.
+
+    Raises:
+        ConfigError: Neither true nor false.
+    """
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"bad {name} {value!r}: use true or false (SOURCES__LITMOS__{name.upper()})")
+
+
+def check_source_settings() -> None:
+    """Checks the optional ``[sources.litmos]`` settings read by the sync, before any request.
+
+    Raises:
+        ConfigError: A value is malformed.
+    """
+    days = _config_value("sources.litmos.collection_refresh_days")
+    if days is not None:
+        parse_refresh_days(days)
+    parse_flag(_config_value("sources.litmos.store_login_keys"), "store_login_keys")
+
+
 def resolve_credentials(destination: str) -> str:
     """The destination's credentials the dlt way: a DuckDB file path or a Postgres DSN.
 

@@ -108,6 +108,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
         raise ConfigError(f"--collection-refresh-days {collection_refresh_days} is negative; use 0 (every run) "
                           "or a number of days, e.g. 7")
     api = config.resolve_api_settings(api_key, base_url, source_name)
+    config.check_source_settings()
     creds = credentials or config.resolve_credentials(destination)
     if destination == "postgres":
         creds = config.dlt_postgres_dsn(creds)

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines import config
 from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_now
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -298,7 +299,7 @@ def sync(
                                  else _raw_config("collection_refresh_days", 0))
     if resources:  # named explicitly: read them now
         refresh_days = 0
-    store_login_keys = _flag(_raw_config("store_login_keys", False))
+    store_login_keys = _flag(_raw_config("store_login_keys", False), "store_login_keys")
     dest = _destination(destination, credentials)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
     server_now = probe_server_now(client)
@@ -352,29 +353,18 @@ def sync(
                       rate_wait_seconds=round(client.limiter.waited_s, 3), resources=stats)
 
 
-def _flag(value: Any) -> bool:
-    """A boolean setting that may arrive as text from the environment."""
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("", "0", "false", "no", "off"):
-            return False
-        raise LitmosConfigError(f"bad store_login_keys {value!r}: use true or false (SOURCES__LITMOS__STORE_LOGIN_KEYS)")
-    return bool(value)
+def _flag(value: Any, name: str) -> bool:
+    try:
+        return config.parse_flag(value, name)
+    except config.ConfigError as exc:
+        raise LitmosConfigError(str(exc)) from None
 
 
 def _refresh_days(value: Any) -> int:
-    """``collection_refresh_days`` as a whole number of days >= 0 (config values arrive as text)."""
     try:
-        days = float(value)
-    except (TypeError, ValueError):
-        days = -1.0
-    if days < 0 or not days.is_integer():
-        raise LitmosConfigError(
-            f"bad collection_refresh_days {value!r}: use 0 (every run) or a whole number of days, e.g. 7 "
-            "(SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
-    return int(days)
+        return config.parse_refresh_days(value)
+    except config.ConfigError as exc:
+        raise LitmosConfigError(str(exc)) from None
 
 
 def _rows_so_far(session: Any) -> int:

@@ -106,6 +106,8 @@ def test_run_help_lists_the_contract_options(capsys):
     (["run", "--requests-per-minute", "many"],
      "argument --requests-per-minute: invalid int value: 'many'; see `litmos-sync run --help`"),
     (["run", "--bogus"], "unrecognized arguments: --bogus; see `litmos-sync --help`"),
+    (["run", "--collection-refresh-days", "-7"],
+     "--collection-refresh-days -7 is negative; use 0 (every run) or a number of days, e.g. 7"),
     (["demo", "--scale", "20"], "--scale 20 is too small; use 200 or more simulated users"),
     (["demo", "--history-days", "0"], "--history-days 0 must be at least 1, e.g. --history-days 90"),
     (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from 'run', 'status', 'demo', 'report'); "
@@ -115,6 +117,20 @@ def test_bad_input_is_one_line_exit_2_and_no_request(env, capsys, argv, message)
     assert _exit_code(argv) == 2
     assert capsys.readouterr().err == f"litmos-sync: error: {message}\n"
     assert env == []  # validated before any request
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("COLLECTION_REFRESH_DAYS", "weekly", "bad collection_refresh_days 'weekly': use 0 (every run) or a whole "
+                                          "number of days, e.g. 7 (SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)"),
+    ("STORE_LOGIN_KEYS", "maybe", "bad store_login_keys 'maybe': use true or false "
+                                  "(SOURCES__LITMOS__STORE_LOGIN_KEYS)"),
+])
+def test_bad_source_setting_in_the_environment_is_exit_2_and_no_request(env, capsys, monkeypatch, name, value,
+                                                                        message):
+    monkeypatch.setenv(f"SOURCES__LITMOS__{name}", value)
+    assert cli.main(["run"]) == 2
+    assert capsys.readouterr().err == f"litmos-sync: error: {message}\n"
+    assert env == []
 
 
 def test_unknown_resource_lists_the_valid_ones(env, capsys):
