@@ -2,8 +2,9 @@
 
 In-process simulator with 50,000 users and a frozen clock. A first sync (no limit, no latency, start
 date 3 days back: it only sets the cursors; the nightly's work does not depend on how far back it went)
-is followed by one simulated day of activity; then the rate limit (100/min) and 1-3 s latency are
-switched on and the nightly run (same pipeline state, default requests_per_minute) is timed.
+is followed by `--steady-days` nights of simulated activity synced without limits, then one more day of
+activity; then the rate limit (100/min) and 1-3 s latency are switched on and that night's run (same
+pipeline state, default requests_per_minute) is timed.
 Target: < 1 minute.
 """
 from __future__ import annotations
@@ -29,9 +30,10 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rpm", type=int, default=None, help="pipeline requests_per_minute (default: its own)")
     ap.add_argument("--latency-ms", type=int, default=1000)
     ap.add_argument("--jitter-ms", type=int, default=2000)
-    ap.add_argument("--steady-days", type=int, default=1,
-                    help="simulated days synced (unlimited) before the measured night, so the lookback re-reads "
-                         "a day of simulated activity rather than the generated history's last day (0 = none)")
+    ap.add_argument("--steady-days", type=int, default=2,
+                    help="simulated days synced (unlimited) before the measured night, so that the measured night "
+                         "and the night before it (whose rows per day the plan uses) read only simulated activity, "
+                         "not the generated history's last days, which are denser (0 = none)")
     ap.add_argument("--collection-refresh-days", type=int, default=0,
                     help="the pipeline's collection_refresh_days in every run (default 0: the collection family "
                          "is read in full every night; 7: weekly, so the measured night skips it)")

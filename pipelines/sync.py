@@ -25,7 +25,7 @@ from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
 from sources.litmos.session import (STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, refreshed_from_state,
-                                    rows_per_day_from_state, select_resources)
+                                    plan_hints_from_state, select_resources)
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import parse_user_date
 
@@ -56,7 +56,8 @@ def tune_process_memory() -> None:
 
     Measured with ``python -m bench memory --sizes 500000`` (peak RSS of the pipeline process):
     375 MB as before, 361 MB with 2 arenas, 335 MB with 2 arenas and the system pool (jemalloc with
-    decay 0 instead: 364 MB). The DuckDB cap is ``sources.litmos.duckdb_memory_limit`` (``_destination``).
+    decay 0 instead: 364 MB). The DuckDB cap (``sources.litmos.duckdb_memory_limit``), its threads and its
+    one-load-job-at-a-time are set in ``_destination``.
     """
     global _memory_tuned
     if _memory_tuned:
@@ -145,12 +146,23 @@ def _destination(destination: Any, credentials: Any) -> Any:
         credentials = credentials or dlt.secrets.get("destination.duckdb.credentials") or os.path.abspath(
             DEFAULT_DUCKDB_FILE)
         if isinstance(credentials, str):
-            # DuckDB runs inside this process: cap its buffer cache (it spills to disk beyond it), or the
-            # merge of every batch grows the process with the warehouse (sources.litmos.duckdb_memory_limit).
+            # DuckDB runs inside this process: cap its buffer pool (it spills to <file>.tmp beyond it), or
+            # the merge of every batch grows the process with the warehouse (sources.litmos.duckdb_memory_limit).
+            # The cap is one pool for the whole database, and part of what a running statement holds cannot
+            # spill: per DuckDB thread, the row group it is appending (122,880 rows of every column) and its
+            # share of the merge's dedup window (ROW_NUMBER), which grows with the batch. dlt runs up to 20
+            # load jobs at once on that one pool: in a first sync, the loads and merges of the wide tables
+            # (users: 55 text columns) together needed more than 100MB and failed with "failed to pin
+            # block", retry after retry. So load jobs run one at a time, and one thread per statement
+            # (sources.litmos.duckdb_threads) about halves what a merge needs: at 100MB a batch of 3.2M new
+            # users, or of 1.7M course results replacing as many stored ones, then merges (with 2 threads,
+            # 1.6M new users did not).
             from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
 
             credentials = DuckDbCredentials(credentials)
-            credentials.global_config = {"memory_limit": str(_config("duckdb_memory_limit", "100MB"))}
+            credentials.global_config = {"memory_limit": str(_config("duckdb_memory_limit", "100MB")),
+                                         "threads": _config("duckdb_threads", 1)}
+            return dlt.destinations.duckdb(credentials=credentials, max_parallel_load_jobs=1)
         return dlt.destinations.duckdb(credentials=credentials)
     if destination == "postgres":
         credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
@@ -319,7 +331,7 @@ def sync(
                            server_now=server_now, emit=emit,
                            backfills=dict(source_state.get(STATE_BACKFILLS, {})),
                            refreshed=refreshed_from_state(source_state), collection_refresh_days=refresh_days,
-                           store_login_keys=store_login_keys, rows_per_day=rows_per_day_from_state(source_state))
+                           store_login_keys=store_login_keys, **plan_hints_from_state(source_state))
     failed = True
     try:
         pending = session.submit(0)

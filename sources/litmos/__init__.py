@@ -26,7 +26,7 @@ from .budget import DEFAULT_REQUESTS_PER_MINUTE, RateLimiter
 from .client import LitmosClient
 from .exceptions import LitmosConfigError, LitmosError
 from .session import (STATE_BACKFILLS, BatchWork, SyncSession, _resource, cursors_from_state,
-                      refreshed_from_state, rows_per_day_from_state, select_resources)
+                      plan_hints_from_state, refreshed_from_state, select_resources)
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import format_api_date, parse_user_date
 
@@ -135,7 +135,7 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
                  server_now: datetime | None = None, emit: Callable[[Any], None] | None = None,
                  backfills: dict[str, Any] | None = None, refreshed: dict[str, datetime | None] | None = None,
                  collection_refresh_days: int = 0, store_login_keys: bool = False,
-                 rows_per_day: dict[str, float] | None = None) -> SyncSession:
+                 rows_per_day: dict[str, float] | None = None, family_requests: int | None = None) -> SyncSession:
     """Validates the run options, reads the server's now and plans the run.
 
     Raises:
@@ -151,7 +151,8 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
                        end_date=end, lookback_days=lookback_days, page_limit=page_limit,
                        max_workers=max_workers, windows_per_batch=windows_per_batch, emit=emit,
                        backfills=backfills, refreshed=refreshed, collection_refresh_days=collection_refresh_days,
-                       store_login_keys=store_login_keys, rows_per_day=rows_per_day)
+                       store_login_keys=store_login_keys, rows_per_day=rows_per_day,
+                       family_requests=family_requests)
 
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)
@@ -292,7 +293,7 @@ class _LazyRun:
             session = open_session(client, cursors=cursors_from_state(state), resources=tables,
                                    backfills=dict(state.get(STATE_BACKFILLS, None) or {}),
                                    refreshed=refreshed_from_state(state),
-                                   rows_per_day=rows_per_day_from_state(state), **self._options)
+                                   **plan_hints_from_state(state), **self._options)
             self._items = session.items_for(session.submit(0))
         except BaseException:
             self._over, self._items = True, {}

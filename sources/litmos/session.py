@@ -27,7 +27,7 @@ from .client import LitmosClient
 from .exceptions import Cancelled, LitmosConfigError
 from .fetch import Fetcher
 from .parsing import arrow_schema
-from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, MAX_WINDOW_DAYS, Endpoint
+from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
 from .windows import Window, format_api_date, plan_windows, run_end, start_for
 
 log = logging.getLogger(__name__)
@@ -36,18 +36,21 @@ STATE_CURSORS = "cursors"
 STATE_BACKFILLS = "backfills"
 # When each full-refresh table (the collection family) was last read in full, by the server's clock.
 STATE_REFRESHED = "refreshed"
-# Rows per day each delta resource read in its last batch: how dense its windows are (see _window_days).
+# Rows per day each delta resource read in its last batch, and the requests of the last full read of the
+# collection family: what the next run's plan expects (see SyncSession._split_long_chains).
 STATE_ROWS_PER_DAY = "rows_per_day"
-# A resource whose windows hold this many pages a day or more is read in one-day windows. Its pages come
-# in a chain (each ``start`` is the previous page's count), so one 3-day nightly window of a big org's
-# course results is 30+ requests one after the other: 1-3 s each, over a minute, while the rate budget
-# sits idle. One-day windows run side by side; each extra window costs at most one request (its last,
-# partly filled page), i.e. at most 1 in PAGES_PER_DAY_TO_SPLIT.
-PAGES_PER_DAY_TO_SPLIT = 3
+STATE_FAMILY_REQUESTS = "collection_family_requests"
+# What one page is assumed to take when planning: the vendor's results pages take seconds.
+PAGE_SECONDS = 2.0
 DEFAULT_HISTORY_DAYS = 365
 # Pages of one window buffered ahead of dlt's extraction (back-pressure): memory is bounded by pages in
 # flight, not by the size of a window (the newest windows of a long history hold the most rows).
 PAGES_AHEAD = 4
+# Pages that windows may buffer beyond their own PAGES_AHEAD, all windows of the run together: the
+# reader takes a resource's windows in order, so without it the one-day windows of a split chain (see
+# _split_long_chains) would each stop after 4 pages until the reader reaches them, and run one after the
+# other again. About 10-25 MB of Arrow pages at most.
+SHARED_PAGES_AHEAD = 48
 # Rows per table handed to dlt for a delta resource: consecutive pages are combined (zero-copy) up to
 # this many rows, because dlt's extract pays a fixed Python cost per item (schema checks, column
 # normalisation, buffer accounting): with one 1000-row page per item it was most of extract's 2.5 s in a
@@ -127,10 +130,14 @@ def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_
     return (server_now.astimezone(timezone.utc).date() - oldest.date()).days >= every_days
 
 
-def rows_per_day_from_state(source_state: dict[str, Any] | None) -> dict[str, float]:
-    """Reads how many rows a day each delta resource read last time."""
-    raw = (source_state or {}).get(STATE_ROWS_PER_DAY, {}) or {}
-    return {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))}
+def plan_hints_from_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
+    """What the last runs measured, for planning this one: ``rows_per_day`` of each delta resource and
+    ``family_requests`` (keyword arguments of :class:`SyncSession`)."""
+    state = source_state or {}
+    raw = state.get(STATE_ROWS_PER_DAY, {}) or {}
+    family = state.get(STATE_FAMILY_REQUESTS)
+    return {"rows_per_day": {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))},
+            "family_requests": int(family) if isinstance(family, (int, float)) else None}
 
 
 def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
@@ -178,8 +185,8 @@ class SyncSession:
         collection_refresh_days: Read the collection family every run (0) or only when its last full
             read is this many UTC days old; skipped tables keep their rows and are in ``skipped``.
         store_login_keys: Load ``LoginKey`` (a per-user login credential) instead of NULL.
-        rows_per_day: Rows per day each delta resource read last time (``STATE_ROWS_PER_DAY``); dense
-            resources are planned in one-day windows.
+        rows_per_day: Rows per day each delta resource read last time (``STATE_ROWS_PER_DAY``).
+        family_requests: Requests of the last full read of the collection family, if known.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
@@ -188,7 +195,8 @@ class SyncSession:
                  windows_per_batch: int | None = None, emit: Callable[[Any], None] | None = None,
                  backfills: dict[str, Any] | None = None, rows_per_item: int | None = None,
                  refreshed: dict[str, datetime | None] | None = None, collection_refresh_days: int = 0,
-                 store_login_keys: bool = False, rows_per_day: dict[str, float] | None = None) -> None:
+                 store_login_keys: bool = False, rows_per_day: dict[str, float] | None = None,
+                 family_requests: int | None = None) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
         if collection_refresh_days is None or collection_refresh_days < 0:
@@ -215,6 +223,8 @@ class SyncSession:
         self.stream_executor = ThreadPoolExecutor(max_workers=max(1, 2 * self.ahead * len(streamed)),
                                                   thread_name_prefix="litmos-stream")
         self._seen_lock = threading.Lock()
+        self._shared_cond = threading.Condition()
+        self._shared_pages = 0  # pages queued in SHARED_PAGES_AHEAD slots
 
         default_start = start_date or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
         if end_date is not None and end_date < default_start:
@@ -234,8 +244,7 @@ class SyncSession:
                 progress = (backfills or {}).get(table) or {}
                 if self.backfill and progress.get("range") == self.backfill_range and progress.get("done_to"):
                     start = datetime.fromisoformat(progress["done_to"])
-                days = _window_days((rows_per_day or {}).get(table), page_limit)
-                self.windows[table] = plan_windows(start, end, max_days=days)
+                self.windows[table] = plan_windows(start, end)
                 self.fetcher.counter(table).windows_total = len(self.windows[table])
             elif endpoint.kind == "since":
                 self.since[table] = start_for(cursor, default_start, lookback_days)
@@ -248,6 +257,7 @@ class SyncSession:
         for table in resources:
             if ENDPOINTS[table].kind in ("full", "child") and table not in self.skipped:
                 self.fetcher.counter(table).windows_total = 1
+        self._split_long_chains(rows_per_day or {}, family_requests or 0, page_limit)
         longest = max((len(w) for w in self.windows.values()), default=0)
         per_batch = windows_per_batch if windows_per_batch and windows_per_batch > 0 else max(longest, 1)
         self.per_batch = per_batch
@@ -262,6 +272,40 @@ class SyncSession:
 
     # -- planning -----------------------------------------------------------------------------------
 
+    def _split_long_chains(self, rows_per_day: dict[str, float], family_requests: int, page_limit: int) -> None:
+        """Re-plans in one-day windows the resources whose page chain would outlast the rate budget.
+
+        A window's pages form a chain (each ``start`` is the previous page's row count), so a big org's
+        3-day nightly window of 30 pages of course results takes a minute at 2 s a page whatever the
+        budget. When a resource's expected chain (its largest window's pages, from the rows per day it
+        read last time, times ``PAGE_SECONDS`` plus one token's wait) is longer than the whole run's
+        expected requests take at the rate budget, that chain and not the budget would set the pace: its one-day windows run side
+        by side instead, for at most one more request per extra window (its last, partly filled page).
+        """
+        def pages(table: str, window: Window) -> int:
+            days = max(0.0, (min(window.to, self.server_now) - window.since).total_seconds() / 86400)
+            return int(rows_per_day.get(table, 0.0) * days // page_limit) + 1
+
+        expected = {t: [pages(t, w) for w in ws] for t, ws in self.windows.items() if ws}
+        self.expected_pages = dict(expected)
+        for table, since in self.since.items():  # one "window" from since to now
+            self.expected_pages[table] = [pages(table, Window(since, self.server_now))]
+        total = sum(map(sum, self.expected_pages.values())) + (family_requests if self.refresh_family else 0)
+        limiter = getattr(self.client, "limiter", None)
+        rate = getattr(limiter, "rate", 0.0) or 0.0  # requests per second; 0 = unlimited
+        floor_s = total / rate if rate > 0 else 0.0
+        # Each page of a chain also waits for its token (priority puts it first in line, but not sooner).
+        per_page_s = PAGE_SECONDS + (1 / rate if rate > 0 else 0.0)
+        for table, counts in expected.items():
+            longest = max(counts)
+            if longest >= 2 and longest * per_page_s > floor_s:
+                windows = self.windows[table]
+                self.windows[table] = plan_windows(windows[0].since, windows[-1].to, max_days=1)
+                self.fetcher.counter(table).windows_total = len(self.windows[table])
+                self.expected_pages[table] = [pages(table, w) for w in self.windows[table]]
+                log.info("%s: about %d pages per window, longer than the run at the rate budget (%.0f s): "
+                         "one-day windows", table, longest, floor_s)
+
     def cursor_after(self, window: Window) -> datetime:
         """The cursor after ``window`` is loaded: its end, capped at the server's now."""
         return min(window.to, self.server_now)
@@ -272,51 +316,68 @@ class SyncSession:
             if table == "modules":  # module_details reads the modules pages of a whole batch
                 self._futures[table][position] = self.modules_executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], windows[position], position, len(windows),
-                    priority=self._priority(position))
+                    priority=self._priority(table, position))
                 return
-            pages: queue.Queue = queue.Queue(maxsize=PAGES_AHEAD)
+            pages: queue.Queue = queue.Queue()  # bounded by _put
             self._futures[table][position] = (pages, self.stream_executor.submit(
                 self._stream_window, table, position, pages))
 
-    def _priority(self, position: int) -> Callable[[int], int]:
-        """Request priority of window ``position``: pages read so far, handicapped while its batch
-        is ahead of the one being read (checked at every request)."""
+    def _priority(self, table: str, position: int) -> Callable[[int], int]:
+        """Request priority of window ``position``: the length of its chain of pages, i.e. the pages it
+        is expected to hold (from the rows per day its resource read last time) or, once more, the pages
+        read so far; so the longest chains go first and the run ends when the budget is spent, not a
+        minute later on one chain. Handicapped while its batch is ahead of the one being read."""
         batch = position // self.per_batch
+        expected = self.expected_pages.get(table, [])
+        length = expected[position] if position < len(expected) else 1
 
         def priority(pages: int) -> int:
-            return pages - (_PREFETCH_HANDICAP if batch > self.reading_batch else 0)
+            return max(length, pages) - (_PREFETCH_HANDICAP if batch > self.reading_batch else 0)
 
         return priority
 
-    def _put(self, pages: queue.Queue, item: Any) -> None:
-        while True:
+    def _put(self, pages: queue.Queue, item: Any, page: bool = True) -> None:
+        """Queues ``item`` as ``(item, shared)``: a page within the window's own PAGES_AHEAD, else in a
+        free slot of SHARED_PAGES_AHEAD, else once the reader has taken one. The end marker never waits.
+
+        The window being read can always go on (the reader frees its own allowance), so no wait here
+        can block the reader.
+        """
+        while page:
             if self.fetcher.cancelled.is_set():
                 raise Cancelled("run cancelled")
-            try:
-                pages.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
+            if pages.qsize() < PAGES_AHEAD:
+                break
+            with self._shared_cond:
+                if self._shared_pages < SHARED_PAGES_AHEAD:
+                    self._shared_pages += 1
+                    pages.put((item, True))
+                    return
+                self._shared_cond.wait(0.2)
+        pages.put((item, False))
+
+    def _release_shared(self) -> None:
+        with self._shared_cond:
+            self._shared_pages -= 1
+            self._shared_cond.notify()
 
     def _stream_window(self, table: str, position: int, pages: queue.Queue) -> None:
         windows = self.windows[table]
         try:
             self.fetcher.fetch_window(ENDPOINTS[table], windows[position], position, len(windows),
                                       on_page=lambda page: self._put(pages, page),
-                                      priority=self._priority(position))
+                                      priority=self._priority(table, position))
             item: Any = _END
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
             item = exc
-        try:
-            self._put(pages, item)
-        except Cancelled:
-            pass
+        self._put(pages, item, page=False)
 
     def _window_future(self, table: str, position: int) -> Any:
         """The future (modules) or (page queue, future) of one window, keeping ``ahead`` windows of
         this resource in flight.
 
-        Submitting lazily bounds memory (at most ``PAGES_AHEAD`` pages wait in RAM per window), and the
+        Submitting lazily bounds memory (``PAGES_AHEAD`` pages per window plus ``SHARED_PAGES_AHEAD`` in
+        all wait in RAM at most), and the
         windows submitted ahead across a batch boundary are the prefetch that overlaps loading.
         """
         for ahead in range(position, position + self.ahead):
@@ -332,10 +393,12 @@ class SyncSession:
         pages, future = entry
         while True:
             try:
-                item = pages.get_nowait()
+                item, shared = pages.get_nowait()
             except queue.Empty:
                 yield NOT_READY
                 continue
+            if shared:
+                self._release_shared()
             if item is _END:
                 break
             if isinstance(item, BaseException):
@@ -359,9 +422,10 @@ class SyncSession:
         last = index == self.batches_total - 1
         if last:
             for table, since in self.since.items():
+                length = self.expected_pages.get(table, [1])[0]
                 work.since[table] = self.executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,
-                    {"since": format_api_date(since)})
+                    {"since": format_api_date(since)}, priority=lambda pages, n=length: max(n, pages))
             if self.refresh_family:
                 work.family = self.chain_executor.submit(self._fetch_collection_family)
         if "module_details" in self.resources and work.delta.get("modules"):
@@ -468,11 +532,18 @@ class SyncSession:
 
     def _family_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future, key=table)
-        refreshed = dlt.current.source_state().setdefault(STATE_REFRESHED, {})
-        refreshed[table] = self.server_now.astimezone(timezone.utc).isoformat()
+        state = dlt.current.source_state()
+        state.setdefault(STATE_REFRESHED, {})[table] = self.server_now.astimezone(timezone.utc).isoformat()
+        # the future covers the whole family, so its requests are all counted by now
+        requests = self.client.counters.requests if hasattr(self.client, "counters") else {}
+        state[STATE_FAMILY_REQUESTS] = sum(requests.get(t, 0) for t in COLLECTION_FAMILY)
 
     def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future)
+        days = (self.server_now - self.since[table]).total_seconds() / 86400
+        if days >= 1:
+            rows = sum(t.num_rows for t in future.result())
+            dlt.current.source_state().setdefault(STATE_ROWS_PER_DAY, {})[table] = round(rows / days, 1)
         if not self.backfill:
             _set_cursor(table, self.server_now)
 
@@ -522,13 +593,6 @@ class _PageBuffer:
             yield pages[0]
         elif pages:
             yield pa.concat_tables(pages, promote_options="default")
-
-
-def _window_days(rows_per_day: float | None, page_limit: int) -> int:
-    """Longest window of a delta resource: 1 day when it is dense (``PAGES_PER_DAY_TO_SPLIT``), else 7."""
-    if rows_per_day is not None and rows_per_day >= PAGES_PER_DAY_TO_SPLIT * page_limit:
-        return 1
-    return MAX_WINDOW_DAYS
 
 
 def _set_cursor(table: str, value: datetime) -> None:

@@ -120,27 +120,26 @@ def test_page_buffer_combines_pages_up_to_max_rows_and_unifies_extra_columns():
     assert list(buffer.flush()) == []
 
 
-def test_dense_resources_are_read_in_one_day_windows_after_their_first_run(tmp_path, monkeypatch):
-    """A resource that read >= PAGES_PER_DAY_TO_SPLIT pages a day last time gets one-day windows (its
-    page chains then run side by side); sparse ones keep windows of up to 7 days."""
+def test_long_page_chains_get_one_day_windows_after_the_first_run(tmp_path):
+    """A resource whose window is several pages long (known from the rows per day it read last time)
+    gets one-day windows when, as here without a rate budget, its chain would set the run's pace."""
     from datetime import timedelta
 
-    from sources.litmos import session as session_module
-
-    monkeypatch.setattr(session_module, "PAGES_PER_DAY_TO_SPLIT", 0.01)  # 10 rows a day at limit 1000
     parse = lambda text: datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)  # noqa: E731
 
     def handler(path, q, h):
-        if path != "/org/teams" or q.get("start") != "0":
+        if path != "/org/teams":
             return 200, EMPTY, None
         since, to = parse(q["since"]), min(parse(q["to"]), api.now)
-        hours = int((to - since).total_seconds() // 3600)  # one team updated every hour: 24 a day
-        teams = "".join(f"<Team><Id>t{(since + timedelta(hours=h)):%m%d%H}</Id><UpdatedDate>"
-                        f"{(since + timedelta(hours=h)):%Y-%m-%dT%H:%M:%S}</UpdatedDate></Team>" for h in range(hours))
+        minutes = int((to - since).total_seconds() // 60)  # one team updated every minute: 1440 a day
+        start, limit = int(q["start"]), int(q["limit"])
+        stamps = [since + timedelta(minutes=m) for m in range(start, min(minutes, start + limit))]
+        teams = "".join(f"<Team><Id>t{t:%m%d%H%M}</Id><UpdatedDate>{t:%Y-%m-%dT%H:%M:%S}</UpdatedDate></Team>"
+                        for t in stamps)
         return 200, f"<Teams>{teams}</Teams>".encode(), None
 
     def windows(path):
-        return sorted((r.params["since"][:10], r.params["to"][:10]) for r in api.requests[1:] if r.path == path)
+        return sorted({(r.params["since"][:10], r.params["to"][:10]) for r in api.requests[1:] if r.path == path})
 
     with fake_api(handler) as api:
         args = dict(credentials=str(tmp_path / "w.duckdb"), api_key="k" * 20, base_url=api.base_url,
@@ -148,16 +147,77 @@ def test_dense_resources_are_read_in_one_day_windows_after_their_first_run(tmp_p
                     resources=["teams", "users"])
         sync(**args)  # first run: nothing known, 7-day windows for both
         assert windows("/org/teams") == windows("/org/users/details") == [("2025-03-01", "2025-03-08"),
-                                                                    ("2025-03-08", "2025-03-11")]
+                                                                            ("2025-03-08", "2025-03-11")]
         api.now += timedelta(days=1)
         api.requests.clear()
         second = sync(**args)
     assert windows("/org/teams") == [("2025-03-09", "2025-03-10"), ("2025-03-10", "2025-03-11"),
                                      ("2025-03-11", "2025-03-12")]
-    assert windows("/org/users/details") == [("2025-03-09", "2025-03-12")]
-    assert second.resources["teams"].rows == 24 + 24 + 12  # 03-09, 03-10 and 03-11 up to 12:30
+    assert windows("/org/users/details") == [("2025-03-09", "2025-03-12")]  # one page: nothing to gain
+    assert second.resources["teams"].rows == 1440 + 1440 + 750  # 03-09, 03-10 and 03-11 up to 12:30
+    assert second.resources["teams"].requests == 2 + 2 + 1  # 1440 rows: a full page and a short one
     import dlt
 
-    state = dlt.attach(pipeline_name="litmos", pipelines_dir=str(tmp_path / "state")).state
-    # the second run's batch: 60 rows over 2.52 days (03-09 00:00 to the server's now, 03-11 12:30)
-    assert state["sources"]["litmos"]["rows_per_day"] == {"teams": round(60 / (60.5 / 24), 1), "users": 0.0}
+    state = dlt.attach(pipeline_name="litmos", pipelines_dir=str(tmp_path / "state")).state["sources"]["litmos"]
+    # the second run's batch: 3630 rows over 2.52 days (03-09 00:00 to the server's now, 03-11 12:30)
+    assert state["rows_per_day"] == {"teams": 1440.0, "users": 0.0}
+
+
+def _planned(rows_per_day, requests_per_minute, family_requests=None, resources=("course_results", "users")):
+    """Windows SyncSession plans for a nightly run (cursor = yesterday 02:00, 1-day lookback)."""
+    from sources.litmos.budget import RateLimiter
+    from sources.litmos.client import LitmosClient
+    from sources.litmos.session import SyncSession
+
+    now = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    client = LitmosClient("http://127.0.0.1:9/v1.svc", "k", "t", limiter=RateLimiter(requests_per_minute))
+    session = SyncSession(client, server_now=now, cursors={t: datetime(2025, 3, 9, 2, 0, tzinfo=UTC)
+                                                           for t in resources},
+                          resources=list(resources), rows_per_day=rows_per_day, family_requests=family_requests)
+    try:
+        return {t: [(w.since.day, w.to.day) for w in ws] for t, ws in session.windows.items()}
+    finally:
+        session.close()
+
+
+def test_longest_expected_chains_are_served_first():
+    """Requests are ordered by their window's expected pages (then by pages read), so the one-day
+    windows of a split chain start at once instead of waiting behind every chain already running."""
+    from sources.litmos.budget import RateLimiter
+    from sources.litmos.client import LitmosClient
+    from sources.litmos.session import SyncSession
+
+    now = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    client = LitmosClient("http://127.0.0.1:9/v1.svc", "k", "t", limiter=RateLimiter(98))
+    session = SyncSession(client, server_now=now, cursors={t: datetime(2025, 3, 9, 2, 0, tzinfo=UTC) for t in
+                                                           ("course_results", "users", "achievements")},
+                          resources=["course_results", "users", "achievements"],
+                          rows_per_day={"course_results": 12000.0, "users": 10.0, "achievements": 2400.0})
+    try:
+        # one-day windows 03-08, 03-09 (12,000 rows: 13 pages each) and 03-10 until 02:00 (1,000 rows: 2)
+        assert session.expected_pages["course_results"] == [13, 13, 2]
+        assert [session._priority("course_results", i)(0) for i in range(3)] == [13, 13, 2]
+        assert session._priority("course_results", 2)(5) == 5  # longer than expected: pages read count
+        assert session._priority("users", 0)(0) == 1
+        # since 03-08 00:00: 2.08 days at 2,400 a day = 5,000 rows: 5 full pages and an empty last one
+        assert session.expected_pages["achievements"] == [6]
+    finally:
+        session.close()
+
+
+def test_a_chain_longer_than_the_run_at_the_budget_is_split_and_a_shorter_one_is_not():
+    # 12,000 course results a day: the 03-08..03-11 window (2.08 days) is about 26 pages, 68 s at 2 s a page
+    # plus a token's wait (0.6 s at 98/min); with users (1 page) the run is 27 requests, 17 s at 98/min: the
+    # chain would set the pace.
+    dense = {"course_results": 12000.0, "users": 10.0}
+    assert _planned(dense, 98) == {"course_results": [(8, 9), (9, 10), (10, 11)], "users": [(8, 11)]}
+    assert _planned(dense, 0)["course_results"] == [(8, 9), (9, 10), (10, 11)]  # unlimited: always
+    # The same chain inside a run of 27 + 120 collection-family requests (90 s at 98/min): the budget
+    # sets the pace anyway, so no extra requests are spent on splitting.
+    family = ("course_results", "users", "collections", "collection_listings", "collection_listing_users",
+              "collection_listing_teams")
+    assert _planned(dense, 98, family_requests=120, resources=family)["course_results"] == [(8, 11)]
+    assert _planned(dense, 98, family_requests=60, resources=family)["course_results"] == [(8, 9), (9, 10),
+                                                                                          (10, 11)]
+    # Nothing known yet (first nightly after a backfill of another version): 7-day windows.
+    assert _planned({}, 98) == {"course_results": [(8, 11)], "users": [(8, 11)]}

@@ -119,11 +119,11 @@ def test_default_start_is_one_year_before_server_now_and_backfill_ignores_cursor
 def test_windows_of_a_batch_fetched_ahead_wait_for_spare_budget_until_it_is_read():
     session = _session({"teams": None}, start_date=datetime(2025, 1, 1, tzinfo=UTC), windows_per_batch=2)
     try:
-        first, ahead = session._priority(1), session._priority(2)  # batch 0 and batch 1
-        assert (first(0), first(5)) == (0, 5)  # deeper chains of pages first
+        first, ahead = session._priority("teams", 1), session._priority("teams", 2)  # batch 0 and batch 1
+        assert (first(0), first(5)) == (1, 5)  # nothing known of teams: one page, then deeper chains first
         assert ahead(5) == 5 - 1_000_000
         session.items_for(BatchWork(1, session.batches_total))  # dlt starts reading batch 1 (no requests)
         assert ahead(5) == 5
-        assert session._priority(4)(0) == -1_000_000  # batch 2 is now the one ahead
+        assert session._priority("teams", 4)(0) == 1 - 1_000_000  # batch 2 is now the one ahead
     finally:
         session.close()
