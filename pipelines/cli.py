@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--requests-per-minute", type=int, default=config.DEFAULT_REQUESTS_PER_MINUTE,
                      metavar="N", help=f"client-side rate budget (default {config.DEFAULT_REQUESTS_PER_MINUTE}; Litmos allows 100 per key; "
                                        "0 = unlimited, only for the simulator)")
+    run.add_argument("--lookback-days", type=int, default=1, metavar="N",
+                     help="days re-read before each cursor, for rows Litmos commits late (default 1; the windows "
+                          "start at midnight, so 0 still re-reads the cursor's own day)")
     run.add_argument("--collection-refresh-days", type=int, default=None, metavar="N",
                      help="read the collection family (collections, listings, their users and teams: no "
                           "delta endpoint, so 1 + collections + 2 x listings requests) only when its last full "
@@ -185,7 +188,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
         destination=args.destination, dataset=args.dataset, resources=args.resources,
         start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
         run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
-        collection_refresh_days=args.collection_refresh_days,
+        collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
         # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
         dbt_quiet=args.quiet or args.log_format == "json",
     )

@@ -101,7 +101,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
     config.validate_window(start, end)
     config.validate_requests_per_minute(int(requests_per_minute))
     if lookback_days < 0:
-        raise ConfigError(f"lookback_days {lookback_days} is negative; use 0 or more days")
+        raise ConfigError(f"--lookback-days {lookback_days} is negative; use 0 or more days (default 1)")
     if response_format not in ("xml", "json"):
         raise ConfigError(f"response format {response_format!r} is not supported; use xml or json")
     if collection_refresh_days is not None and collection_refresh_days < 0:

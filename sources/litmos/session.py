@@ -279,8 +279,9 @@ class SyncSession:
         3-day nightly window of 30 pages of course results takes a minute at 2 s a page whatever the
         budget. When a resource's expected chain (its largest window's pages, from the rows per day it
         read last time, times ``PAGE_SECONDS`` plus one token's wait) is longer than the whole run's
-        expected requests take at the rate budget, that chain and not the budget would set the pace: its one-day windows run side
-        by side instead, for at most one more request per extra window (its last, partly filled page).
+        expected requests take at the rate budget, that chain and not the budget would set the pace:
+        its one-day windows run side by side instead, for at most one more request per extra window
+        (its last, partly filled page).
         """
         def pages(table: str, window: Window) -> int:
             days = max(0.0, (min(window.to, self.server_now) - window.since).total_seconds() / 86400)

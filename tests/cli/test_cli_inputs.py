@@ -106,6 +106,7 @@ def test_run_help_lists_the_contract_options(capsys):
     (["run", "--requests-per-minute", "many"],
      "argument --requests-per-minute: invalid int value: 'many'; see `litmos-sync run --help`"),
     (["run", "--bogus"], "unrecognized arguments: --bogus; see `litmos-sync --help`"),
+    (["run", "--lookback-days", "-1"], "--lookback-days -1 is negative; use 0 or more days (default 1)"),
     (["run", "--collection-refresh-days", "-7"],
      "--collection-refresh-days -7 is negative; use 0 (every run) or a number of days, e.g. 7"),
     (["demo", "--scale", "20"], "--scale 20 is too small; use 200 or more simulated users"),

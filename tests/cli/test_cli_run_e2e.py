@@ -190,3 +190,17 @@ def test_sigterm_is_recorded_and_the_rerun_resumes(env, capsys):
         with open_warehouse("duckdb", str(env / "w.duckdb")) as wh:
             counts = {t: wh.query(f"SELECT count(*) AS n FROM litmos_raw.{t}")[0]["n"] for t in ("users", "teams")}
         assert counts == {t: len(slow.ground_truth(ENDPOINTS[t].path)) for t in ("users", "teams")}
+
+
+def test_lookback_days_sets_where_the_next_run_starts(sim, env, capsys):
+    """--lookback-days N: the next run starts at the midnight N days before each cursor (default 1)."""
+    base = ["run", "--no-dbt", "--resources", "teams", "--start-date", START, "--requests-per-minute", "0",
+            "--state-dir", str(env / "st"), "--quiet"]
+    assert _run(base, capsys)[0] == 0
+    starts = {}
+    for lookback in ("0", "3", None):
+        sim.clear_requests()
+        assert _run(base + (["--lookback-days", lookback] if lookback else []), capsys)[0] == 0
+        starts[lookback] = sorted({r.params["since"] for r in sim.requests() if r.path == "/org/teams"})[0]
+    # the cursor is the server's now, 2026-03-10 15:30 (the probe's one-day window starts at the local date)
+    assert starts == {"0": "2026-03-10 00:00:00", "3": "2026-03-07 00:00:00", None: "2026-03-09 00:00:00"}
