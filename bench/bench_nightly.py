@@ -37,6 +37,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--collection-refresh-days", type=int, default=0,
                     help="the pipeline's collection_refresh_days in every run (default 0: the collection family "
                          "is read in full every night; 7: weekly, so the measured night skips it)")
+    ap.add_argument("--lookback-days", type=float, default=1,
+                    help="the pipeline's lookback in every run (default 1, the product's default)")
     args = ap.parse_args(argv)
 
     from litmos_sim import SimConfig, run_simulator
@@ -47,7 +49,8 @@ def main(argv: list[str]) -> int:
     work = tempfile.mkdtemp(prefix="bench-nightly-")
     kw = dict(destination="duckdb", credentials=f"{work}/wh.duckdb", dataset="litmos_raw",
               start_date=(NOW - timedelta(days=3)).date().isoformat(), state_dir=f"{work}/state",
-              api_key=API_KEY, source_name=SOURCE, collection_refresh_days=args.collection_refresh_days)
+              api_key=API_KEY, source_name=SOURCE, collection_refresh_days=args.collection_refresh_days,
+              lookback_days=args.lookback_days)
     try:
         say(f"generating a {args.scale}-user org ({args.history_days} days of history)")
         t0 = time.monotonic()
@@ -73,7 +76,7 @@ def main(argv: list[str]) -> int:
             end = datetime.combine(sim.now().date() + timedelta(days=1), datetime.min.time(), timezone.utc)
             other = analyse(recs)["other_min"]
             strict = minimum_delta(sim, prev_now, end)[0] + other
-            with_lb = minimum_delta(sim, prev_now - timedelta(days=1), end)[0] + other
+            with_lb = minimum_delta(sim, prev_now - timedelta(days=args.lookback_days), end)[0] + other
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -94,7 +97,8 @@ def main(argv: list[str]) -> int:
         f"org: {args.scale} users, frozen clock, {args.steady_days} simulated day(s) synced after the first sync, "
         f"then one more day of activity before the measured run; "
         f"simulator at {VENDOR_RPM}/min with {args.latency_ms}-{args.latency_ms + args.jitter_ms} ms latency; "
-        f"pipeline requests_per_minute={rpm}, all resources, collection_refresh_days="
+        f"pipeline requests_per_minute={rpm}, lookback_days={args.lookback_days:g}, all resources, "
+        f"collection_refresh_days="
         f"{args.collection_refresh_days}"
         + (" (the family is read every night)" if args.collection_refresh_days == 0 else
            f" (the family was read by the first sync, so the measured night skips it: "
@@ -103,7 +107,7 @@ def main(argv: list[str]) -> int:
         f"resources with most requests: {top}",
         f"one simulated day of activity: {activity}",
         f"fewest requests any client needs for this data at 1000 rows/page: {strict} since the previous run's "
-        f"day ({fmt_s(strict / VENDOR_RPM * 60)} at {VENDOR_RPM}/min), {with_lb} with the 1-day lookback "
+        f"day ({fmt_s(strict / VENDOR_RPM * 60)} at {VENDOR_RPM}/min), {with_lb} with the {args.lookback_days:g}-day lookback "
         f"({fmt_s(with_lb / VENDOR_RPM * 60)}); made/minimum {len(recs) / with_lb:.3f}",
         f"requests owed even by a night without activity (one per window, list and parent query): {len(queries)} "
         f"({fmt_s(len(queries) / VENDOR_RPM * 60)} at {VENDOR_RPM}/min), {family} of them the collection family's "
