@@ -24,8 +24,7 @@ from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session,
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
-from sources.litmos.session import (STATE_BACKFILLS, STATE_CURSORS, cursors_from_state, refreshed_from_state,
-                                    plan_hints_from_state, select_resources)
+from sources.litmos.session import STATE_CURSORS, cursors_from_state, select_resources, session_state
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import parse_user_date
 
@@ -323,15 +322,11 @@ def sync(
         _run(pipeline)
     pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
     source_state = pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
-    cursors = cursors_from_state(source_state)
-
-    session = open_session(client, cursors=cursors, resources=tables, start_date=start_date,
+    session = open_session(client, resources=tables, start_date=start_date,
                            end_date=end_date, lookback_days=lookback_days,
                            max_workers=tuning["max_workers"], windows_per_batch=tuning["windows_per_batch"],
-                           server_now=server_now, emit=emit,
-                           backfills=dict(source_state.get(STATE_BACKFILLS, {})),
-                           refreshed=refreshed_from_state(source_state), collection_refresh_days=refresh_days,
-                           store_login_keys=store_login_keys, **plan_hints_from_state(source_state))
+                           server_now=server_now, emit=emit, collection_refresh_days=refresh_days,
+                           store_login_keys=store_login_keys, **session_state(source_state))
     failed = True
     try:
         pending = session.submit(0)

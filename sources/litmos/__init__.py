@@ -25,8 +25,7 @@ import requests
 from .budget import DEFAULT_REQUESTS_PER_MINUTE, RateLimiter
 from .client import LitmosClient
 from .exceptions import LitmosConfigError, LitmosError
-from .session import (STATE_BACKFILLS, BatchWork, SyncSession, _resource, cursors_from_state,
-                      plan_hints_from_state, refreshed_from_state, select_resources)
+from .session import BatchWork, SyncSession, _resource, select_resources, session_state
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import format_api_date, parse_user_date
 
@@ -290,10 +289,7 @@ class _LazyRun:
         client = self._connect()
         session = None
         try:
-            session = open_session(client, cursors=cursors_from_state(state), resources=tables,
-                                   backfills=dict(state.get(STATE_BACKFILLS, None) or {}),
-                                   refreshed=refreshed_from_state(state),
-                                   **plan_hints_from_state(state), **self._options)
+            session = open_session(client, resources=tables, **session_state(state), **self._options)
             self._items = session.items_for(session.submit(0))
         except BaseException:
             self._over, self._items = True, {}

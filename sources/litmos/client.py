@@ -12,7 +12,6 @@ import logging
 import random
 import re
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime

@@ -130,13 +130,16 @@ def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_
     return (server_now.astimezone(timezone.utc).date() - oldest.date()).days >= every_days
 
 
-def plan_hints_from_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
-    """What the last runs measured, for planning this one: ``rows_per_day`` of each delta resource and
-    ``family_requests`` (keyword arguments of :class:`SyncSession`)."""
+def session_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything a :class:`SyncSession` reads from the dlt source state, as its keyword arguments:
+    cursors, bounded-backfill progress, last full reads of the collection family, and what the last
+    runs measured for planning (rows per day, the family's request count)."""
     state = source_state or {}
     raw = state.get(STATE_ROWS_PER_DAY, {}) or {}
     family = state.get(STATE_FAMILY_REQUESTS)
-    return {"rows_per_day": {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))},
+    return {"cursors": cursors_from_state(state), "backfills": dict(state.get(STATE_BACKFILLS, None) or {}),
+            "refreshed": refreshed_from_state(state),
+            "rows_per_day": {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))},
             "family_requests": int(family) if isinstance(family, (int, float)) else None}
 
 
@@ -284,8 +287,7 @@ class SyncSession:
         (its last, partly filled page).
         """
         def pages(table: str, window: Window) -> int:
-            days = max(0.0, (min(window.to, self.server_now) - window.since).total_seconds() / 86400)
-            return int(rows_per_day.get(table, 0.0) * days // page_limit) + 1
+            return int(rows_per_day.get(table, 0.0) * self._days_read(window.since, window.to) // page_limit) + 1
 
         expected = {t: [pages(t, w) for w in ws] for t, ws in self.windows.items() if ws}
         self.expected_pages = dict(expected)
@@ -306,6 +308,10 @@ class SyncSession:
                 self.expected_pages[table] = [pages(table, w) for w in self.windows[table]]
                 log.info("%s: about %d pages per window, longer than the run at the rate budget (%.0f s): "
                          "one-day windows", table, longest, floor_s)
+
+    def _days_read(self, since: datetime, to: datetime) -> float:
+        """Days of ``[since, to]`` that lie before the server's now (what a request for it can return)."""
+        return max(0.0, (min(to, self.server_now) - since).total_seconds() / 86400)
 
     def cursor_after(self, window: Window) -> datetime:
         """The cursor after ``window`` is loaded: its end, capped at the server's now."""
@@ -423,10 +429,9 @@ class SyncSession:
         last = index == self.batches_total - 1
         if last:
             for table, since in self.since.items():
-                length = self.expected_pages.get(table, [1])[0]
                 work.since[table] = self.executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,
-                    {"since": format_api_date(since)}, priority=lambda pages, n=length: max(n, pages))
+                    {"since": format_api_date(since)}, priority=self._priority(table, 0))
             if self.refresh_family:
                 work.family = self.chain_executor.submit(self._fetch_collection_family)
         if "module_details" in self.resources and work.delta.get("modules"):
@@ -518,7 +523,7 @@ class SyncSession:
                 else:
                     rows += page.num_rows
                     yield from pending.add(page)
-            days += max(0.0, (min(window.to, self.server_now) - window.since).total_seconds() / 86400)
+            days += self._days_read(window.since, window.to)
             # State changes are committed with this batch's rows by pipeline.run (same load package), so
             # moving the cursor while the window's last rows still wait in ``pending`` is safe: both reach
             # dlt before this generator ends, or the extraction fails and neither is committed.
@@ -526,9 +531,7 @@ class SyncSession:
                 _set_cursor(table, self.cursor_after(window))
             else:
                 _set_backfill(table, self.backfill_range, None if window == last else window.to)
-        if days >= 1:  # a few hours are too few to say how dense a resource is
-            density = dlt.current.source_state().setdefault(STATE_ROWS_PER_DAY, {})
-            density[table] = round(rows / days, 1)
+        _set_rows_per_day(table, rows, days)
         yield from pending.flush()
 
     def _family_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
@@ -541,10 +544,8 @@ class SyncSession:
 
     def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future)
-        days = (self.server_now - self.since[table]).total_seconds() / 86400
-        if days >= 1:
-            rows = sum(t.num_rows for t in future.result())
-            dlt.current.source_state().setdefault(STATE_ROWS_PER_DAY, {})[table] = round(rows / days, 1)
+        _set_rows_per_day(table, sum(t.num_rows for t in future.result()),
+                          self._days_read(self.since[table], self.server_now))
         if not self.backfill:
             _set_cursor(table, self.server_now)
 
@@ -594,6 +595,11 @@ class _PageBuffer:
             yield pages[0]
         elif pages:
             yield pa.concat_tables(pages, promote_options="default")
+
+
+def _set_rows_per_day(table: str, rows: int, days: float) -> None:
+    if days >= 1:  # a few hours are too few to say how dense a resource is
+        dlt.current.source_state().setdefault(STATE_ROWS_PER_DAY, {})[table] = round(rows / days, 1)
 
 
 def _set_cursor(table: str, value: datetime) -> None:
