@@ -309,8 +309,9 @@ def _give_up(kind: type[Exception], where: str, base_url: str, attempts: int, pr
         )
     if kind is LitmosMalformedResponseError:
         return LitmosMalformedResponseError(
-            f"{where}: unreadable response after {attempts} attempts ({problem}); rerun later "
-            "(loaded data is kept) or try response_format='json'"
+            f"{where}: unreadable response after {attempts} attempts ({problem}); a sign-in page, proxy or "
+            "other server may be answering: check that SOURCES__LITMOS__BASE_URL is the Litmos API host, then "
+            "rerun (loaded data is kept)"
         )
     return LitmosUnavailableError(
         f"{where}: still failing after {attempts} attempts ({problem}); the API is rate limiting or "

@@ -127,6 +127,7 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
         raise LitmosMalformedResponseError(
             f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})"
         ) from None
+    _check_root(root, endpoint)
     records = [root] if endpoint.kind == "detail" else [r for r in root if isinstance(r.tag, str)]
     nrows = len(records)
     documented = endpoint.columns
@@ -155,6 +156,15 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
     return columns, extra
 
 
+def _check_root(root: Any, endpoint: Endpoint) -> None:
+    # A sign-in page or another endpoint's list parses as XML too; read as this list it would be an
+    # empty page (no record has an Id) and the window's rows would silently never arrive.
+    local = root.tag.rsplit("}", 1)[-1] if isinstance(root.tag, str) else str(root.tag)
+    if local != endpoint.root:
+        raise LitmosMalformedResponseError(
+            f"{endpoint.path}: the body's root element is <{local[:40]}>, not <{endpoint.root}>")
+
+
 def _resolve_tag(tag: Any, endpoint: Endpoint, documented: dict, columns: dict, extra: list, nrows: int):
     if not isinstance(tag, str):  # comments and processing instructions
         return None
@@ -173,14 +183,14 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise LitmosMalformedResponseError(f"{endpoint.path}: malformed JSON ({str(exc)[:120]})") from None
-    if isinstance(data, dict) and endpoint.kind != "detail":
-        # Tolerate the wrapper objects the OpenAPI file shows ({"Users": [...]}) as well as bare arrays.
-        lists = [v for v in data.values() if isinstance(v, list)]
-        data = lists[0] if len(lists) == 1 else [data] if data else []
-    if isinstance(data, dict):
+    # The API's lists are bare arrays (reference notes); anything else (a {"Message": ...} object from a
+    # gateway, the OpenAPI file's wrappers) read as a list would lose or invent rows.
+    if endpoint.kind == "detail" and isinstance(data, dict):
         data = [data]
-    if not isinstance(data, list):
-        raise LitmosMalformedResponseError(f"{endpoint.path}: JSON body is not a list of records")
+    elif endpoint.kind == "detail" or not isinstance(data, list):
+        expected = "an object" if endpoint.kind == "detail" else "a list of records"
+        raise LitmosMalformedResponseError(
+            f"{endpoint.path}: the JSON body is {_json_kind(data)}, not {expected}")
     nrows = len(data)
     columns: dict[str, list] = {}
     extra: list[str] = []
@@ -199,6 +209,16 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
                 value = json.dumps(value)
             target[row] = None if value == "" else value
     return columns, extra
+
+
+def _json_kind(data: Any) -> str:
+    if isinstance(data, dict):
+        return "an object"
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "a string"
+    return "null" if data is None else "a " + type(data).__name__
 
 
 def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "",

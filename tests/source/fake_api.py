@@ -5,6 +5,7 @@ request. The server's ``Date`` header comes from ``now`` so tests control the se
 """
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,19 @@ from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 EMPTY = b'<Items xmlns:i="http://www.w3.org/2001/XMLSchema-instance"/>'
+"""An empty page: the server sends it as the requested endpoint's own empty root (``<Teams .../>``), as
+the API does, since the client rejects a list whose root is not the endpoint's."""
+
+
+def empty_page(path: str) -> bytes:
+    """The empty XML list of the endpoint serving ``path`` (``/org/teams`` -> ``<Teams .../>``)."""
+    from sources.litmos.settings import ENDPOINTS
+
+    for endpoint in ENDPOINTS.values():
+        pattern = "^" + re.escape(endpoint.path).replace(re.escape("{parent}"), "[^/]+") + "$"
+        if re.match(pattern, path, re.IGNORECASE):
+            return f'<{endpoint.root} xmlns:i="http://www.w3.org/2001/XMLSchema-instance"/>'.encode()
+    return EMPTY
 
 
 @dataclass
@@ -48,6 +62,8 @@ def fake_api(handler: Callable, now: datetime | None = None):
             with lock:
                 api.requests.append(Recorded(path, params, dict(self.headers)))
             status, body, headers = api.handler(path, params, dict(self.headers))
+            if body == EMPTY:
+                body = empty_page(path)
             self.send_response(status)
             self.send_header("Date", format_datetime(api.now, usegmt=True))
             self.send_header("Content-Length", str(len(body)))

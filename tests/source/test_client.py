@@ -52,7 +52,8 @@ def test_paging_advances_by_rows_received_and_survives_oversize_and_empty_final_
 
 
 def test_endpoint_ignoring_paging_does_not_loop_forever():
-    with fake_api(lambda p, q, h: (200, _teams([f"c{i}" for i in range(1000)]), None)) as api:
+    items = "".join(f"<Collection><Id>c{i}</Id></Collection>" for i in range(1000))
+    with fake_api(lambda p, q, h: (200, f"<Collections>{items}</Collections>".encode(), None)) as api:
         tables = Fetcher(_client(api)).fetch_window(ENDPOINTS["collections"], None)
     assert len(api.requests) == 2 and sum(t.num_rows for t in tables) == 1000
 
