@@ -3,7 +3,8 @@
 Every request of a run goes through one :class:`RateLimiter` (a token bucket) so all resources and
 windows share the vendor's 100 requests/minute per key. Transient failures (503 rate limiting, 429,
 other 5xx, timeouts, dropped connections, truncated or malformed bodies) are retried with exponential
-backoff and jitter; 400/401/403/404/406 fail at once. The API key travels in the ``apikey`` header (or
+backoff and jitter; 400/401/403/404/406 fail at once. Redirects are followed only within the
+configured origin (scheme, host, port) and at most MAX_REDIRECTS times per attempt. The API key travels in the ``apikey`` header (or
 the query string for old tenants) and is scrubbed from everything this module logs or raises.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,6 +30,7 @@ from .exceptions import (
     LitmosConnectionError,
     LitmosMalformedResponseError,
     LitmosNotFoundError,
+    LitmosRedirectError,
     LitmosRequestError,
     LitmosUnavailableError,
     redact,
@@ -36,6 +39,10 @@ from .exceptions import (
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
+#: Same-origin redirects followed per attempt (a trailing slash or a case fix needs one).
+MAX_REDIRECTS = 3
+_BASE_URL_ADVICE = "check SOURCES__LITMOS__BASE_URL (your region's API host, e.g. https://api.litmos.com/v1.svc)"
 
 
 @dataclass
@@ -162,6 +169,7 @@ class LitmosClient:
             LitmosAuthError: 401/403.
             LitmosNotFoundError: 404.
             LitmosRequestError: 400/406 and other 4xx.
+            LitmosRedirectError: a redirect to another origin, or more than MAX_REDIRECTS of them.
             LitmosUnavailableError: retryable statuses persisted.
             LitmosConnectionError: the host could not be reached.
             LitmosMalformedResponseError: every attempt returned an unparseable body.
@@ -193,7 +201,7 @@ class LitmosClient:
             attempt += 1
             retry_after: float | None = None
             try:
-                resp = self._session().get(url, params=query, headers=headers, timeout=self.timeout)
+                resp = self._send(where, url, query, headers, label, attempt)
                 body = resp.content  # reads the whole body: a dropped connection raises here
             except requests.exceptions.RequestException as exc:
                 last_problem = _describe_network_error(exc)
@@ -239,6 +247,58 @@ class LitmosClient:
                                              delay_s=delay))
             if self.cancelled.wait(delay):  # Ctrl-C or a failed run must not sit out a minute of backoff
                 raise Cancelled("run cancelled")
+
+
+    def _send(self, where: str, url: str, query: dict[str, Any], headers: dict[str, str], label: str,
+              attempt: int) -> requests.Response:
+        """One attempt: the GET plus the same-origin redirects it leads to.
+
+        requests would follow any redirect and strip only ``Authorization``: the ``apikey`` header (or
+        query parameter) would reach whatever host a proxy or sign-in page names.
+        """
+        params: dict[str, Any] | None = query
+        for hop in range(MAX_REDIRECTS + 1):
+            if hop:
+                self.limiter.acquire()  # every hop is a request the vendor counts against the key
+            resp = self._session().get(url, params=params, headers=headers, timeout=self.timeout,
+                                       allow_redirects=False)
+            if resp.status_code not in REDIRECT_STATUS:
+                return resp
+            resp.close()
+            location = resp.headers.get("Location", "")
+            target = urljoin(resp.url, location)
+            if not location or not same_origin(self.base_url, target):
+                self.counters.add(label, attempt + hop, attempt - 1)
+                raise LitmosRedirectError(
+                    f"{where}: HTTP {resp.status_code} redirect to another host ({_netloc(target) or 'none given'}, "
+                    f"not {_netloc(self.base_url)}); the API key is only sent to the configured host - "
+                    f"{_BASE_URL_ADVICE}", resp.status_code)
+            # A Location with a query is taken as given; without one the original parameters go along.
+            params = None if urlsplit(target).query else query
+            url = target
+        self.counters.add(label, attempt + MAX_REDIRECTS, attempt - 1)
+        last = redact(urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else ""), self._api_key)
+        raise LitmosRedirectError(
+            f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {_BASE_URL_ADVICE}",
+            resp.status_code)
+
+
+def same_origin(base_url: str, url: str) -> bool:
+    """True when ``url`` has the scheme, host and port of ``base_url`` (default ports filled in)."""
+    a, b = urlsplit(base_url), urlsplit(url)
+    try:
+        return (a.scheme.lower(), (a.hostname or "").lower(), a.port or _DEFAULT_PORTS.get(a.scheme.lower())) == (
+            b.scheme.lower(), (b.hostname or "").lower(), b.port or _DEFAULT_PORTS.get(b.scheme.lower()))
+    except ValueError:  # a port that is not a number
+        return False
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _netloc(url: str) -> str:
+    """Host[:port] of a URL, without any user:password part."""
+    return urlsplit(url).netloc.rsplit("@", 1)[-1]
 
 
 def _server_date(resp: requests.Response) -> datetime | None:

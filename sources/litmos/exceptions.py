@@ -33,6 +33,11 @@ class LitmosNotFoundError(LitmosRequestError):
     """404 for a single object (GET /modules/{id} of a module that is not SCORM/Tin Can)."""
 
 
+class LitmosRedirectError(LitmosRequestError):
+    """The API answered with a redirect the client does not follow: to another origin (the key would go
+    with it) or more than a few hops. Never retried."""
+
+
 class LitmosUnavailableError(LitmosError):
     """5xx / 503 rate-limit answers that did not stop within the retry budget."""
 
