@@ -151,6 +151,16 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
     opts = options or prepare(destination=destination, dataset=dataset, resources=resources,
                               start_date=start_date, end_date=end_date, state_dir=state_dir,
                               run_dbt=run_dbt, **kwargs)
+    from pipelines.lock import pipeline_lock  # noqa: PLC0415 - imports the source (dlt)
+
+    # One run per pipeline (state dir + name): a second one is refused (PipelineLockedError, exit 2)
+    # before it writes a history row or touches the pipeline.
+    with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination, dataset=opts.dataset):
+        return _run_sync_locked(opts, on_event)
+
+
+def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -> RunSummary:
+    """`run_sync` while holding the pipeline's lock."""
     tracker = ProgressTracker(resources=opts.resources)
 
     def relay(event: Any) -> None:
