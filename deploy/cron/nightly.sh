@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Nightly wrapper for cron: loads the environment file, prevents overlapping runs, runs litmos-sync.
+# Nightly wrapper for cron: loads the environment file and runs litmos-sync.
 # Usage: nightly.sh [extra `litmos-sync run` options]     (exit status = litmos-sync's)
 # /etc/litmos-sync/env holds lines like:
 #   SOURCES__LITMOS__API_KEY=...            (secret: chmod 600, owned by the litmos user)
@@ -15,5 +15,8 @@ set -a
 [ -r "$ENV_FILE" ] && . "$ENV_FILE"
 set +a
 cd "$APP_DIR"
-# -n: if last night's run is still going, skip this one instead of queueing behind it.
-exec flock -n /tmp/litmos-sync.lock "$APP_DIR/.venv/bin/litmos-sync" run ${LITMOS_SYNC_ARGS:-} "$@"
+# No lock here: `litmos-sync run` locks its own pipeline (<state dir>/.litmos.lock), against this job and
+# against manual runs alike. If last night's run is still going, tonight's exits 2 at once with one line
+# ("another run of this pipeline is in progress (pid N since T) ...") that cron mails, instead of
+# queueing behind it or being skipped without a word.
+exec "$APP_DIR/.venv/bin/litmos-sync" run ${LITMOS_SYNC_ARGS:-} "$@"
