@@ -12,6 +12,9 @@ from .timefmt import http_date
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like IIS
+    # Headers and body are two writes: with Nagle's algorithm the body waits for the client's delayed
+    # ACK (40 ms on Linux), which made every simulated request take 45 ms on loopback.
+    disable_nagle_algorithm = True
     server_version = "Microsoft-IIS/10.0"
     sys_version = ""
 
