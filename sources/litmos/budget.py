@@ -5,6 +5,10 @@ fetcher gives a window's next page the number of pages it has already read as it
 chain of pages (each page's ``start`` depends on the previous page's row count) is never queued behind
 one-page windows: the chain's latency then overlaps everybody else's requests instead of adding to the
 run's wall time once they are done.
+
+The rate adapts (:class:`AdaptiveRate`): the configured budget is a ceiling, not a promise. Other
+integrations may share the key, or the tenant's limit may be lower than 100/minute; a fixed budget above
+the real limit turns most requests into 503s and every worker into a backoff sleeper.
 """
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ import heapq
 import itertools
 import threading
 import time
+from collections import deque
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .exceptions import Cancelled
 
@@ -47,21 +52,105 @@ class _PriorityQueue:
             heapq.heapify(self._heap)
 
 
+class AdaptiveRate:
+    """The rate to send at, from what the server accepted and refused (AIMD with a measured floor).
+
+    The vendor counts requests per key over a minute (``period_s``). When it refuses one, the requests
+    it accepted from us in the last period are what it allows us now (all of them, if the key is ours
+    alone): the rate drops to 95% of that, or halves when nothing was accepted lately. Refusals of
+    requests sent before the last cut say nothing new and change nothing. After a cut the rate creeps up
+    by 2% per period, a step that doubles with every period without a refusal (gentle next to the limit
+    just found, back at the ceiling within minutes when another client frees the key), and doubles per
+    period (slow start) while below the last rate known to have worked.
+
+    All methods take the time explicitly (``now``, seconds on any monotonic clock): tests drive them
+    with a fake clock.
+
+    Args:
+        requests_per_minute: The ceiling (the configured budget).
+        period_s: The vendor's counting period (60 s); benchmarks shrink it to scale time.
+        floor_per_minute: The lowest rate (a refused request is retried at least this often).
+    """
+
+    CUT = 0.95
+    HALVE = 0.5
+    PROBE = 0.02
+
+    def __init__(self, requests_per_minute: float, period_s: float = 60.0, floor_per_minute: float = 1.0) -> None:
+        self.period_s = period_s
+        self.ceiling = requests_per_minute / period_s
+        self.floor = min(self.ceiling, floor_per_minute / period_s)
+        self.rate = self.ceiling
+        self.threshold = self.ceiling  # below it: slow start; above: additive probing
+        self.last_cut = float("-inf")
+        self.accepted: deque[float] = deque()
+        self.accepted_total = 0
+        self.refused_total = 0
+
+    def _trim(self, now: float) -> None:
+        while self.accepted and now - self.accepted[0] >= self.period_s:
+            self.accepted.popleft()
+
+    def on_accepted(self, sent_at: float, now: float) -> None:
+        """A request sent at ``sent_at`` was served (any answer but 503/429)."""
+        self.accepted.append(now)
+        self.accepted_total += 1
+        self._trim(now)
+        if sent_at < self.last_cut:
+            return  # sent at the rate before the cut: no evidence about the current one
+        if self.rate < self.threshold:
+            self.rate = min(self.threshold, self.rate + 1.0 / self.period_s)  # +1 per success: x2 per period
+        else:
+            # +PROBE of the rate per period, doubling with every period without a refusal: close to a
+            # limit just found the probe is gentle (few 503s); a key that another client freed is
+            # used fully again within minutes.
+            clean = int(min(8.0, (now - self.last_cut) / self.period_s)) if self.last_cut > float("-inf") else 8
+            self.rate += min(1.0, self.PROBE * 2 ** clean) / self.period_s
+        self.rate = min(self.rate, self.ceiling)
+
+    def on_refused(self, sent_at: float, now: float) -> float:
+        """A request sent at ``sent_at`` was refused (503/429); returns the seconds every worker should
+        hold (0: the lower rate is enough)."""
+        self.refused_total += 1
+        self._trim(now)
+        if sent_at < self.last_cut:
+            return 0.0
+        self.last_cut = now
+        recent = len(self.accepted)
+        if recent:
+            allowed = recent / self.period_s
+            # A rate already under what was accepted means the window is full of older, faster traffic
+            # (the start of a run at the ceiling): it will fit once that ages out, so no cut.
+            self.rate = max(self.floor, min(self.rate, allowed * self.CUT))
+            self.threshold = self.rate
+            # Under a sliding window the next slot frees when our oldest accepted request ages out.
+            return max(0.0, self.accepted[0] + self.period_s - now)
+        self.rate = max(self.floor, self.rate * self.HALVE)
+        return 0.0
+
+
 class RateLimiter:
     """Token bucket shared by every worker thread of a run.
 
     Args:
-        requests_per_minute: Sustained rate; 0 or None disables limiting.
+        requests_per_minute: Sustained rate; 0 or None disables limiting (and adapting).
         burst: Tokens available at once. Any 60 seconds then hold at most ``burst + requests_per_minute``
             requests, however the vendor aligns its minute, so the default of 1 keeps a budget of up to
             99/minute under the vendor's 100.
+        adaptive: Lower the rate on 503/429 and probe back up on success (:class:`AdaptiveRate`).
+        period_s: Length of the "minute" (benchmarks and tests shrink it to scale time).
+        clock: Monotonic time function.
     """
 
-    def __init__(self, requests_per_minute: float | None, burst: int = 1) -> None:
-        self.rate = (requests_per_minute or 0) / 60.0
+    def __init__(self, requests_per_minute: float | None, burst: int = 1, *, adaptive: bool = True,
+                 period_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.period_s = period_s
+        self.rate = (requests_per_minute or 0) / period_s
+        self.adaptive = AdaptiveRate(requests_per_minute, period_s) if adaptive and self.rate > 0 else None
+        self.clock = clock
         self.burst = max(1, burst)
         self._tokens = float(self.burst)
-        self._stamp = time.monotonic()
+        self._stamp = clock()
         self._paused_until = 0.0
         self._cond = threading.Condition()
         self._waiting = _PriorityQueue()
@@ -70,7 +159,7 @@ class RateLimiter:
 
     def acquire(self, priority: int = 0) -> float:
         """Takes one token, sleeping until it is this caller's turn; returns the seconds waited."""
-        began = time.monotonic()
+        began = self.clock()
         with self._cond:
             if self._cancelled:
                 raise Cancelled("run cancelled")
@@ -82,7 +171,7 @@ class RateLimiter:
                 while True:
                     if self._cancelled:
                         raise Cancelled("run cancelled")
-                    now = time.monotonic()
+                    now = self.clock()
                     if self._waiting.is_head(ticket):
                         ready = max(self._paused_until, self._ready_at(now))
                         if ready <= now:
@@ -98,7 +187,7 @@ class RateLimiter:
                 self._waiting.remove(ticket)
                 self._cond.notify_all()
                 raise
-            waited = time.monotonic() - began
+            waited = self.clock() - began
             self.waited_s += waited
         return waited
 
@@ -119,8 +208,44 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Holds every worker for ``seconds`` (the vendor said we are over its limit)."""
         with self._cond:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._paused_until = max(self._paused_until, self.clock() + seconds)
             self._cond.notify_all()
+
+    def now(self) -> float:
+        """The limiter's clock (callers stamp when a request left with it)."""
+        return self.clock()
+
+    def accepted(self, sent_at: float) -> None:
+        """The server served a request sent at ``sent_at``: lets the adaptive rate probe upwards."""
+        if self.adaptive is None:
+            return
+        with self._cond:
+            now = self.clock()
+            self._ready_at(now)  # tokens earned so far are earned at the old rate
+            self.adaptive.on_accepted(sent_at, now)
+            self.rate = self.adaptive.rate
+
+    def refused(self, sent_at: float, retry_after: float | None = None) -> bool:
+        """The server refused a request sent at ``sent_at`` (503/429): lowers the rate and holds every
+        worker for ``Retry-After`` when given. Returns False when not adaptive (the caller backs off)."""
+        if self.adaptive is None:
+            return False
+        with self._cond:
+            now = self.clock()
+            self._ready_at(now)
+            hold = self.adaptive.on_refused(sent_at, now)
+            self.rate = self.adaptive.rate
+            self._tokens = min(self._tokens, 0.0)  # no token saved up before the refusal goes out at once
+            if retry_after:
+                hold = retry_after  # the server knows when it will take requests again
+            self._paused_until = max(self._paused_until, now + min(hold, self.period_s * 2))
+            self._cond.notify_all()  # waiters re-plan their sleep at the new rate
+        return True
+
+    @property
+    def accepted_total(self) -> int:
+        """Requests the server has served so far (0 when not adaptive)."""
+        return self.adaptive.accepted_total if self.adaptive else 0
 
 
 class PriorityGate:

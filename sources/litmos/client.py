@@ -190,6 +190,8 @@ class LitmosClient:
             headers["apikey"] = self._api_key
         where = f"GET {path}"
         attempt = 0
+        strikes = 0  # attempts counted against the retry allowance
+        served_mark = -1  # the run's served-request count at this request's last refusal
         last_problem = ""
         kind: type[Exception] = LitmosUnavailableError
         while True:
@@ -198,7 +200,9 @@ class LitmosClient:
             waited = self.limiter.acquire(priority)
             if waited > 0.05 and self.on_event:
                 self.on_event(RateWait(resource=label, seconds=waited))
+            sent_at = self.limiter.now()
             attempt += 1
+            refused = False
             retry_after: float | None = None
             try:
                 resp = self._send(where, url, query, headers, label, attempt)
@@ -208,6 +212,9 @@ class LitmosClient:
                 kind = LitmosConnectionError
             else:
                 status = resp.status_code
+                refused = status in (429, 503)
+                if not refused:
+                    self.limiter.accepted(sent_at)
                 if status == 200 and "text/html" in resp.headers.get("Content-Type", ""):
                     last_problem = "HTTP 200 with an HTML page instead of data"
                     kind = LitmosMalformedResponseError
@@ -223,22 +230,32 @@ class LitmosClient:
                 elif status in RETRYABLE_STATUS or status >= 500:
                     last_problem = f"HTTP {status} {_snippet(body, self._api_key)}".strip()
                     kind = LitmosUnavailableError
-                    if status in (429, 503):
+                    if refused:
                         retry_after = _retry_after(resp)
                 else:
                     self.counters.add(label, attempt, attempt - 1)
                     raise _client_error(where, status, body, self._api_key) from None
+            adapting = refused and self.limiter.refused(sent_at, retry_after or None)
+            served = self.limiter.accepted_total
+            # A refusal while the run's other requests are served means our rate is being lowered to
+            # the key's real limit: not this request's failure, so it costs no retry (up to a bound).
+            if not (adapting and served > served_mark >= 0 and attempt <= self.max_retries * 8):
+                strikes += 1
+            if refused:
+                served_mark = served
             # The vendor's rate limit counts per key over a minute, possibly against another client of
             # the same key: 503/429 get twice the retries (about six minutes with the default backoff).
-            allowed = self.max_retries * 2 if retry_after is not None else self.max_retries
-            if attempt > allowed:
+            allowed = self.max_retries * 2 if refused else self.max_retries
+            if strikes > allowed:
                 self.counters.add(label, attempt, attempt - 1)
                 raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
-            delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
-            delay *= random.uniform(0.5, 1.5)  # jitter: workers that failed together retry apart
-            if retry_after is not None:
+            if adapting and strikes <= 1:
+                delay = 0.0  # the lowered shared rate (and any Retry-After hold) paces the retry
+            else:
+                delay = min(self.backoff_max, self.backoff_base * (2 ** (max(strikes, 1) - 1)))
+                delay *= random.uniform(0.5, 1.5)  # jitter: workers that failed together retry apart
+            if retry_after is not None and not adapting:
                 delay = max(delay, min(retry_after, 120.0))
-            if kind is LitmosUnavailableError and retry_after is not None:
                 # 503/429 mean the key's budget is spent (maybe by another client): hold every worker.
                 self.limiter.pause(delay)
             log.info("%s: %s; retry %d/%d in %.1fs", where, last_problem, attempt, allowed, delay)
