@@ -134,7 +134,8 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
                  server_now: datetime | None = None, emit: Callable[[Any], None] | None = None,
                  backfills: dict[str, Any] | None = None, refreshed: dict[str, datetime | None] | None = None,
                  collection_refresh_days: int = 0, store_login_keys: bool = False,
-                 rows_per_day: dict[str, float] | None = None, family_requests: int | None = None) -> SyncSession:
+                 rows_per_day: dict[str, float] | None = None, family_requests: int | None = None,
+                 **planning: Any) -> SyncSession:
     """Validates the run options, reads the server's now and plans the run.
 
     Raises:
@@ -151,7 +152,7 @@ def open_session(client: LitmosClient, *, cursors: dict[str, datetime | None], r
                        max_workers=max_workers, windows_per_batch=windows_per_batch, emit=emit,
                        backfills=backfills, refreshed=refreshed, collection_refresh_days=collection_refresh_days,
                        store_login_keys=store_login_keys, rows_per_day=rows_per_day,
-                       family_requests=family_requests)
+                       family_requests=family_requests, **planning)
 
 
 @dlt.source(name=SOURCE_NAME, section=SOURCE_NAME, max_table_nesting=0)

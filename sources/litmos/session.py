@@ -28,12 +28,19 @@ from .exceptions import Cancelled, LitmosConfigError
 from .fetch import Fetcher
 from .parsing import arrow_schema
 from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
-from .windows import Window, format_api_date, plan_windows, run_end, start_for
+from .windows import Window, format_api_date, plan_windows, plan_windows_back, run_end, start_for
 
 log = logging.getLogger(__name__)
 
 STATE_CURSORS = "cursors"
 STATE_BACKFILLS = "backfills"
+# The lower edge of what each delta table holds: every window from it up to the cursor was loaded.
+STATE_COVERED = "covered_from"
+# Re-syncs in progress: table -> {"id", "bound", "cursor", "done"} (see pipelines/history.py).
+STATE_RESYNC = "resync"
+# The history start the user chose (an ISO date); absent = the discovered bound.
+STATE_HISTORY_START = "history_start"
+RESYNC_SUFFIX = "__resync"
 # When each full-refresh table (the collection family) was last read in full, by the server's clock.
 STATE_REFRESHED = "refreshed"
 # Rows per day each delta resource read in its last batch, and the requests of the last full read of the
@@ -140,7 +147,8 @@ def session_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
     return {"cursors": cursors_from_state(state), "backfills": dict(state.get(STATE_BACKFILLS, None) or {}),
             "refreshed": refreshed_from_state(state),
             "rows_per_day": {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))},
-            "family_requests": int(family) if isinstance(family, (int, float)) else None}
+            "family_requests": int(family) if isinstance(family, (int, float)) else None,
+            "covered": dict(state.get(STATE_COVERED, None) or {})}
 
 
 def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
@@ -190,6 +198,18 @@ class SyncSession:
         store_login_keys: Load ``LoginKey`` (a per-user login credential) instead of NULL.
         rows_per_day: Rows per day each delta resource read last time (``STATE_ROWS_PER_DAY``).
         family_requests: Requests of the last full read of the collection family, if known.
+        first_start: Where resources without a cursor start (None: ``start_date``, else one year
+            back); the achievements feed is then read whole (no ``since``) unless ``start_date`` is set.
+        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, the
+            windows from ``top`` back to ``bound``, newest first; each loaded window moves the table's
+            ``covered_from`` down to its ``since``. Nothing else is read.
+        resync: Tables re-read into their shadow copy (``<table>__resync``) in this run: per table
+            ``{"id", "bound", "cursor"}`` (see pipelines/history.py, which swaps them in).
+        covered: Each table's ``covered_from`` as stored (None = unknown); a table starting without a
+            cursor records its first window's ``since`` there.
+        history_choice: The history start to remember in the state (``history_start``): an ISO date
+            the user chose (``--start-date`` / ``history_start``), "" for the discovered bound, None
+            to leave the stored value alone.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
@@ -199,7 +219,10 @@ class SyncSession:
                  backfills: dict[str, Any] | None = None, rows_per_item: int | None = None,
                  refreshed: dict[str, datetime | None] | None = None, collection_refresh_days: int = 0,
                  store_login_keys: bool = False, rows_per_day: dict[str, float] | None = None,
-                 family_requests: int | None = None) -> None:
+                 family_requests: int | None = None, first_start: datetime | None = None,
+                 history: dict[str, tuple[datetime, datetime]] | None = None,
+                 resync: dict[str, dict[str, Any]] | None = None, covered: dict[str, Any] | None = None,
+                 history_choice: str | None = None) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
         if collection_refresh_days is None or collection_refresh_days < 0:
@@ -229,7 +252,7 @@ class SyncSession:
         self._shared_cond = threading.Condition()
         self._shared_pages = 0  # pages queued in SHARED_PAGES_AHEAD slots
 
-        default_start = start_date or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
+        default_start = start_date or first_start or (server_now - timedelta(days=DEFAULT_HISTORY_DAYS))
         if end_date is not None and end_date < default_start:
             raise LitmosConfigError(
                 f"bad end_date {end_date:%Y-%m-%d}: it is before the start date {default_start:%Y-%m-%d}"
@@ -237,22 +260,48 @@ class SyncSession:
         end = run_end(server_now, end_date)
         # A bounded backfill records how far it got per table, so rerunning the same command resumes.
         self.backfill_range = f"{default_start:%Y-%m-%d}..{end:%Y-%m-%d}" if self.backfill else None
+        self.history_mode = history is not None
+        self.resync = {t: dict(v) for t, v in (resync or {}).items() if t in resources}
+        self.covered = dict(covered or {})
+        self.history_choice = history_choice
         self.windows: dict[str, list[Window]] = {}
-        self.since: dict[str, datetime] = {}
+        self.since: dict[str, datetime | None] = {}
         for table in resources:
             endpoint = ENDPOINTS[table]
             cursor = None if self.backfill else cursors.get(table)
+            if self.history_mode:
+                if endpoint.kind == "delta" and table in history:
+                    bound, top = history[table]
+                    self.windows[table] = plan_windows_back(bound, top)
+                    self.fetcher.counter(table).windows_total = len(self.windows[table])
+                continue
             if endpoint.kind == "delta":
-                start = start_for(cursor, default_start, lookback_days)
-                progress = (backfills or {}).get(table) or {}
-                if self.backfill and progress.get("range") == self.backfill_range and progress.get("done_to"):
-                    start = datetime.fromisoformat(progress["done_to"])
-                self.windows[table] = plan_windows(start, end)
+                if table in self.resync:
+                    entry = self.resync[table]
+                    begin = datetime.fromisoformat(entry.get("cursor") or entry["bound"])
+                    start = begin if not entry.get("cursor") else start_for(begin, begin, lookback_days)
+                    self.windows[table] = plan_windows(start, end, role="resync")
+                else:
+                    start = start_for(cursor, default_start, lookback_days)
+                    progress = (backfills or {}).get(table) or {}
+                    if self.backfill and progress.get("range") == self.backfill_range and progress.get("done_to"):
+                        start = datetime.fromisoformat(progress["done_to"])
+                    self.windows[table] = plan_windows(start, end, role="backfill" if self.backfill else "cursor")
                 self.fetcher.counter(table).windows_total = len(self.windows[table])
             elif endpoint.kind == "since":
-                self.since[table] = start_for(cursor, default_start, lookback_days)
+                if table in self.resync:
+                    self.since[table] = None  # the whole feed
+                elif cursor is None and start_date is None and not self.backfill and first_start is not None:
+                    self.since[table] = None  # a first sync reads the whole feed: no ``since``
+                else:
+                    self.since[table] = start_for(cursor, default_start, lookback_days)
                 self.fetcher.counter(table).windows_total = 1
-        self.refresh_family = family_due(refreshed or {}, resources, server_now, collection_refresh_days)
+        if self.history_mode:  # module_details follows the modules pages the walk reads
+            resources = [t for t in resources
+                         if t in self.windows or (t == "module_details" and "modules" in self.windows)]
+            self.resources = resources
+        self.refresh_family = not self.history_mode and family_due(refreshed or {}, resources, server_now,
+                                                                   collection_refresh_days)
         self.skipped = [] if self.refresh_family else [t for t in resources if t in COLLECTION_FAMILY]
         if self.skipped:
             log.info("collection family read in full every %d day(s); not due yet: %s unchanged",
@@ -292,6 +341,7 @@ class SyncSession:
         expected = {t: [pages(t, w) for w in ws] for t, ws in self.windows.items() if ws}
         self.expected_pages = dict(expected)
         for table, since in self.since.items():  # one "window" from since to now
+            since = since or self.server_now - timedelta(days=DEFAULT_HISTORY_DAYS)  # the whole feed
             self.expected_pages[table] = [pages(table, Window(since, self.server_now))]
         total = sum(map(sum, self.expected_pages.values())) + (family_requests if self.refresh_family else 0)
         limiter = getattr(self.client, "limiter", None)
@@ -303,7 +353,11 @@ class SyncSession:
             longest = max(counts)
             if longest >= 2 and longest * per_page_s > floor_s:
                 windows = self.windows[table]
-                self.windows[table] = plan_windows(windows[0].since, windows[-1].to, max_days=1)
+                role = windows[0].role
+                if role == "history":  # newest first
+                    self.windows[table] = plan_windows_back(windows[-1].since, windows[0].to, max_days=1)
+                else:
+                    self.windows[table] = plan_windows(windows[0].since, windows[-1].to, max_days=1, role=role)
                 self.fetcher.counter(table).windows_total = len(self.windows[table])
                 self.expected_pages[table] = [pages(table, w) for w in self.windows[table]]
                 log.info("%s: about %d pages per window, longer than the run at the rate budget (%.0f s): "
@@ -431,7 +485,7 @@ class SyncSession:
             for table, since in self.since.items():
                 work.since[table] = self.executor.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,
-                    {"since": format_api_date(since)}, priority=self._priority(table, 0))
+                    {"since": format_api_date(since)} if since else {}, priority=self._priority(table, 0))
             if self.refresh_family:
                 work.family = self.chain_executor.submit(self._fetch_collection_family)
         if "module_details" in self.resources and work.delta.get("modules"):
@@ -485,7 +539,9 @@ class SyncSession:
 
     def resources_for(self, work: BatchWork) -> list[Any]:
         """Returns the dlt resources of a submitted batch (only resources with work in it)."""
-        return [_resource(ENDPOINTS[table], items) for table, items in self.items_for(work).items()]
+        return [_resource(ENDPOINTS[table], items,
+                          table_name=table + RESYNC_SUFFIX if table in self.resync else None)
+                for table, items in self.items_for(work).items()]
 
     def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table | None]]:
         """The page iterators of a submitted batch by table (only tables with work in it).
@@ -511,7 +567,10 @@ class SyncSession:
         return out
 
     def _delta_items(self, table: str, positions: list[int]) -> Iterator[pa.Table | None]:
-        yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
+        if not self.history_mode:  # (a walk's tables exist: an empty one then costs no load job)
+            yield _empty(table)  # creates the table (all typed columns) even when no row ever arrives
+        self._remember_history_choice()
+        self._forget_finished_resync(table)
         last = self.windows[table][-1]
         pending = _PageBuffer(self.rows_per_item)
         rows, days = 0, 0.0
@@ -527,12 +586,53 @@ class SyncSession:
             # State changes are committed with this batch's rows by pipeline.run (same load package), so
             # moving the cursor while the window's last rows still wait in ``pending`` is safe: both reach
             # dlt before this generator ends, or the extraction fails and neither is committed.
-            if not self.backfill:
-                _set_cursor(table, self.cursor_after(window))
-            else:
-                _set_backfill(table, self.backfill_range, None if window == last else window.to)
-        _set_rows_per_day(table, rows, days)
+            self._mark_loaded(table, window, position, last)
+        if self.history_mode or table in self.resync:
+            pass  # old windows are sparser than today's: they would misguide the nightly's plan
+        else:
+            _set_rows_per_day(table, rows, days)
         yield from pending.flush()
+
+    def _mark_loaded(self, table: str, window: Window, position: int, last: Window) -> None:
+        """Moves the state mark that ``window``'s role says it proves (see ``Window.role``)."""
+        if window.role == "cursor":
+            _set_cursor(table, self.cursor_after(window))
+            state = dlt.current.source_state().setdefault(STATE_COVERED, {})
+            if position == 0 and self.cursors_before.get(table) is None and not state.get(table):
+                state[table] = window.since.isoformat()  # a table starting from scratch holds it all
+        elif window.role == "history":
+            _set_covered(table, window.since)
+        elif window.role == "resync":
+            self._resync_progress(table, self.cursor_after(window), done=window == last)
+        else:
+            _set_backfill(table, self.backfill_range, None if window == last else window.to)
+
+    def _resync_progress(self, table: str, cursor: datetime, done: bool) -> None:
+        """Records how far ``table``'s re-read got; when ``done`` its cursor and lower edge become the
+        copy's, committed with the copy's last rows, and the swap follows (pipelines/history.py)."""
+        entry = dict(self.resync[table], cursor=cursor.astimezone(timezone.utc).isoformat())
+        if done:
+            entry["done"] = True
+            _set_cursor(table, cursor)
+            if ENDPOINTS[table].kind == "delta":
+                _set_covered(table, datetime.fromisoformat(entry["bound"]))
+        dlt.current.source_state().setdefault(STATE_RESYNC, {})[table] = entry
+
+    def _forget_finished_resync(self, table: str) -> None:
+        # sync() swaps every finished copy in before it opens a session, so its entry can go.
+        if table not in self.resync:
+            entries = dlt.current.source_state().get(STATE_RESYNC) or {}
+            if (entries.get(table) or {}).get("done"):
+                entries.pop(table, None)
+
+    def _remember_history_choice(self) -> None:
+        if self.history_choice is None:
+            return
+        state = dlt.current.source_state()
+        if self.history_choice:
+            state[STATE_HISTORY_START] = self.history_choice
+        else:
+            state.pop(STATE_HISTORY_START, None)
 
     def _family_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future, key=table)
@@ -544,8 +644,14 @@ class SyncSession:
 
     def _since_items(self, table: str, future: Future) -> Iterator[pa.Table | None]:
         yield from _future_items(table, future)
-        _set_rows_per_day(table, sum(t.num_rows for t in future.result()),
-                          self._days_read(self.since[table], self.server_now))
+        self._forget_finished_resync(table)
+        since = self.since[table]
+        if table in self.resync:
+            self._resync_progress(table, self.server_now, done=True)
+            return
+        if since is not None:
+            _set_rows_per_day(table, sum(t.num_rows for t in future.result()),
+                              self._days_read(since, self.server_now))
         if not self.backfill:
             _set_cursor(table, self.server_now)
 
@@ -607,6 +713,11 @@ def _set_cursor(table: str, value: datetime) -> None:
     cursors[table] = value.astimezone(timezone.utc).isoformat()
 
 
+def _set_covered(table: str, value: datetime) -> None:
+    covered = dlt.current.source_state().setdefault(STATE_COVERED, {})
+    covered[table] = value.astimezone(timezone.utc).isoformat()
+
+
 def _set_backfill(table: str, range_key: str, done_to: datetime | None) -> None:
     backfills = dlt.current.source_state().setdefault(STATE_BACKFILLS, {})
     if done_to is None:
@@ -628,19 +739,22 @@ def _future_items(table: str, future: Future, key: str | None = None) -> Iterato
     yield from result[key] if key is not None else result
 
 
-def _resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]]) -> Any:
+def _resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]],
+              table_name: str | None = None) -> Any:
     """Wraps pages as the endpoint's dlt resource with its keys and disposition.
 
     ``items`` is an iterator of pages, or a parameterless generator function that dlt calls when it
-    extracts (a fresh generator per extraction).
+    extracts (a fresh generator per extraction). ``table_name`` loads them elsewhere (a re-sync's
+    shadow copy) with the same keys and types.
     """
     if endpoint.kind in ("full", "child"):
-        return dlt.resource(items, name=endpoint.table, table_name=endpoint.table, write_disposition="replace")
+        return dlt.resource(items, name=endpoint.table, table_name=table_name or endpoint.table,
+                            write_disposition="replace")
     columns = {endpoint.cursor: {"dedup_sort": "desc"}} if endpoint.cursor else None
     return dlt.resource(
         items,
         name=endpoint.table,
-        table_name=endpoint.table,
+        table_name=table_name or endpoint.table,
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         primary_key=list(endpoint.primary_key),
         columns=columns,

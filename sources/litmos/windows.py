@@ -22,6 +22,10 @@ class Window:
 
     since: datetime
     to: datetime
+    # What loading this window proves, i.e. which state mark it moves: "cursor" (the nightly's upper
+    # edge), "history" (the lower edge of what is held, walking back), "resync" (a re-read into the
+    # table's shadow copy) or "backfill" (a bounded --end-date backfill's progress).
+    role: str = "cursor"
 
     def params(self) -> dict[str, str]:
         """Returns the ``since``/``to`` query parameters in the documented format."""
@@ -71,7 +75,8 @@ def parse_user_date(value: str | date | datetime | None, name: str) -> datetime 
     return dt.astimezone(timezone.utc)
 
 
-def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS) -> list[Window]:
+def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS,
+                 role: str = "cursor") -> list[Window]:
     """Splits ``[floor_day(start), end)`` into consecutive day-aligned windows of at most ``max_days``.
 
     Args:
@@ -88,8 +93,28 @@ def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS
     windows: list[Window] = []
     while since < end:
         to = min(since + step, end)
-        windows.append(Window(since, to))
+        windows.append(Window(since, to, role))
         since = to
+    return windows
+
+
+def plan_windows_back(bound: datetime, top: datetime, max_days: int = MAX_WINDOW_DAYS,
+                      role: str = "history") -> list[Window]:
+    """Splits ``[floor_day(bound), floor_day(top))`` into day-aligned windows, newest first.
+
+    A history walk goes back from what is already held, so each loaded window extends the held range
+    downwards without a gap, and an interrupted walk resumes from its lowest loaded window.
+
+    Returns:
+        Windows of at most ``max_days`` (the oldest may be shorter), each ``since`` the next ``to``.
+    """
+    bound, to = floor_day(bound), floor_day(top)
+    step = timedelta(days=max_days)
+    windows: list[Window] = []
+    while to > bound:
+        since = max(to - step, bound)
+        windows.append(Window(since, to, role))
+        to = since
     return windows
 
 

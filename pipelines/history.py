@@ -1,0 +1,194 @@
+"""Where the org's history begins, what each table already holds of it, and re-sync swaps.
+
+The delta endpoints only answer "what changed in this <= 7-day window", and the API has no endpoint
+that says how old an organisation is. So a first sync (and a warehouse loaded with the old one-year
+default) walks the history back, window by window, down to a bound:
+
+- ``history_start`` when the user chose one (``--history-start`` / ``SOURCES__LITMOS__HISTORY_START``,
+  or ``--start-date`` on a first run, which is remembered);
+- otherwise the **discovered bound**: the earliest ``CreatedDate`` of any row the warehouse holds,
+  floored to its day, minus ``HISTORY_MARGIN_DAYS``. Nothing in an org can have changed before the org
+  existed, and the org existed when its oldest record was created. The walk re-checks the bound after
+  each pass: a row found further back with an older ``CreatedDate`` moves the bound back, so the walk
+  goes on until a whole margin of empty history lies below the oldest record it has seen. Then, while
+  rows reference parents (users, courses, teams, ...) that were never returned, the walk goes on one
+  ``DANGLING_STEP_DAYS`` step at a time, as long as each step finds some of them.
+
+Every query here reads the raw dataset through dlt's own SQL client, on DuckDB and Postgres alike.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import dlt
+
+from sources.litmos.session import RESYNC_SUFFIX
+from sources.litmos.settings import ENDPOINTS
+from sources.litmos.windows import floor_day
+
+log = logging.getLogger(__name__)
+
+HISTORY_MARGIN_DAYS = 91
+"""Empty history walked below the oldest record seen (13 weeks: 13 requests per delta resource)."""
+DANGLING_STEP_DAYS = 182
+"""How much further back each pass walks while rows still reference parents never returned."""
+# The API cannot hold anything older than Litmos itself (2007); a walk never goes below this.
+HISTORY_FLOOR = datetime(2007, 1, 1, tzinfo=timezone.utc)
+SWAPS_TABLE = "_litmos_resync_swaps"
+
+# (child table, child column, parent table, parent column): the references the marts join on.
+REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("course_results", "user_id", "users", "id"),
+    ("course_results", "id", "courses", "id"),
+    ("learning_path_results", "user_id", "users", "id"),
+    ("learning_path_results", "id", "learning_paths", "id"),
+    ("module_results", "user_id", "users", "id"),
+    ("user_courses", "user_id", "users", "id"),
+    ("user_courses", "id", "courses", "id"),
+    ("learning_path_users", "learning_path_id", "learning_paths", "id"),
+    ("learning_path_users", "id", "users", "id"),
+    ("learning_path_courses", "learning_path_id", "learning_paths", "id"),
+    ("learning_path_courses", "id", "courses", "id"),
+    ("course_modules", "course_id", "courses", "id"),
+    ("course_modules", "id", "modules", "id"),
+    ("team_users", "team_id", "teams", "id"),
+    ("team_users", "id", "users", "id"),
+    ("team_courses", "team_id", "teams", "id"),
+    ("team_courses", "id", "courses", "id"),
+    ("team_learning_paths", "team_id", "teams", "id"),
+    ("team_learning_paths", "id", "learning_paths", "id"),
+    ("teams", "parent_team_id", "teams", "id"),
+)
+
+DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
+
+
+def _existing_tables(client: Any, tables: list[str]) -> set[str]:
+    """Which of ``tables`` exist in the dataset (dlt creates a table with its first load)."""
+    schema = client.dataset_name
+    rows = client.execute_sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", schema)
+    present = {r[0] for r in rows or []}
+    return {t for t in tables if t in present}
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):  # a date
+        value = datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
+    """The earliest ``created_date`` of any row of any delta table held (None: no row yet)."""
+    with pipeline.sql_client() as client:
+        tables = _existing_tables(client, [t for t in DELTA_TABLES if "created_date" in ENDPOINTS[t].columns])
+        if not tables:
+            return None
+        union = " UNION ALL ".join(
+            f"SELECT MIN(created_date) AS m FROM {client.make_qualified_table_name(t)}" for t in sorted(tables))
+        rows = client.execute_sql(f"SELECT MIN(m) FROM ({union}) AS t")
+    return _utc(rows[0][0]) if rows else None
+
+
+def dangling_references(pipeline: dlt.Pipeline) -> int:
+    """Rows whose parent (a user, course, team, ...) the warehouse does not hold."""
+    needed = sorted({t for ref in REFERENCES for t in (ref[0], ref[2])})
+    total = 0
+    with pipeline.sql_client() as client:
+        present = _existing_tables(client, needed)
+        for child, column, parent, key in REFERENCES:
+            if child not in present:
+                continue
+            if parent not in present:
+                sql = f"SELECT COUNT(*) FROM {client.make_qualified_table_name(child)} WHERE {column} IS NOT NULL"
+            else:
+                sql = (f"SELECT COUNT(*) FROM {client.make_qualified_table_name(child)} c "
+                       f"WHERE c.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                       f"{client.make_qualified_table_name(parent)} p WHERE p.{key} = c.{column})")
+            total += int(client.execute_sql(sql)[0][0])
+    return total
+
+
+def discovered_bound(earliest: datetime | None, server_now: datetime) -> datetime:
+    """The walk's lower bound when the user chose none: the oldest record's day minus the margin."""
+    base = floor_day(earliest) if earliest else floor_day(server_now)
+    return max(HISTORY_FLOOR, base - timedelta(days=HISTORY_MARGIN_DAYS))
+
+
+def held_since(pipeline: dlt.Pipeline, tables: list[str]) -> dict[str, datetime | None]:
+    """For tables loaded before the lower edge was recorded: the day of their oldest cursor value.
+
+    Every row was read in a window that held its cursor value, and the windows ran without a gap up
+    to the cursor, so the table holds everything from that day on; re-reading from it re-reads at
+    most one day. Empty tables return None (read again from their cursor).
+    """
+    out: dict[str, datetime | None] = {t: None for t in tables}
+    with pipeline.sql_client() as client:
+        present = _existing_tables(client, tables)
+        for table in tables:
+            column = ENDPOINTS[table].cursor
+            if table not in present or not column:
+                continue
+            value = client.execute_sql(f"SELECT MIN({column}) FROM {client.make_qualified_table_name(table)}")
+            out[table] = floor_day(_utc(value[0][0])) if value and value[0][0] is not None else None
+    return out
+
+
+def new_resync_entry(bound: datetime) -> dict[str, Any]:
+    """The state entry that starts a re-sync of one table (its id names the swap)."""
+    return {"id": uuid.uuid4().hex[:12], "bound": bound.astimezone(timezone.utc).isoformat(), "cursor": None}
+
+
+def clear_shadow(pipeline: dlt.Pipeline, table: str) -> None:
+    """Empties ``table``'s shadow copy before a fresh re-sync (kept, not dropped: dlt's schema has it)."""
+    with pipeline.sql_client() as client:
+        shadow = table + RESYNC_SUFFIX
+        if _existing_tables(client, [shadow]):
+            client.execute_sql(f"DELETE FROM {client.make_qualified_table_name(shadow)}")
+
+
+def swap_in(pipeline: dlt.Pipeline, table: str, resync_id: str) -> bool:
+    """Replaces ``table``'s rows by its finished shadow copy in one transaction (idempotent).
+
+    The swap records ``resync_id`` in ``_litmos_resync_swaps`` in the same transaction, so a run
+    killed at any point swaps exactly once. Returns True when it swapped now.
+    """
+    shadow = table + RESYNC_SUFFIX
+    with pipeline.sql_client() as client:
+        swaps = client.make_qualified_table_name(SWAPS_TABLE)
+        client.execute_sql(f"CREATE TABLE IF NOT EXISTS {swaps} (table_name VARCHAR NOT NULL, "
+                           "resync_id VARCHAR NOT NULL, swapped_at TIMESTAMP WITH TIME ZONE NOT NULL)")
+        done = client.execute_sql(f"SELECT COUNT(*) FROM {swaps} WHERE table_name = %s AND resync_id = %s",
+                                  table, resync_id)
+        if int(done[0][0]):
+            return False
+        present = _existing_tables(client, [table, shadow])
+        target = client.make_qualified_table_name(table)
+        source = client.make_qualified_table_name(shadow)
+        with client.begin_transaction():
+            if table in present and shadow in present:
+                columns = _shared_columns(pipeline, table, shadow)
+                cols = ", ".join(client.escape_column_name(c) for c in columns)
+                client.execute_sql(f"DELETE FROM {target}")
+                client.execute_sql(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {source}")
+                client.execute_sql(f"DELETE FROM {source}")
+            elif table in present:  # the API holds nothing for it any more
+                client.execute_sql(f"DELETE FROM {target}")
+            client.execute_sql(f"INSERT INTO {swaps} VALUES (%s, %s, %s)", table, resync_id,
+                               datetime.now(timezone.utc))
+    log.info("re-sync of %s: the new copy replaced the old rows", table)
+    return True
+
+
+def _shared_columns(pipeline: dlt.Pipeline, table: str, shadow: str) -> list[str]:
+    tables = pipeline.default_schema.tables
+    ours = [c for c, col in tables.get(table, {}).get("columns", {}).items() if col.get("data_type")]
+    theirs = {c for c, col in tables.get(shadow, {}).get("columns", {}).items() if col.get("data_type")}
+    return [c for c in ours if c in theirs]
