@@ -11,4 +11,5 @@ BENCHMARKS: dict[str, str] = {
     "rows": "bench.bench_rows",           # 3. rows/s XML -> DuckDB vs naive ElementTree dlt, vs raw lxml
     "memory": "bench.bench_memory",       # 4. peak RSS vs number of course results (flat?)
     "nightly": "bench.bench_nightly",     # 5. nightly run of a 50k-user org at 100/min
+    "adaptive": "bench.bench_adaptive",   # issue 12.4: wall vs the server's floor at 10-100/min, adaptive budget
 }
