@@ -17,7 +17,9 @@ from pipelines.config import ConfigError
 
 PROG = "litmos-sync"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141
 DEMO_MIN_SCALE = 200
+LITMOS_REQUESTS_PER_MINUTE = 100  # the vendor's limit per API key
 
 _CONFIG_EPILOG = """\
 configuration (the dlt way: environment, .dlt/config.toml or .dlt/secrets.toml):
@@ -164,6 +166,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), secrets, EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `litmos-sync status | head`: the reader stopped early and has what it wanted. Like other Unix
+        # tools: no message, exit 141 (128 + SIGPIPE); stdout goes to /dev/null so the exit flush is quiet.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one-line contract holds for bugs too
         from pipelines.runner import describe_error  # noqa: PLC0415
 
@@ -193,8 +200,16 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
         dbt_quiet=args.quiet or args.log_format == "json",
     )
     secrets = list(dict.fromkeys(secrets + opts.secrets))
+    from pipelines.warehouse import check_destination  # noqa: PLC0415
+
+    check_destination(opts.destination, opts.credentials)  # unwritable/locked/unreachable: exit 2 now
     log = configure_logging(args.log_format, args.quiet, secrets)
-    renderer = make_renderer(args.quiet, args.log_format, emit=log.info)
+    if opts.requests_per_minute > LITMOS_REQUESTS_PER_MINUTE:
+        log.warning("--requests-per-minute %d is above the %d requests per minute Litmos allows per key; "
+                    "expect 503 responses and retries (use %d or less, default %d)", opts.requests_per_minute,
+                    LITMOS_REQUESTS_PER_MINUTE, LITMOS_REQUESTS_PER_MINUTE, config.DEFAULT_REQUESTS_PER_MINUTE)
+    # Off a terminal: totals once a minute, not a line per resource (the summary table lists them).
+    renderer = make_renderer(args.quiet, args.log_format, emit=log.info, per_resource=False)
     progress = ProgressTracker(renderer, resources=opts.resources)
     previous = _sigterm_interrupts()
     failure: runner.RunFailed | None = None
@@ -216,17 +231,27 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
 
 
 def format_run_summary(summary: Any) -> str:
-    """Human summary of a finished run (stdout)."""
+    """Human summary of a finished run (stdout).
+
+    The per-resource `span s` is wall time from that resource's first to its last request; resources are
+    read in parallel, so spans overlap and add up to more than the run. The rate-budget wait is summed
+    over the parallel requests, so it too can exceed the run's wall time.
+    """
     lines = [f"run {summary.run_id}: {summary.status} -> {summary.destination} "
              f"{summary.credentials_display} dataset {summary.dataset}",
-             f"{'resource':<26} {'windows':>9} {'pages':>6} {'requests':>9} {'rows':>9} {'seconds':>8}"]
+             f"{'resource':<26} {'windows':>9} {'pages':>6} {'requests':>9} {'rows':>9} {'span s':>8}"]
     for r in sorted(summary.resources, key=lambda r: r.resource):
-        windows = f"{r.windows_done or 0}/{r.windows_total or 0}"
+        windows = f"{r.windows_done or 0}/{r.windows_total}" if r.windows_total else "-"  # "-": per parent row
         lines.append(f"{r.resource:<26} {windows:>9} {r.pages or 0:>6} {r.requests or 0:>9} "
                      f"{r.rows_loaded or 0:>9} {r.duration_s or 0:>8.1f}")
+    lines.append("rows: records read, re-reads included (the merge keeps one per key); span s: wall time from "
+                 "a resource's first to its last request (resources run in parallel, spans overlap)")
+    wall = ""
+    if getattr(summary, "finished_at", None) and getattr(summary, "started_at", None):
+        wall = f" in {(summary.finished_at - summary.started_at).total_seconds():.1f}s wall"
     lines.append(f"total: {summary.rows_total} rows, {summary.requests_total} requests, "
-                 f"{summary.retries_total} retries, {summary.rate_wait_seconds:.1f}s waiting for the rate "
-                 f"budget; dbt: {summary.dbt_status}")
+                 f"{summary.retries_total} retries{wall}; {summary.rate_wait_seconds:.1f}s waiting for the rate "
+                 f"budget (summed over parallel requests); dbt: {summary.dbt_status}")
     return "\n".join(lines)
 
 
@@ -304,6 +329,14 @@ def _restore_sigterm(previous: Any) -> None:
 def _known_secrets() -> list[str]:
     # The env var is the common case; values from secrets.toml are added once resolved (run).
     return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"),) if v]
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
+        pass
 
 
 def _fail(message: str, secrets: Sequence[str], code: int) -> int:

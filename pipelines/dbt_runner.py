@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,10 @@ DEFAULT_DUCKDB_PATH = "litmos.duckdb"
 
 # Statuses dbt reports for a node that did not succeed (run, test, freshness results).
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
+_OUTCOME = {"success": "passed", "pass": "passed", "warn": "warned", "skipped": "skipped", "no-op": "skipped",
+            **{s: "failed" for s in _FAILED_STATUSES}}
+LOG_FILE_DISPLAY = "dbt_models/logs/dbt.log"
+"""Where dbt's full log is (relative to the repository), as the messages name it."""
 _HEADER = re.compile(r"^(Compilation|Runtime|Database|Parsing) Error( in .*)?$")
 # Environment variables read by dbt_models/profiles.yml.
 _PROFILE_ENV = ("LITMOS_DUCKDB_PATH", "LITMOS_PG_HOST", "LITMOS_PG_PORT", "LITMOS_PG_USER",
@@ -84,6 +89,20 @@ class MartsBuildResult:
         """Number of nodes per status, e.g. ``{"success": 34, "pass": 154}``."""
         return dict(Counter(n.status for n in self.nodes))
 
+    def summary(self) -> str:
+        """One line for the console, e.g. ``dbt build: 34 models, 154 tests: 188 passed, 0 warned, 0 failed,
+        0 skipped in 9.2s (full log: dbt_models/logs/dbt.log)``."""
+        kinds = Counter("test" if n.resource_type in ("test", "unit_test") else n.resource_type for n in self.nodes)
+        kinds.pop("operation", None)  # the on-run-end hook
+        shown = [f"{kinds.pop('model', 0)} models", f"{kinds.pop('test', 0)} tests"]
+        shown += [f"{n} {kind}s" for kind, n in sorted(kinds.items())]
+        counts = Counter(_OUTCOME.get(n.status, "other") for n in self.nodes)
+        outcome = ", ".join(f"{counts[k]} {k}" for k in ("passed", "warned", "failed", "skipped"))
+        if counts["other"]:
+            outcome += f", {counts['other']} other"
+        return (f"dbt {self.command}: {', '.join(shown)}: {outcome} in {self.elapsed_s:.1f}s "
+                f"(full log: {LOG_FILE_DISPLAY})")
+
     def by_name(self, name: str) -> NodeResult:
         """Returns the node called ``name``; raises KeyError when dbt did not report it."""
         for node in self.nodes:
@@ -101,6 +120,7 @@ def build_marts(
     command: str = "build",
     *,
     quiet: bool = False,
+    echo: bool = False,
 ) -> MartsBuildResult:
     """Runs a dbt command of the litmos project against a DuckDB file or a Postgres database.
 
@@ -115,7 +135,9 @@ def build_marts(
         vars: Extra dbt vars, e.g. ``{"as_of_date": "2025-06-30", "expiring_soon_days": 14}``.
         select: dbt selection (string with spaces or a list), e.g. ``"+fct_compliance"``.
         command: One of ``COMMANDS``, e.g. ``"build"``, ``"source freshness"``, ``"docs generate"``.
-        quiet: Only print dbt errors.
+        quiet: Print nothing of dbt's own log (the default unless ``echo``).
+        echo: Also print dbt's own log to stdout (coloured only on a terminal). Either way the full
+            log is in ``dbt_models/logs/dbt.log`` and ``MartsBuildResult.summary()`` is one line.
 
     Returns:
         A MartsBuildResult listing every node dbt reported.
@@ -144,13 +166,19 @@ def build_marts(
             "--vars", json.dumps(all_vars, default=str)]
     if select:
         args += ["--select", *_as_list(select)]
+    # The full log (debug level, no colour codes) always goes to dbt_models/logs/dbt.log. The console
+    # gets dbt's own log only with echo=True, coloured only on a terminal; callers print `summary()`.
+    console = echo and not quiet
+    colours = console and hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
+    args[:0] = ["--log-level", "info" if console else "none", "--log-level-file", "debug",
+                "--use-colors" if colours else "--no-use-colors", "--no-use-colors-file"]
     if quiet:
         args.insert(0, "--quiet")
 
     from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
 
     started = time.monotonic()
-    with _environ(env):
+    with _environ(env), _project_lock():
         try:
             outcome = dbtRunner().invoke(args)
         except Exception as exc:  # noqa: BLE001 - dbt raises assorted types; report one line
@@ -253,6 +281,25 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextlib.contextmanager
+def _project_lock() -> Iterator[None]:
+    """One dbt invocation at a time per project directory, across processes.
+
+    dbt writes its target directory (manifest, partial-parse file, run results) and its log in place; two
+    runs at once (two pipelines from one checkout, parallel test workers) would overwrite each other.
+    """
+    import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
+
+    lock_dir = DBT_PROJECT_DIR / "target"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / ".litmos-sync.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _release_duckdb() -> None:

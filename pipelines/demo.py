@@ -7,9 +7,12 @@ dbt marts, prints a summary and writes `<output>/report.html`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
+import shlex
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,17 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
     return result
 
 
+def query_command(database: Path, sql: str = "select * from litmos_marts.team_compliance_summary") -> str:
+    """A shell command that prints a query's result, using this Python's duckdb (no duckdb CLI needed)."""
+    python = Path(sys.executable)
+    try:  # .venv/bin/python when run from the checkout, as README's `make demo` does
+        python = python.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    code = f"import duckdb; duckdb.connect({json.dumps(str(database))}, read_only=True).sql({json.dumps(sql)}).show()"
+    return f"{shlex.quote(str(python))} -c {shlex.quote(code)}"
+
+
 def format_demo_summary(result: DemoResult) -> str:
     """The text the demo prints: rows per table, requests, compliance by status, where the files are."""
     width = max([len(t) for t in result.rows_per_table] + [10])
@@ -106,7 +120,6 @@ def format_demo_summary(result: DemoResult) -> str:
     lines.append(f"API requests made: {result.requests:,}")
     lines.append("Compliance by status (litmos_marts.fct_compliance):")
     lines += [f"  {status:<{width}} {n:>8,}" for status, n in result.compliance_by_status.items()]
-    lines.append(f"Warehouse: {result.database}   (try: duckdb {result.database} "
-                 f"\"select * from litmos_marts.team_compliance_summary\")")
+    lines.append(f"Warehouse: {result.database}   (query it: {query_command(result.database)})")
     lines.append(f"Report:    {result.report}   (open it in a browser)")
     return "\n".join(lines)

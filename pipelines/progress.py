@@ -19,6 +19,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import IO, Any, Callable
 
+SYNC_FINISHED = "SyncFinished"
+"""Event name (a dict event `{"event": "SyncFinished"}`) the runner sends when the extract+load is over."""
 _COUNTERS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows")
 _EVENT_NAME_KEYS = ("event", "type", "kind", "name")
 
@@ -99,6 +101,12 @@ class ProgressTracker:
             if isinstance(resource, str) and resource and not resource.startswith("_"):
                 state = self.resources.setdefault(resource, ResourceProgress(resource))
                 self._apply(state, name, fields_)
+            elif name == SYNC_FINISHED:
+                # Every resource that ran is complete, including those without windows (module_details).
+                for other in self.resources.values():
+                    if other.status == "running":
+                        other.status = "done"
+                        other.finished = other.finished or time.monotonic()
             if self.renderer is not None:
                 try:
                     self.renderer.update(self, state, name, fields_)
@@ -157,9 +165,13 @@ def _bar(done: int, total: int, width: int = 20) -> str:
 def format_resource_line(state: ResourceProgress, name_width: int = 26) -> str:
     """One human line for a resource, e.g. `users  [#####.....] 3/12 windows  1,204 rows  15 req`."""
     windows = f"{state.windows_done}/{state.windows_total or '?'} windows"
+    done, total = state.windows_done, state.windows_total
+    if not total and state.pages:  # read per parent row (module_details), not in date windows
+        windows = f"{state.pages} pages"
+        done, total = (1, 1) if state.status == "done" else (0, 0)
     parts = [
         f"{state.resource:<{name_width}}",
-        _bar(state.windows_done, state.windows_total),
+        _bar(done, total),
         f"{windows:>13}",
         f"{state.rows:>9,} rows",
         f"{state.requests:>6,} req",
@@ -210,22 +222,57 @@ class TtyBars:
 
 
 class TextLines:
-    """One line per resource when it finishes or fails; for logs that are not a terminal."""
+    """Plain lines for logs that are not a terminal.
 
-    def __init__(self, emit: Callable[[str], None]) -> None:
+    By default one line per resource when it finishes or fails. With `every_s` (what `litmos-sync run`
+    uses, since its summary table follows) only failures get their own line; otherwise one line of
+    totals at most every `every_s` seconds and one when the load is over.
+    """
+
+    def __init__(self, emit: Callable[[str], None], every_s: float | None = None) -> None:
         self.emit = emit
+        self.every_s = every_s
+        self._started = time.monotonic()
+        self._last = self._started
 
     def update(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str,
                fields_: dict[str, Any]) -> None:
+        if self.every_s is not None:
+            self._update_totals(tracker, state, name)
+            return
         if state is not None and state.status in ("done", "failed") and not getattr(state, "_reported", False):
             state._reported = True  # type: ignore[attr-defined]
             self.emit(format_resource_line(state))
+        elif name == SYNC_FINISHED:
+            self.close(tracker)
+
+    def _update_totals(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str) -> None:
+        now = time.monotonic()
+        if state is not None and state.status == "failed" and not getattr(state, "_reported", False):
+            state._reported = True  # type: ignore[attr-defined]
+            self.emit(format_resource_line(state))
+        elif name == SYNC_FINISHED:
+            self.emit(f"extract and load done in {now - self._started:.0f}s")
+            self.every_s = float("inf")  # nothing more after the final line
+        elif now - self._last >= self.every_s:
+            self._last = now
+            done = sum(1 for s in tracker.resources.values() if s.status == "done")
+            self.emit(f"progress: {done}/{len(tracker.resources)} resources done, "
+                      + _totals(tracker, now - self._started))
 
     def close(self, tracker: ProgressTracker) -> None:
+        if self.every_s is not None:
+            return  # the run's summary (or its error line) follows
         for state in tracker.resources.values():
             if state.status != "pending" and not getattr(state, "_reported", False):
                 state._reported = True  # type: ignore[attr-defined]
                 self.emit(format_resource_line(state))
+
+
+def _totals(tracker: ProgressTracker, elapsed_s: float) -> str:
+    states = tracker.resources.values()
+    return (f"{sum(s.rows for s in states):,} records, {sum(s.requests for s in states):,} requests "
+            f"in {elapsed_s:.0f}s")
 
 
 class JsonLines:
@@ -255,8 +302,12 @@ class JsonLines:
 
 
 def make_renderer(quiet: bool, log_format: str, stream: IO[str] | None = None,
-                  emit: Callable[[str], None] | None = None) -> Any:
-    """Pick the renderer for the CLI options and whether stderr is a terminal."""
+                  emit: Callable[[str], None] | None = None, per_resource: bool = True) -> Any:
+    """Pick the renderer for the CLI options and whether stderr is a terminal.
+
+    `per_resource=False`: off a terminal, totals once a minute instead of a line per resource (for
+    `litmos-sync run`, whose summary table lists the resources anyway).
+    """
     stream = stream or sys.stderr
     if quiet:
         return None
@@ -264,4 +315,5 @@ def make_renderer(quiet: bool, log_format: str, stream: IO[str] | None = None,
         return JsonLines(stream)
     if hasattr(stream, "isatty") and stream.isatty():
         return TtyBars(stream)
-    return TextLines(emit or (lambda line: print(line, file=stream, flush=True)))
+    return TextLines(emit or (lambda line: print(line, file=stream, flush=True)),
+                     every_s=None if per_resource else 60.0)

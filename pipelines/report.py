@@ -333,16 +333,21 @@ def render_html(data: ReportData) -> str:
 
 def write_report(destination: str, credentials: str, output: str | os.PathLike[str],
                  dataset: str = "litmos_raw") -> Path:
-    """Collect the report data from a warehouse and write the HTML file; returns its path."""
+    """Collect the report data from a warehouse and write the HTML file; returns its absolute path.
+
+    `output` is the file to write (default of `litmos-sync report`: ./report.html), or an existing
+    directory to write report.html into.
+    """
     from pipelines.runner import display_credentials  # noqa: PLC0415
 
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         data = collect_report_data(wh, dataset, source=f"{destination} {display_credentials(credentials)}")
-    path = Path(output)
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(output).expanduser()
+    if path.is_dir():  # `--output reports/` means reports/report.html
+        path = path / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(data), encoding="utf-8")
-    return path
+    return path.resolve()  # printed by the CLI: say exactly where the file went
 
 
 def _clip(text: Any, n: int) -> str:

@@ -188,6 +188,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             collection_refresh_days=opts.collection_refresh_days,
         )
         summary.sync_result = result
+        relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
         _fill_from_result(summary, result, opts)
     except KeyboardInterrupt:
         interrupted = True
@@ -214,8 +215,8 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
     _record(summary, opts)
     if summary.error is not None:
         raise RunFailed(summary.error, summary, interrupted=interrupted)
-    log.info("run %s finished: %d rows, %d requests", summary.run_id, summary.rows_total,
-             summary.requests_total)
+    log.info("run %s finished: %d records read (re-reads included; the merge keeps one row per key), "
+             "%d requests", summary.run_id, summary.rows_total, summary.requests_total)
     return summary
 
 
@@ -224,7 +225,8 @@ def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
         from pipelines.dbt_runner import build_marts  # noqa: PLC0415
 
         log.info("building dbt marts")
-        build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset, quiet=opts.dbt_quiet)
+        built = build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset, quiet=opts.dbt_quiet)
+        log.info("%s", built.summary())  # one line; dbt's full log is in dbt_models/logs/dbt.log
     except Exception as exc:  # noqa: BLE001
         reason = describe_error(exc, opts.secrets)
         summary.error = f"the load succeeded but the dbt build failed: {reason}; fix it and rerun " \

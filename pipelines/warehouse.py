@@ -6,7 +6,10 @@ placeholder style (`?`) on both engines so that callers do not care which wareho
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 from typing import Any, Iterator, Sequence
 
 from pipelines.config import ConfigError
@@ -39,10 +42,7 @@ class Warehouse:
                     # refuses a second instance with other settings: share the existing one.
                     self._conn = duckdb.connect(credentials)
             except duckdb.IOException as exc:
-                raise ConfigError(
-                    f"cannot open DuckDB file {credentials!r} ({_first_line(exc)}); another process may "
-                    "hold it: wait for it to finish or point DESTINATION__DUCKDB__CREDENTIALS elsewhere"
-                ) from None
+                raise ConfigError(describe_duckdb_error(exc, credentials)) from None
         elif destination == "postgres":
             import psycopg2  # noqa: PLC0415
 
@@ -50,10 +50,7 @@ class Warehouse:
                 self._conn = psycopg2.connect(credentials, connect_timeout=10)
             except psycopg2.Error as exc:
                 # psycopg2 messages can echo the DSN's password; say only where it failed.
-                raise ConfigError(
-                    f"cannot connect to Postgres ({_pg_reason(exc)}); check DESTINATION__POSTGRES__CREDENTIALS "
-                    "and that the server is running"
-                ) from None
+                raise ConfigError(describe_postgres_error(exc, credentials)) from None
             self._conn.autocommit = True
         else:  # pragma: no cover - validated earlier
             raise ConfigError(f"unknown destination {destination!r}; use duckdb or postgres")
@@ -122,6 +119,111 @@ def open_warehouse(destination: str, credentials: str, read_only: bool = False) 
         yield wh
     finally:
         wh.close()
+
+
+def check_destination(destination: str, credentials: str) -> None:
+    """Fail fast, before any API request, when the warehouse cannot be written.
+
+    DuckDB: the file's directory must exist and be writable, and no other process may hold the file.
+    Postgres: the server must accept a connection with these credentials. Raises `ConfigError` (exit 2)
+    with one line naming the fix (the messages of docs/troubleshooting.md).
+    """
+    if destination == "duckdb":
+        path = _duckdb_path(credentials)
+        if path in ("", ":memory:"):
+            return
+        directory = os.path.dirname(os.path.abspath(path))
+        problem = _directory_problem(path, directory)
+        if problem:
+            raise ConfigError(problem)
+        if os.path.exists(path):
+            with open_warehouse("duckdb", path):
+                pass  # takes (and drops) DuckDB's lock: says who holds it, if anyone
+    elif destination == "postgres":
+        with open_warehouse("postgres", credentials):
+            pass
+
+
+def describe_duckdb_error(exc: BaseException, path: str) -> str:
+    """One line for a DuckDB file that cannot be opened, naming the fix."""
+    text = _first_line(exc)
+    path = _duckdb_path(path)
+    if "lock" in text.lower():
+        match = re.search(r"\(PID (\d+)\)", text)
+        holder = f"another process (PID {match.group(1)})" if match else "another process"
+        return (f"DuckDB file '{path}' is locked by {holder}; DuckDB allows one writer: wait for that run to "
+                "finish or close the program holding the file (a BI tool, a notebook), then rerun")
+    problem = _directory_problem(path, os.path.dirname(os.path.abspath(path)))
+    if problem:
+        return problem
+    return (f"cannot open DuckDB file '{path}' ({text.removeprefix('IO Error: ')}); check the file, or set "
+            "DESTINATION__DUCKDB__CREDENTIALS to another path")
+
+
+def describe_postgres_error(exc: BaseException, dsn: str) -> str:
+    """One line for a Postgres connection failure (never the password), naming the fix."""
+    text = " ".join(str(exc).split())
+    where = _pg_where(dsn)
+    database = re.search(r'database "([^"]+)" does not exist', text)
+    if database:
+        return (f"Postgres database '{database.group(1)}' does not exist on {where}; create it (createdb "
+                f"{database.group(1)}, or CREATE DATABASE as an admin) or fix the database name in "
+                "DESTINATION__POSTGRES__CREDENTIALS")
+    role = re.search(r'role "([^"]+)" does not exist', text)
+    if role or "password authentication failed" in text or "no password supplied" in text \
+            or "no pg_hba.conf entry" in text:
+        user = role.group(1) if role else (_pg_part(dsn, "username") or "?")
+        why = ("no such role" if role else "password rejected" if "password" in text
+               else "not allowed by pg_hba.conf")
+        return (f"Postgres on {where} rejected user '{user}' ({why}); fix the user and password in "
+                "DESTINATION__POSTGRES__CREDENTIALS (postgresql://user:password@host:5432/db)")
+    if "Connection refused" in text:
+        return (f"Postgres at {where} refused the connection (is the server running?); start it or fix host "
+                "and port in DESTINATION__POSTGRES__CREDENTIALS")
+    if "could not translate host name" in text:
+        return (f"Postgres host of {where} is unknown (DNS); fix the host in DESTINATION__POSTGRES__CREDENTIALS")
+    if "timeout expired" in text:
+        return (f"Postgres at {where} did not answer within 10 s; check host, port and firewall in "
+                "DESTINATION__POSTGRES__CREDENTIALS")
+    return (f"cannot connect to Postgres ({_pg_reason(exc)}); check DESTINATION__POSTGRES__CREDENTIALS "
+            "and that the server is running")
+
+
+def _duckdb_path(credentials: str) -> str:
+    path = str(credentials or "")
+    return path[len("duckdb:///"):] if path.startswith("duckdb:///") else path
+
+
+def _directory_problem(path: str, directory: str) -> str | None:
+    if not os.path.isdir(directory):
+        return (f"the directory of DuckDB file '{path}' does not exist; create it (mkdir -p {directory}) or set "
+                "DESTINATION__DUCKDB__CREDENTIALS to a file in an existing directory")
+    if os.path.exists(path):
+        return None
+    try:  # os.access says yes to root even where nobody may write (read-only mounts, /sys)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return (f"cannot create DuckDB file '{path}': directory '{directory}' is not writable "
+                f"({exc.strerror}); fix its permissions or set DESTINATION__DUCKDB__CREDENTIALS to a writable "
+                "path")
+    return None
+
+
+def _pg_part(dsn: str, name: str) -> Any:
+    try:
+        return getattr(urlsplit(dsn), name)
+    except ValueError:
+        return None
+
+
+def _pg_where(dsn: str) -> str:
+    host = _pg_part(dsn, "hostname") or "localhost"
+    try:
+        port = _pg_part(dsn, "port") or 5432
+    except ValueError:
+        port = "?"
+    return f"{host}:{port}"
 
 
 def quote_ident(name: str) -> str:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+
+from tests.conftest import chromium_path
 
 
 def chromium_dom(path) -> str:
     """The DOM of a local HTML file after headless Chromium rendered it."""
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    exe = chromium_path()
+    assert exe, "chromium is not installed (browser tests are skipped without it; see tests/conftest.py)"
     proc = subprocess.run(
         [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
          "--user-data-dir=" + str(path.parent / ".chromium"), "--dump-dom", path.as_uri()],

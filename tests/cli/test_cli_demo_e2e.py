@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -47,6 +48,13 @@ def test_demo_end_to_end(tmp_path, monkeypatch, capsys):
     requests = int(re.search(r"^API requests made: ([\d,]+)$", out, re.M).group(1).replace(",", ""))
     assert requests == sum(r["requests"] for r in history) + 1  # + the server-clock probe
     assert f"Report:    {out_dir / 'report.html'}" in out
+
+    # The printed way to query the warehouse runs as printed (no duckdb CLI needed) and shows the mart.
+    hint = re.search(rf"^Warehouse: {re.escape(str(db))}   \(query it: (.+)\)$", out, re.M)
+    assert hint, out
+    query = subprocess.run(["bash", "-c", hint.group(1)], capture_output=True, text=True, timeout=120)
+    assert query.returncode == 0, query.stderr
+    assert "team_id" in query.stdout and "compliant_count" in query.stdout
 
     dom = chromium_dom(out_dir / "report.html")
     assert_rendered_report(dom)
