@@ -302,6 +302,12 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
     """
     chain = _chain(exc)
     ours = [e for e in chain if _is_ours(e)]
+    if not ours:  # the warehouse's own failures (locked file, server gone, no privilege) have known fixes
+        from pipelines.warehouse import describe_warehouse_exception  # noqa: PLC0415
+
+        known = next((m for m in map(describe_warehouse_exception, chain) if m), None)
+        if known:
+            return config.redact(known, secrets)
     # Unexpected errors: the innermost cause is the real one (dlt's wrappers only add context).
     chosen = ours[0] if ours else chain[-1]
     text = (str(chosen).strip().splitlines() or [""])[0].strip()

@@ -163,7 +163,7 @@ def describe_duckdb_error(exc: BaseException, path: str) -> str:
 def describe_postgres_error(exc: BaseException, dsn: str) -> str:
     """One line for a Postgres connection failure (never the password), naming the fix."""
     text = " ".join(str(exc).split())
-    where = _pg_where(dsn)
+    where = _pg_where(dsn, text)
     database = re.search(r'database "([^"]+)" does not exist', text)
     if database:
         return (f"Postgres database '{database.group(1)}' does not exist on {where}; create it (createdb "
@@ -187,6 +187,27 @@ def describe_postgres_error(exc: BaseException, dsn: str) -> str:
                 "DESTINATION__POSTGRES__CREDENTIALS")
     return (f"cannot connect to Postgres ({_pg_reason(exc)}); check DESTINATION__POSTGRES__CREDENTIALS "
             "and that the server is running")
+
+
+def describe_warehouse_exception(exc: BaseException) -> str | None:
+    """The one-line message for a DuckDB/Postgres error raised during a run (inside dlt or dbt), or None.
+
+    Works from the exception alone: the file path and host:port are read from the driver's message.
+    """
+    module = type(exc).__module__ or ""
+    name = type(exc).__name__
+    text = " ".join(str(exc).split())
+    if module.startswith(("duckdb", "_duckdb")) and name == "IOException":
+        match = re.search(r'file "([^"]+)"', text)
+        return describe_duckdb_error(exc, match.group(1)) if match else None
+    if module.startswith("psycopg2"):
+        if getattr(exc, "pgcode", None) == "42501" or name == "InsufficientPrivilege":
+            return (f"Postgres refused a statement: {_first_line(exc)}; the job's role needs CREATE on the database "
+                    "and on the schemas <dataset>, <dataset>_staging, litmos_staging, litmos_intermediate, "
+                    "litmos_marts (GRANT CREATE ON DATABASE <db> TO <role>; see docs/troubleshooting.md)")
+        if name == "OperationalError" and ("connection to server" in text or "could not translate" in text):
+            return describe_postgres_error(exc, "")
+    return None
 
 
 def _duckdb_path(credentials: str) -> str:
@@ -217,7 +238,10 @@ def _pg_part(dsn: str, name: str) -> Any:
         return None
 
 
-def _pg_where(dsn: str) -> str:
+def _pg_where(dsn: str, text: str = "") -> str:
+    said = re.search(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)', text)
+    if not dsn and said:  # from the driver's own message
+        return f"{said.group(1)}:{said.group(2)}"
     host = _pg_part(dsn, "hostname") or "localhost"
     try:
         port = _pg_part(dsn, "port") or 5432

@@ -179,6 +179,40 @@ def test_postgres_refused_missing_database_and_rejected_user(env, tmp_path, monk
     assert env == []
 
 
+@pytest.mark.postgres
+def test_postgres_role_without_create_privilege_fails_in_one_line(env, tmp_path, monkeypatch, capsys, pg_database):
+    """The run reaches the warehouse but may not create its schemas: exit 1, one line naming the GRANT."""
+    import datetime as dt
+
+    import psycopg2
+
+    from litmos_sim import SimConfig, run_simulator
+
+    name = pg_database.rpartition("/")[2]
+    admin = psycopg2.connect(pg_database)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("DO $$ BEGIN CREATE ROLE litmos_test_noperm LOGIN; "
+                    "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$")
+        cur.execute(f'REVOKE CREATE ON DATABASE "{name}" FROM PUBLIC')
+        cur.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    admin.close()
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS",
+                       re.sub(r"//[^@/]*@", "//litmos_test_noperm@", pg_database))
+    now = dt.datetime(2026, 3, 10, 15, 30, tzinfo=dt.timezone.utc)
+    with run_simulator(SimConfig(seed=7, scale=200, history_days=5, now=now, api_key=SECRET, rate_limit=None)) as sim:
+        monkeypatch.setenv("SOURCES__LITMOS__BASE_URL", sim.base_url)
+        code, out, err = _cli(["run", "--destination", "postgres", "--no-dbt", "--resources", "teams", "--quiet",
+                               "--start-date", "2026-03-08", "--requests-per-minute", "0",
+                               "--state-dir", str(tmp_path / "st")], capsys)
+    message = (f"Postgres refused a statement: permission denied for database {name}; the job's role needs CREATE "
+               "on the database and on the schemas <dataset>, <dataset>_staging, litmos_staging, "
+               "litmos_intermediate, litmos_marts (GRANT CREATE ON DATABASE <db> TO <role>; see "
+               "docs/troubleshooting.md)")
+    assert (code, out, err) == (1, "", f"litmos-sync: error: {message}\n")
+    _documented(message, "Postgres refused a statement: permission denied …")
+
+
 def test_status_into_a_closed_pipe_is_quiet(env, tmp_path, monkeypatch, capsys):
     """`litmos-sync status | head`: no traceback, no message, exit 141 like other Unix tools."""
     path = tmp_path / "w.duckdb"
