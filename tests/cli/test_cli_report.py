@@ -105,6 +105,21 @@ def test_report_command_writes_self_contained_html(marts_db, tmp_path, monkeypat
     assert not re.search(r"(src|href)=\"https?://", page)  # nothing fetched from the network
 
 
+def test_report_default_output_and_directory_output_say_where_the_file_went(marts_db, tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", marts_db)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    assert cli.main(["report"]) == 0  # documented default: ./report.html
+    assert capsys.readouterr().err.endswith(f" INFO report written to {work / 'report.html'}\n")
+    assert sorted(p.name for p in work.iterdir()) == ["report.html"]
+    (tmp_path / "reports").mkdir()
+    assert cli.main(["report", "--output", "../reports"]) == 0  # a directory: report.html inside it
+    assert capsys.readouterr().err.endswith(f" INFO report written to {tmp_path / 'reports' / 'report.html'}\n")
+    assert (tmp_path / "reports" / "report.html").is_file()
+
+
 def test_report_without_marts_says_what_to_do(duckdb_path, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", duckdb_path)
     assert cli.main(["report", "--output", str(tmp_path / "x.html")]) == 2
