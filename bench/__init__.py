@@ -11,5 +11,6 @@ BENCHMARKS: dict[str, str] = {
     "rows": "bench.bench_rows",           # 3. rows/s XML -> DuckDB vs naive ElementTree dlt, vs raw lxml
     "memory": "bench.bench_memory",       # 4. peak RSS vs number of course results (flat?)
     "nightly": "bench.bench_nightly",     # 5. nightly run of a 50k-user org at 100/min
+    "history": "bench.bench_history",     # issue 11: first full-history sync of a 10-year org with the defaults
     "adaptive": "bench.bench_adaptive",   # issue 12.4: wall vs the server's floor at 10-100/min, adaptive budget
 }

@@ -85,7 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="comma-separated resources (raw tables) to load, default all; e.g. "
                           "users,course_results. `litmos-sync run --resources help` lists them")
     run.add_argument("--start-date", metavar="YYYY-MM-DD",
-                     help="first day to load for resources without a cursor yet (default one year back)")
+                     help="first day to load for resources without a cursor yet (default: the org's whole "
+                          "history); a later start leaves out older rows, is remembered, and the run says what "
+                          "it left out")
+    run.add_argument("--history-start", metavar="YYYY-MM-DD|auto",
+                     help="where the org's history begins: the first sync (and the completion of a warehouse "
+                          "loaded with the old one-year default) walks back to it; auto (default) discovers it "
+                          "from the oldest record (SOURCES__LITMOS__HISTORY_START)")
+    run.add_argument("--resync", metavar="TABLE[,TABLE]|all",
+                     help="re-read these tables' whole history and replace them, together with their cursors, "
+                          "once the new copy is complete (the old rows stay until then)")
     run.add_argument("--end-date", metavar="YYYY-MM-DD",
                      help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw)")
@@ -155,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     secrets = _known_secrets()
     try:
         if args.command == "run":
-            return _cmd_run(args, secrets)
+            return _cmd_run(args, secrets, argv)
         if args.command == "status":
             return _cmd_status(args)
         if args.command == "demo":
@@ -182,7 +191,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
-def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
+def _command_line(argv: Sequence[str] | None) -> str:
+    """This run's command as the user can type it again (resume hints); options holding a secret are
+    never given on the command line, and anything secret is redacted when printed."""
+    import shlex  # noqa: PLC0415
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    return shlex.join([PROG, *words])
+
+
+def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] | None = None) -> int:
     from pipelines import runner  # noqa: PLC0415
     from pipelines.logging_setup import configure_logging  # noqa: PLC0415
     from pipelines.progress import ProgressTracker, make_renderer  # noqa: PLC0415
@@ -196,6 +214,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
         start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
         run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
         collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
+        history_start=args.history_start, resync=args.resync, command=_command_line(argv),
         # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
         dbt_quiet=args.quiet or args.log_format == "json",
     )
@@ -221,7 +240,8 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str]) -> int:
         progress.close()  # final bars first, so the error stays the last line on the terminal
         _restore_sigterm(previous)
     if failure is not None:
-        return _fail(str(failure), secrets, EXIT_INTERRUPTED if failure.interrupted else EXIT_FAILED)
+        code = EXIT_INTERRUPTED if failure.interrupted else EXIT_USAGE if failure.usage else EXIT_FAILED
+        return _fail(str(failure), secrets, code)
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet:
@@ -252,6 +272,7 @@ def format_run_summary(summary: Any) -> str:
     lines.append(f"total: {summary.rows_total} rows, {summary.requests_total} requests, "
                  f"{summary.retries_total} retries{wall}; {summary.rate_wait_seconds:.1f}s waiting for the rate "
                  f"budget (summed over parallel requests); dbt: {summary.dbt_status}")
+    lines.extend(getattr(summary, "notes", None) or [])
     return "\n".join(lines)
 
 

@@ -90,6 +90,41 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
         raise ConfigError(f"{option} {value!r} is not a real calendar date; use YYYY-MM-DD") from None
 
 
+def parse_history_start(value: str | None) -> dt.date | str | None:
+    """Parse `--history-start`: a `YYYY-MM-DD` date, `auto` (discover it), or None.
+
+    Raises:
+        ConfigError: Neither a date nor `auto`.
+    """
+    if value is None or not str(value).strip():
+        return None
+    if str(value).strip().lower() == "auto":
+        return "auto"
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value).strip()):
+        raise ConfigError(f"--history-start {value!r} is not a date; use YYYY-MM-DD (where the org's history "
+                          "begins, e.g. 2015-01-01) or auto (discover it)")
+    return parse_date(str(value), "--history-start")
+
+
+def parse_resync(value: str | Sequence[str] | None) -> list[str] | None:
+    """Parse `--resync a,b` (or `all`) into table names; the sync checks which ones have dates.
+
+    Raises:
+        ConfigError: An unknown table.
+    """
+    if value is None or value == "" or value == []:
+        return None
+    names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value) if n and n.strip()]
+    if names == ["all"]:
+        return ["all"]
+    known = known_resources()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"--resync: unknown table(s) {', '.join(unknown)}; use all or a comma-separated list "
+                          "of raw tables (`litmos-sync run --resources help` lists them)")
+    return list(dict.fromkeys(names))
+
+
 def parse_resources(value: str | Sequence[str] | None) -> list[str] | None:
     """Parse `--resources a,b` into a de-duplicated list of known resource names (None = all).
 

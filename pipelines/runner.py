@@ -24,10 +24,12 @@ log = logging.getLogger("litmos_sync")
 class RunFailed(RuntimeError):
     """A run failed; `str(exc)` is the one-line message for the user, `summary` what was done."""
 
-    def __init__(self, message: str, summary: "RunSummary | None" = None, interrupted: bool = False) -> None:
+    def __init__(self, message: str, summary: "RunSummary | None" = None, interrupted: bool = False,
+                 usage: bool = False) -> None:
         super().__init__(message)
         self.summary = summary
         self.interrupted = interrupted
+        self.usage = usage  # bad input the source found once it knew the server (exit 2, like ConfigError)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class RunSummary:
     dbt_status: str = "skipped"
     error: str | None = None
     sync_result: Any = None
+    notes: list[str] = field(default_factory=list)  # one-line warnings of the sync (e.g. partial history)
 
     @property
     def rows_total(self) -> int:
@@ -76,6 +79,9 @@ class RunOptions:
     pipeline_name: str = "litmos"
     dbt_quiet: bool = False
     collection_refresh_days: int | None = None  # None: SOURCES__LITMOS__COLLECTION_REFRESH_DAYS or 0
+    history_start: str | None = None  # YYYY-MM-DD or "auto"; None: SOURCES__LITMOS__HISTORY_START, the stored choice
+    resync: list[str] | None = None  # tables to re-read over their whole history ("all" expanded by the sync)
+    command: str = "litmos-sync run"  # how this run was started: what a resume hint tells to rerun
 
     @property
     def secrets(self) -> list[str]:
@@ -91,7 +97,8 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
             requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
             response_format: str = "xml", auth_in_query: bool = False,
             pipeline_name: str = "litmos", dbt_quiet: bool = False,
-            collection_refresh_days: int | None = None) -> RunOptions:
+            collection_refresh_days: int | None = None, history_start: str | None = None,
+            resync: str | list[str] | None = None, command: str | None = None) -> RunOptions:
     """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
     config.validate_destination(destination)
     config.validate_dataset(dataset)
@@ -99,6 +106,15 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
     start = start_date if isinstance(start_date, dt.date) else config.parse_date(start_date, "--start-date")
     end = end_date if isinstance(end_date, dt.date) else config.parse_date(end_date, "--end-date")
     config.validate_window(start, end)
+    # Dates after today are refused by the sync against the server's clock (after its one probe request,
+    # before any data request): the local clock may be far off.
+    history = config.parse_history_start(history_start)
+    if isinstance(history, dt.date) and start is not None and history > start:
+        raise ConfigError(f"--history-start {history.isoformat()} is after --start-date {start.isoformat()}; "
+                          "the history starts at or before the start date")
+    resync_names = config.parse_resync(resync)
+    if resync_names and end is not None:
+        raise ConfigError("--resync cannot be combined with --end-date; run it without --end-date")
     config.validate_requests_per_minute(int(requests_per_minute))
     if lookback_days < 0:
         raise ConfigError(f"--lookback-days {lookback_days} is negative; use 0 or more days (default 1)")
@@ -117,7 +133,9 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
                       requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
                       lookback_days=lookback_days, response_format=response_format,
                       auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet,
-                      collection_refresh_days=collection_refresh_days)
+                      collection_refresh_days=collection_refresh_days,
+                      history_start=history_start.strip() if isinstance(history_start, str) and history_start.strip()
+                      else None, resync=resync_names, command=command or "litmos-sync run")
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -186,21 +204,26 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             response_format=opts.response_format, auth_in_query=opts.auth_in_query,
             requests_per_minute=opts.requests_per_minute, on_event=relay,
             collection_refresh_days=opts.collection_refresh_days,
+            history_start=opts.history_start, resync=opts.resync,
         )
         summary.sync_result = result
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
         _fill_from_result(summary, result, opts)
     except KeyboardInterrupt:
         interrupted = True
-        failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed batch")
+        failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
         failure = exc
         if any(isinstance(e, KeyboardInterrupt) for e in _chain(exc)):
             # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
             interrupted = True
-            failure = RunFailed("interrupted; rerun `litmos-sync run` to resume from the last committed batch")
+            failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
+    usage = False
     if failure is not None:
         summary.error = describe_error(failure, opts.secrets)
+        usage = _is_usage_error(failure)
+        if not usage and not interrupted and _is_resumable(failure):
+            summary.error += f"; to resume: `{opts.command}`"
         _fill_from_tracker(summary, tracker, opts)
     elif opts.run_dbt:
         summary.dbt_status = _build_marts(summary, opts)
@@ -214,7 +237,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             row.error = summary.error  # the load itself succeeded; the row says why the run did not
     _record(summary, opts)
     if summary.error is not None:
-        raise RunFailed(summary.error, summary, interrupted=interrupted)
+        raise RunFailed(summary.error, summary, interrupted=interrupted, usage=usage)
     log.info("run %s finished: %d records read (re-reads included; the merge keeps one row per key), "
              "%d requests", summary.run_id, summary.rows_total, summary.requests_total)
     return summary
@@ -230,7 +253,7 @@ def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
     except Exception as exc:  # noqa: BLE001
         reason = describe_error(exc, opts.secrets)
         summary.error = f"the load succeeded but the dbt build failed: {reason}; fix it and rerun " \
-                        "`litmos-sync run` (the load resumes from its cursor)"
+                        f"`{opts.command}` (the load resumes from its cursor)"
         return "failed"
     return "success"
 
@@ -240,6 +263,7 @@ def _fill_from_result(summary: RunSummary, result: Any, opts: RunOptions) -> Non
     summary.retries_total = int(getattr(result, "retries_total", 0) or 0)
     summary.rate_wait_seconds = float(getattr(result, "rate_wait_seconds", 0.0) or 0.0)
     summary.server_now = getattr(result, "server_now", None)
+    summary.notes = [n for n in [getattr(result, "history", None), *(getattr(result, "notes", None) or [])] if n]
     started = getattr(result, "started_at", None) or summary.started_at
     for name, stats in (getattr(result, "resources", None) or {}).items():
         summary.resources.append(run_history.ResourceRun(
@@ -315,6 +339,23 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
         text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
         text += " (unexpected; rerun with LITMOS_SYNC_DEBUG=1 to see the traceback, and report it)"
     return config.redact(text, secrets)
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """Bad input found once the server was known (a future date, a cursor ahead of its clock, a
+    locked pipeline): exit 2 like the checks before any request."""
+    from sources.litmos.exceptions import LitmosConfigError  # noqa: PLC0415
+
+    return any(isinstance(e, (LitmosConfigError, ConfigError)) for e in _chain(exc))
+
+
+def _is_resumable(exc: BaseException) -> bool:
+    """Failures a rerun of the same command resumes from the last committed batch (not a rejected key)."""
+    from sources.litmos.exceptions import (  # noqa: PLC0415
+        LitmosConnectionError, LitmosMalformedResponseError, LitmosUnavailableError)
+
+    return any(isinstance(e, (LitmosConnectionError, LitmosMalformedResponseError, LitmosUnavailableError))
+               for e in _chain(exc))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -157,6 +158,8 @@ class SyncResult:
     resources: dict[str, ResourceStats] = field(default_factory=dict)
     history: str | None = None  # what the history walk read, e.g. "history read back to 2017-03-04"
     notes: list[str] = field(default_factory=list)  # one-line warnings the summary repeats
+    history_estimate: int = 0  # requests the history walk announced before it started
+    history_requests: int = 0  # requests it made
 
     @property
     def rows_total(self) -> int:
@@ -437,7 +440,8 @@ def sync(
                       server_now=server_now, requests_total=counters.requests_total,
                       retries_total=counters.retries_total,
                       rate_wait_seconds=round(client.limiter.waited_s, 3), resources=stats,
-                      history=runs.history_summary, notes=runs.notes)
+                      history=runs.history_summary, notes=runs.notes,
+                      history_estimate=runs.history_estimate, history_requests=runs.history_requests)
 
 
 # Days a first sync reads forwards before it walks the history back: one batch of 7-day windows, so
@@ -582,7 +586,9 @@ def _walk_history(pipeline: dlt.Pipeline, client: Any, runs: "_Runs", tables: li
                                history=todo, **{k: v for k, v in planned.items() if k != "cursors"},
                                cursors=planned["cursors"])
         runs.announce_history(session, bound)
+        before = client.counters.requests_total
         runs.run(pipeline, session, emit)
+        runs.history_requests += client.counters.requests_total - before
         runs.history_summary = f"history read back to {bound:%Y-%m-%d}"
         if chosen is not None:
             break
@@ -635,6 +641,8 @@ class _Runs:
         self.skipped: list[str] = []
         self.notes: list[str] = []
         self.history_summary: str | None = None
+        self.history_estimate = 0  # requests the walk's passes said they would make
+        self.history_requests = 0  # requests they made
 
     def run(self, pipeline: dlt.Pipeline, session: Any, emit: Any) -> None:
         for table, before in session.cursors_before.items():
@@ -653,6 +661,8 @@ class _Runs:
                     committed = cursors_from_state(_source_state(pipeline))
                     emit(BatchCommitted(index, session.batches_total, self._rows(session),
                                         {t: committed.get(t) for t in self.tables}))
+                if session.history_mode:
+                    self._history_progress(session, index)
             failed = False
         finally:
             session.close(cancel=failed)
@@ -665,7 +675,22 @@ class _Runs:
         at = (f"~{_minutes(requests / rate)} at {rate * 60:.0f}/min" if rate > 0 else "no rate limit")
         oldest = min((w[-1].since for w in session.windows.values() if w), default=bound)
         log.info("history: ~%s requests back to %s, %s", f"{requests:,}", f"{oldest:%Y-%m-%d}", at)
-        self.history_estimate = getattr(self, "history_estimate", 0) + requests
+        self.history_estimate += requests
+        if not hasattr(self, "_walk_started"):
+            self._walk_started = (time.monotonic(), self.client.counters.requests_total)
+
+    def _history_progress(self, session: Any, index: int) -> None:
+        """One line per committed batch of the walk: how far back, what is left, and when it ends at
+        the pace measured so far."""
+        began, base = self._walk_started
+        done = self.client.counters.requests_total - base
+        left = max(0, self.history_estimate - done)
+        reached = min((w[min(len(w), (index + 1) * session.per_batch) - 1].since
+                       for w in session.windows.values() if w), default=None)
+        pace = done / max(time.monotonic() - began, 1e-6)
+        eta = f", ETA ~{_minutes(left / pace)}" if pace > 0 and left else ""
+        log.info("history: batch %d/%d committed, back to %s; ~%s requests left%s", index + 1,
+                 session.batches_total, f"{reached:%Y-%m-%d}" if reached else "?", f"{left:,}", eta)
 
     def _rows(self, session: Any) -> int:
         return sum(c.rows for c in self.counters.values()) + sum(
