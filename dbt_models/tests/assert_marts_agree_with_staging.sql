@@ -33,19 +33,35 @@ with checks as (
         (select count(*) from {{ ref('fct_learning_path_completion') }} where has_result),
         (select count(*) from {{ ref('stg_litmos__learning_path_results') }} where is_active)
     union all
-    select 'fct_learning_path_completion direct assignments = active staged learning_path_users of active paths',
+    select 'fct_learning_path_completion direct assignments = active staged learning_path_users of paths not deactivated',
         (select count(*) from {{ ref('fct_learning_path_completion') }} where is_assigned_direct),
         (select count(*) from {{ ref('stg_litmos__learning_path_users') }} as lpu
-            inner join {{ ref('stg_litmos__learning_paths') }} as lp
-                on lp.learning_path_id = lpu.learning_path_id and lp.is_active
-            where lpu.is_active)
+            left join {{ ref('stg_litmos__learning_paths') }} as lp on lp.learning_path_id = lpu.learning_path_id
+            where lpu.is_active and coalesce(lp.is_active, true))
     union all
-    select 'team_compliance_summary team-scope members = active memberships (active team, active user)',
+    select 'team_compliance_summary team-scope members = active memberships (active team, user not deactivated)',
         (select coalesce(sum(member_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
         (select count(*) from {{ ref('stg_litmos__team_users') }} as tu
             inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
-            inner join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id and u.is_active
-            where tu.is_active)
+            left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
+            where tu.is_active and coalesce(u.is_active, true))
+    union all
+    select 'team_compliance_summary team-scope missing users = active memberships (active team) of users not held',
+        (select coalesce(sum(user_missing_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
+        (select count(*) from {{ ref('stg_litmos__team_users') }} as tu
+            inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
+            left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
+            where tu.is_active and u.user_id is null)
+    union all
+    select 'fct_course_completion rows flagged course_missing = rows whose course is not in dim_courses',
+        (select count(*) from {{ ref('fct_course_completion') }} where course_missing),
+        (select count(*) from {{ ref('fct_course_completion') }} as f
+            where not exists (select 1 from {{ ref('dim_courses') }} as d where d.course_id = f.course_id))
+    union all
+    select 'fct_course_completion rows flagged user_missing = rows whose user is not in dim_users',
+        (select count(*) from {{ ref('fct_course_completion') }} where user_missing),
+        (select count(*) from {{ ref('fct_course_completion') }} as f
+            where not exists (select 1 from {{ ref('dim_users') }} as d where d.user_id = f.user_id))
     union all
     select 'team_compliance_summary team-scope status counts add up to tracked rows',
         (select coalesce(sum(compliant_count + expiring_soon_count + expired_count + overdue_count + not_completed_count), 0)

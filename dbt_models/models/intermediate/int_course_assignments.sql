@@ -5,6 +5,8 @@
 --   team_learning_path team learning-path assignment x course in that learning path
 -- Inactive links never assign; a deactivated team or learning path assigns nothing. No parent-team
 -- inheritance: the vendor docs give no evidence of it, so a user is assigned what their own teams are.
+-- A team or learning path the warehouse does not hold (partial history) is not evidence of a
+-- deactivation: its links still assign, flagged by team_missing / learning_path_missing.
 with lp_courses as (
     select learning_path_id, course_id, created_date
     from {{ ref('stg_litmos__learning_path_courses') }}
@@ -18,7 +20,9 @@ direct as (
         'direct' as assigned_via,
         cast(null as text) as via_team_id,
         cast(null as text) as via_learning_path_id,
-        coalesce(created_date, updated_date) as assigned_at
+        coalesce(created_date, updated_date) as assigned_at,
+        false as team_missing,
+        false as learning_path_missing
     from {{ ref('stg_litmos__user_courses') }}
     where is_active
 ),
@@ -30,13 +34,14 @@ through_team as (
         'team' as assigned_via,
         tu.team_id as via_team_id,
         cast(null as text) as via_learning_path_id,
-        greatest(tu.created_date, tc.created_date) as assigned_at
+        greatest(tu.created_date, tc.created_date) as assigned_at,
+        teams.team_id is null as team_missing,
+        false as learning_path_missing
     from {{ ref('stg_litmos__team_users') }} as tu
-    inner join {{ ref('stg_litmos__teams') }} as teams
-        on teams.team_id = tu.team_id and teams.is_active
+    left join {{ ref('stg_litmos__teams') }} as teams on teams.team_id = tu.team_id
     inner join {{ ref('stg_litmos__team_courses') }} as tc
         on tc.team_id = tu.team_id and tc.is_active and not tc.is_in_team_library
-    where tu.is_active
+    where tu.is_active and coalesce(teams.is_active, true)
 ),
 
 through_learning_path as (
@@ -46,7 +51,9 @@ through_learning_path as (
         case when lpa.assigned_via = 'team' then 'team_learning_path' else 'learning_path' end as assigned_via,
         lpa.via_team_id,
         lpa.learning_path_id as via_learning_path_id,
-        greatest(lpa.assigned_at, lp_courses.created_date) as assigned_at
+        greatest(lpa.assigned_at, lp_courses.created_date) as assigned_at,
+        lpa.team_missing,
+        lpa.learning_path_missing
     from {{ ref('int_learning_path_assignments') }} as lpa
     inner join lp_courses on lp_courses.learning_path_id = lpa.learning_path_id
 )

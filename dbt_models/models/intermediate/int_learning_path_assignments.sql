@@ -1,9 +1,12 @@
 -- Effective learning-path assignments: one row per (user, learning path, way assigned, team).
 -- direct = /org/learningpaths/users; team = a team membership x a learning path assigned to that team
--- (IsInTeamLibrary = false; library-only links do not assign). Every link must be active and so must the
--- team and the learning path; members of sub-teams do NOT inherit a parent team's assignments.
+-- (IsInTeamLibrary = false; library-only links do not assign). Every link must be active and the team
+-- and the learning path must not be deactivated; members of sub-teams do NOT inherit a parent team's
+-- assignments. A team or learning path the warehouse does not hold (partial history: last updated before
+-- the first sync's start date) is not evidence of a deactivation: its links still assign, flagged by
+-- team_missing / learning_path_missing.
 with learning_paths as (
-    select learning_path_id from {{ ref('stg_litmos__learning_paths') }} where is_active
+    select learning_path_id, is_active from {{ ref('stg_litmos__learning_paths') }}
 ),
 
 direct as (
@@ -12,10 +15,12 @@ direct as (
         lpu.learning_path_id,
         'direct' as assigned_via,
         cast(null as text) as via_team_id,
-        coalesce(lpu.created_date, lpu.updated_date) as assigned_at
+        coalesce(lpu.created_date, lpu.updated_date) as assigned_at,
+        false as team_missing,
+        learning_paths.learning_path_id is null as learning_path_missing
     from {{ ref('stg_litmos__learning_path_users') }} as lpu
-    inner join learning_paths on learning_paths.learning_path_id = lpu.learning_path_id
-    where lpu.is_active
+    left join learning_paths on learning_paths.learning_path_id = lpu.learning_path_id
+    where lpu.is_active and coalesce(learning_paths.is_active, true)
 ),
 
 through_team as (
@@ -24,14 +29,15 @@ through_team as (
         tlp.learning_path_id,
         'team' as assigned_via,
         tu.team_id as via_team_id,
-        greatest(tu.created_date, tlp.created_date) as assigned_at
+        greatest(tu.created_date, tlp.created_date) as assigned_at,
+        teams.team_id is null as team_missing,
+        learning_paths.learning_path_id is null as learning_path_missing
     from {{ ref('stg_litmos__team_users') }} as tu
-    inner join {{ ref('stg_litmos__teams') }} as teams
-        on teams.team_id = tu.team_id and teams.is_active
+    left join {{ ref('stg_litmos__teams') }} as teams on teams.team_id = tu.team_id
     inner join {{ ref('stg_litmos__team_learning_paths') }} as tlp
         on tlp.team_id = tu.team_id and tlp.is_active and not tlp.is_in_team_library
-    inner join learning_paths on learning_paths.learning_path_id = tlp.learning_path_id
-    where tu.is_active
+    left join learning_paths on learning_paths.learning_path_id = tlp.learning_path_id
+    where tu.is_active and coalesce(teams.is_active, true) and coalesce(learning_paths.is_active, true)
 )
 
 select * from direct

@@ -1,4 +1,6 @@
 -- One row per team with its place in the hierarchy: parent, root, depth and the path from the root.
+-- A ParentTeamId naming no team the warehouse holds (partial history) ends the chain there: the team is
+-- placed at the top, flagged by parent_team_missing.
 with teams as (
     select * from {{ ref('stg_litmos__teams') }}
 ),
@@ -44,6 +46,7 @@ select
     teams.is_active,
     parent.team_id as parent_team_id,
     parent.team_name as parent_team_name,
+    teams.parent_team_id is not null and parent.team_id is null as parent_team_missing,
     roots.root_team_id,
     paths.depth,
     paths.team_path,

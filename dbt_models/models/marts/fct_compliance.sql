@@ -1,5 +1,8 @@
 -- One row per (user, course) of fct_course_completion whose course has a compliance period
--- (CompliantTillDays > 0) or whose result carries a CompliantTillDate, for active users on active courses.
+-- (CompliantTillDays > 0) or whose result carries a CompliantTillDate, for users and courses that are not
+-- deactivated. A user or course the warehouse does not hold (partial history) is not evidence of a
+-- deactivation: the row is kept and flagged (user_missing / course_missing); without the course its
+-- compliance period is unknown, so only a result's CompliantTillDate brings such a row in.
 -- Status rules (first match wins; dates are UTC dates, A = var as_of_date, N = var expiring_soon_days):
 --   expired        compliant_till_date <  A
 --   expiring_soon  A <= compliant_till_date <= A + N   (expires today = still valid today)
@@ -19,9 +22,11 @@ with completion as (
         completed_at,
         due_date,
         result_compliant_till_date,
+        user_missing,
+        course_missing,
         {{ as_of_date() }} as as_of_date
     from {{ ref('fct_course_completion') }}
-    where is_user_active and is_course_active
+    where coalesce(is_user_active, true) and coalesce(is_course_active, true)
 ),
 
 courses as (
@@ -41,7 +46,7 @@ scoped as (
             end
         ) as compliant_till_date
     from completion
-    inner join courses on courses.course_id = completion.course_id
+    left join courses on courses.course_id = completion.course_id
     where courses.compliant_till_days > 0 or completion.result_compliant_till_date is not null
 )
 
@@ -65,6 +70,8 @@ select
     compliance_period_days,
     compliant_till_date,
     {{ days_between('as_of_date', 'compliant_till_date') }} as days_until_expiry,
+    user_missing,
+    course_missing,
     as_of_date,
     {{ expiring_soon_days() }} as expiring_soon_days
 from scoped

@@ -1,5 +1,7 @@
 -- One row per (user, course) that is effectively assigned (any way) or has an active course result.
 -- Dates are UTC dates; "overdue" is evaluated at var as_of_date.
+-- Users and courses are LEFT joined: a row whose user or course the warehouse does not hold (partial
+-- history) is kept, flagged by user_missing / course_missing.
 with assignments as (
     select
         user_id,
@@ -44,6 +46,8 @@ joined as (
         results.overdue as litmos_overdue_flag,
         users.is_active as is_user_active,
         courses.is_active as is_course_active,
+        users.user_id is null as user_missing,
+        courses.course_id is null as course_missing,
         {{ as_of_date() }} as as_of_date
     from pairs
     left join assignments
@@ -87,5 +91,7 @@ select
     litmos_overdue_flag,
     is_user_active,
     is_course_active,
+    user_missing,
+    course_missing,
     as_of_date
 from joined

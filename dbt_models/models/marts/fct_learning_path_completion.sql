@@ -1,5 +1,7 @@
 -- One row per (user, learning path) that is effectively assigned (directly or through a team) or has an
 -- active learning-path result. The API gives learning-path results no due date, so there is no overdue.
+-- Users and learning paths are LEFT joined: a row whose user or learning path the warehouse does not hold
+-- (partial history) is kept, flagged by user_missing / learning_path_missing.
 with assignments as (
     select
         user_id,
@@ -37,6 +39,8 @@ joined as (
         {{ utc_date('results.compliant_till_date') }} as compliant_till_date,
         users.is_active as is_user_active,
         learning_paths.is_active as is_learning_path_active,
+        users.user_id is null as user_missing,
+        learning_paths.learning_path_id is null as learning_path_missing,
         {{ as_of_date() }} as as_of_date
     from pairs
     left join assignments
@@ -73,5 +77,7 @@ select
     compliant_till_date,
     is_user_active,
     is_learning_path_active,
+    user_missing,
+    learning_path_missing,
     as_of_date
 from joined

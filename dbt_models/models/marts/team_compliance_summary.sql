@@ -1,24 +1,26 @@
 -- Compliance counts and rates per active team at two scopes:
 --   team    the team's own active members
 --   rollup  the members of the team and of every team below it (each user counted once)
--- A member is an active team_users link to an active team for an active user. Counted rows are
--- fct_compliance rows (user, course) of those members.
+-- A member is an active team_users link to an active team for a user that is not deactivated. Counted
+-- rows are fct_compliance rows (user, course) of those members. A user the warehouse does not hold
+-- (partial history) still counts, and is counted again in user_missing_count; tracked rows whose course
+-- the warehouse does not hold are counted in course_missing_count.
 with teams as (
     select * from {{ ref('dim_teams') }} where is_active
 ),
 
 members as (
-    select distinct tu.team_id, tu.user_id
+    select distinct tu.team_id, tu.user_id, u.user_id is null as user_missing
     from {{ ref('stg_litmos__team_users') }} as tu
     inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
-    inner join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id and u.is_active
-    where tu.is_active
+    left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
+    where tu.is_active and coalesce(u.is_active, true)
 ),
 
 scoped_members as (
-    select team_id, 'team' as scope, user_id from members
+    select team_id, 'team' as scope, user_id, user_missing from members
     union
-    select ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id
+    select ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id, members.user_missing
     from members
     inner join {{ ref('int_team_ancestors') }} as ancestors on ancestors.team_id = members.team_id
 ),
@@ -34,6 +36,7 @@ counts as (
         scoped_members.team_id,
         scoped_members.scope,
         count(distinct scoped_members.user_id) as member_count,
+        count(distinct case when scoped_members.user_missing then scoped_members.user_id end) as user_missing_count,
         count(compliance.user_course_key) as tracked_count,
         sum(case when compliance.is_assigned then 1 else 0 end) as assigned_count,
         sum(case when compliance.is_completed then 1 else 0 end) as completed_count,
@@ -41,7 +44,8 @@ counts as (
         sum(case when compliance.compliance_status = 'expiring_soon' then 1 else 0 end) as expiring_soon_count,
         sum(case when compliance.compliance_status = 'expired' then 1 else 0 end) as expired_count,
         sum(case when compliance.compliance_status = 'overdue' then 1 else 0 end) as overdue_count,
-        sum(case when compliance.compliance_status = 'not_completed' then 1 else 0 end) as not_completed_count
+        sum(case when compliance.compliance_status = 'not_completed' then 1 else 0 end) as not_completed_count,
+        sum(case when compliance.course_missing then 1 else 0 end) as course_missing_count
     from scoped_members
     left join {{ ref('fct_compliance') }} as compliance on compliance.user_id = scoped_members.user_id
     group by scoped_members.team_id, scoped_members.scope
@@ -52,7 +56,8 @@ filled as (
         scopes.team_id,
         scopes.scope,
         {%- for column in ['member_count', 'tracked_count', 'assigned_count', 'completed_count', 'compliant_count',
-                           'expiring_soon_count', 'expired_count', 'overdue_count', 'not_completed_count'] %}
+                           'expiring_soon_count', 'expired_count', 'overdue_count', 'not_completed_count',
+                           'user_missing_count', 'course_missing_count'] %}
         cast(coalesce(counts.{{ column }}, 0) as bigint) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from scopes
@@ -75,6 +80,8 @@ select
     filled.expired_count,
     filled.overdue_count,
     filled.not_completed_count,
+    filled.user_missing_count,
+    filled.course_missing_count,
     cast(filled.completed_count as float8) / nullif(filled.tracked_count, 0) as completion_rate,
     cast(filled.compliant_count + filled.expiring_soon_count as float8) / nullif(filled.tracked_count, 0) as compliance_rate,
     cast(filled.expired_count as float8) / nullif(filled.tracked_count, 0) as expired_rate,
