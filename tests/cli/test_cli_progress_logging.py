@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import json
 import logging
+import re
 
 from sources.litmos.events import BatchCommitted, PageFetched, RateWait, RequestRetried, WindowDone, WindowStarted
 
@@ -116,3 +117,33 @@ def test_quiet_logging_keeps_only_errors():
     log.warning("careful")
     log.error("bad")
     assert out.getvalue().endswith(" ERROR bad\n") and out.getvalue().count("\n") == 1
+
+
+def test_resources_without_windows_are_reported_when_the_load_ends_not_after_it():
+    """module_details is read per parent row (pages, no windows): its line comes with SyncFinished."""
+    lines: list[str] = []
+    tracker = ProgressTracker(TextLines(lines.append), resources=["users", "module_details"])
+    _feed(tracker)
+    for _ in range(3):
+        tracker(PageFetched("module_details", 0, 2))
+    assert len(lines) == 1  # users only, so far
+    tracker({"event": "SyncFinished"})
+    assert lines[1:] == [  # the load succeeded: whatever was still running is complete
+        "module_details              [####################]        3 pages          6 rows       3 req  done",
+        "courses                     [....................]    0/1 windows          0 rows       0 req  done"]
+    tracker.close()  # nothing left to report after the run's "finished" line
+    assert len(lines) == 3 and not any("0/?" in line for line in lines)
+
+
+def test_run_progress_off_a_terminal_is_totals_not_a_line_per_resource():
+    lines: list[str] = []
+    tracker = ProgressTracker(TextLines(lines.append, every_s=3600), resources=["users", "courses"])
+    _feed(tracker)
+    tracker({"event": "SyncFinished"})
+    tracker.close()
+    assert len(lines) == 1 and re.fullmatch(r"extract and load done in \d+s", lines[0])
+    failing = ProgressTracker(TextLines(lines.append, every_s=3600), resources=["users"])
+    failing({"event": "WindowFailed", "resource": "users", "error": "HTTP 503"})
+    assert lines[-1].startswith("users ") and lines[-1].endswith("FAILED")  # failures still get their line
+    assert isinstance(make_renderer(False, "text", io.StringIO(), per_resource=False), TextLines)
+    assert make_renderer(False, "text", io.StringIO(), per_resource=False).every_s == 60.0
