@@ -224,6 +224,9 @@ class LitmosClient:
                     except LitmosMalformedResponseError as exc:
                         last_problem = str(exc)
                         kind = LitmosMalformedResponseError
+                        if not getattr(exc, "transient", True):  # the same bytes again: retrying cannot help
+                            self.counters.add(label, attempt, attempt - 1)
+                            raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
                     else:
                         self.counters.add(label, attempt, attempt - 1)
                         return Response(body, _server_date(resp), attempt), parsed

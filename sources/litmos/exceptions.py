@@ -50,6 +50,19 @@ class LitmosMalformedResponseError(LitmosError):
     """The body could not be parsed (truncated or not XML/JSON) within the retry budget."""
 
 
+class LitmosUndecodableError(LitmosMalformedResponseError):
+    """The body is not valid UTF-8. Retried once (a body cut inside a character looks the same); when the
+    same bytes come back, the records that decode load and the others are quarantined (rejects.py).
+
+    Attributes:
+        transient: False when retrying cannot help (the server sent these exact bytes before).
+    """
+
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 class Cancelled(LitmosError):
     """The run stopped (another task failed, or Ctrl-C): queued and waiting requests give up quietly."""
 

@@ -6,6 +6,7 @@ the walk. Order is never assumed; the merge on primary keys removes duplicates.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -21,8 +22,8 @@ import pyarrow.compute as pc
 from .budget import PriorityGate
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
-from .exceptions import Cancelled, LitmosNotFoundError
-from .parsing import parse_page
+from .exceptions import Cancelled, LitmosNotFoundError, LitmosUndecodableError
+from .parsing import arrow_schema, parse_page, salvage_undecodable
 from .settings import PAGE_LIMIT, Endpoint
 from .windows import Window
 
@@ -48,6 +49,30 @@ class ResourceCounters:
 
 
 @dataclass
+class Reject:
+    """A record that could not be decoded, kept raw for the ``_litmos_rejects`` table (rejects.py)."""
+
+    endpoint: str  # the path requested, parent id filled in
+    table: str
+    since: datetime | None
+    to: datetime | None
+    start: int  # the page's offset
+    parent_id: str | None
+    reason: str
+    raw: str  # the record's text, undecodable bytes written as \xff
+    seen_at: datetime
+
+
+@dataclass
+class Page:
+    """What ``validate`` makes of one body: the rows, how many records the body held, the rejects."""
+
+    table: pa.Table
+    received: int  # records in the body (rows + keyless + quarantined): the next page's start moves by it
+    rejects: list[Reject]
+
+
+@dataclass
 class Fetcher:
     """Reads pages through a :class:`LitmosClient` and keeps per-resource counters.
 
@@ -64,6 +89,7 @@ class Fetcher:
     cancelled: threading.Event | None = None  # None: the client's, so a cancel also cuts its backoffs short
     gate: PriorityGate | None = None  # bounds requests in flight across all fetching threads
     store_login_keys: bool = False  # keep Endpoint.credentials columns (else loaded as NULL)
+    rejects: list[Reject] = field(default_factory=list)  # quarantined records of the run, for rejects.py
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -118,9 +144,22 @@ class Fetcher:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")
             params = {**base, "start": str(start), "limit": str(self.page_limit)}
-            resp, table = self._get(path, params, priority=priority(pages) if priority else pages,
-                                    label=endpoint.table,
-                                    validate=self._parser(endpoint, parent_id))
+            try:
+                resp, page = self._get(path, params, priority=priority(pages) if priority else pages,
+                                       label=endpoint.table,
+                                       validate=self._parser(endpoint, parent_id, path, window, start))
+            except LitmosNotFoundError:
+                if endpoint.kind != "child":
+                    raise
+                # The API says 404 when "the User/Course etc that you requested does not exist": the
+                # parent was deleted after its list was read. The full refresh then drops its rows.
+                noun = (endpoint.parent or "parent").replace("_", " ").removesuffix("s")
+                log.warning("GET %s: 404, the %s %s no longer exists (deleted since its list was read); its "
+                            "rows are removed", path, noun, parent_id)
+                self._event(WindowDone(endpoint.table, since, to, 0, pages, index, total))
+                return []
+            table = page.table
+            self._keep_rejects(path, page)
             body_hash = hash(resp.body)
             if body_hash == previous_body_hash and table.num_rows:
                 # An endpoint that ignores start/limit would repeat its page forever.
@@ -135,9 +174,11 @@ class Fetcher:
                 tables.append(table)
             rows += n
             self._event(PageFetched(endpoint.table, start, n))
-            if n < self.page_limit:
+            # Paging counts what the server sent, not what was kept: a page of 1000 with one keyless
+            # record is a full page, and the window goes on.
+            if page.received < self.page_limit:
                 break
-            start += n
+            start += page.received
         with self._lock:
             counter.windows_done += 1
             counter.pages += pages
@@ -156,10 +197,12 @@ class Fetcher:
                 counter.first_start = time.monotonic()
         path = endpoint.path.replace("{parent}", quote(object_id, safe=""))
         try:
-            _, table = self._get(path, label=endpoint.table, validate=self._parser(endpoint, None))
+            _, page = self._get(path, label=endpoint.table, validate=self._parser(endpoint, None, path, None, 0))
         except LitmosNotFoundError:
             log.warning("GET %s: 404, not a SCORM/Tin Can module; skipped", path)
             return None
+        table = page.table
+        self._keep_rejects(path, page)
         with self._lock:
             counter.pages += 1
             counter.rows += table.num_rows
@@ -170,15 +213,40 @@ class Fetcher:
         with self.gate.hold(priority) if self.gate else nullcontext():
             return self.client.get(path, params, priority=priority, **kwargs)
 
-    def _parser(self, endpoint: Endpoint, parent_id: str | None):
-        response_format = self.client.response_format
+    def _keep_rejects(self, path: str, page: Page) -> None:
+        if not page.rejects:
+            return
+        with self._lock:
+            self.rejects.extend(page.rejects)
+        log.warning("GET %s: %d record(s) that are not valid UTF-8 quarantined in _litmos_rejects (start=%d)",
+                    path, len(page.rejects), page.rejects[0].start)
 
-        def validate(body: bytes, server_date: datetime | None) -> pa.Table:
+    def _parser(self, endpoint: Endpoint, parent_id: str | None, path: str = "", window: Window | None = None,
+                start: int = 0):
+        response_format = self.client.response_format
+        undecodable: set[bytes] = set()  # digests of bodies of this request that were not UTF-8
+
+        def validate(body: bytes, server_date: datetime | None) -> Page:
             # Stamp rows with the server's clock when it told us (a simulator may run a frozen clock).
             synced_at = server_date or datetime.now(timezone.utc)
-            table = drop_rows_without_key(parse_page(body, endpoint, response_format, synced_at, parent_id),
-                                          endpoint)
-            return table if self.store_login_keys else blank_credentials(table, endpoint)
+            rejects: list[Reject] = []
+            try:
+                table = parse_page(body, endpoint, response_format, synced_at, parent_id)
+            except LitmosUndecodableError:
+                digest = hashlib.blake2b(body, digest_size=16).digest()
+                if digest not in undecodable:
+                    undecodable.add(digest)
+                    raise  # a body cut inside a character looks the same: one more look
+                # The same bytes twice: the server stores them so. Keep what decodes, quarantine the rest.
+                good, bad = salvage_undecodable(body, endpoint, response_format)
+                table = (parse_page(good, endpoint, response_format, synced_at, parent_id) if good
+                         else arrow_schema(endpoint).empty_table())
+                rejects = [Reject(path or endpoint.path, endpoint.table, window.since if window else None,
+                                  window.to if window else None, start, parent_id, reason, raw, synced_at)
+                           for raw, reason in bad]
+            received = table.num_rows + len(rejects)
+            table = drop_rows_without_key(table, endpoint)
+            return Page(table if self.store_login_keys else blank_credentials(table, endpoint), received, rejects)
 
         return validate
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
-from .exceptions import LitmosMalformedResponseError
+from .exceptions import LitmosMalformedResponseError, LitmosUndecodableError
 from .settings import SYNCED_AT_COLUMN, Endpoint, column_name
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
     try:
         root = etree.fromstring(body, _parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
+        _check_utf8(body, endpoint)
         raise LitmosMalformedResponseError(
             f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})"
         ) from None
@@ -156,6 +157,104 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
     return columns, extra
 
 
+def _check_utf8(body: bytes, endpoint: Endpoint) -> None:
+    """Raises :class:`LitmosUndecodableError` when the body is not UTF-8 (the API's only encoding)."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LitmosUndecodableError(
+            f"{endpoint.path}: the body is not valid UTF-8 (byte 0x{body[exc.start]:02x} at {exc.start})") from None
+
+
+def salvage_undecodable(body: bytes, endpoint: Endpoint, response_format: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """Splits a body that is not valid UTF-8 into the records that decode and those that do not.
+
+    Returns:
+        A body of the same shape holding only the records that decode, and (raw text, reason) of each
+        record that does not (its bad bytes written as ``\\xff``).
+
+    Raises:
+        LitmosUndecodableError: (not transient) the bad bytes lie outside every record, so no record
+            boundary can be trusted, e.g. a body cut inside a character.
+    """
+    if endpoint.kind == "detail":
+        return b"", [(body.decode("utf-8", "backslashreplace"), _utf8_reason(body))]
+    if response_format == "json":
+        return _salvage_json(body, endpoint)
+    element = re.escape(endpoint.element.encode())
+    pattern = re.compile(rb"<" + element + rb"(?:\s[^>]*)?(?:/>|>.*?</" + element + rb"\s*>)", re.DOTALL)
+    kept: list[bytes] = []
+    rejects: list[tuple[str, str]] = []
+    last = 0
+    for match in pattern.finditer(body):
+        _outside_records(body[last:match.start()], endpoint)
+        record = match.group(0)
+        try:
+            record.decode("utf-8")
+        except UnicodeDecodeError:
+            rejects.append((record.decode("utf-8", "backslashreplace"), _utf8_reason(record)))
+        else:
+            kept.append(record)
+        last = match.end()
+    _outside_records(body[last:], endpoint)
+    first = pattern.search(body)
+    head = body[:first.start()] if first else body
+    return head + b"".join(kept) + body[last:], rejects
+
+
+def _salvage_json(body: bytes, endpoint: Endpoint) -> tuple[bytes, list[tuple[str, str]]]:
+    # surrogateescape keeps every bad byte as one lone surrogate: the JSON still parses and each
+    # record's text maps back to its exact bytes.
+    text = body.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    kept: list[str] = []
+    rejects: list[tuple[str, str]] = []
+    pos = _skip(text, 0)
+    if not text.startswith("[", pos):
+        _outside_records(body, endpoint)
+    pos = _skip(text, pos + 1)
+    while pos < len(text) and text[pos] != "]":
+        try:
+            _, end = decoder.raw_decode(text, pos)
+        except ValueError:
+            _outside_records(body, endpoint)
+        raw = text[pos:end]
+        as_bytes = raw.encode("utf-8", "surrogateescape")
+        try:
+            as_bytes.decode("utf-8")
+        except UnicodeDecodeError:
+            rejects.append((as_bytes.decode("utf-8", "backslashreplace"), _utf8_reason(as_bytes)))
+        else:
+            kept.append(raw)
+        pos = _skip(text, end)
+        if pos < len(text) and text[pos] == ",":
+            pos = _skip(text, pos + 1)
+    return ("[" + ",".join(kept) + "]").encode("utf-8", "surrogateescape"), rejects
+
+
+def _skip(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _outside_records(part: bytes, endpoint: Endpoint) -> None:
+    try:
+        part.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LitmosUndecodableError(
+            f"{endpoint.path}: the body is not valid UTF-8 outside its records (byte 0x{part[exc.start]:02x}), so "
+            "no record can be trusted", transient=False) from None
+
+
+def _utf8_reason(record: bytes) -> str:
+    try:
+        record.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 at byte {exc.start} of the record (0x{record[exc.start]:02x}: {exc.reason})"
+    return "invalid UTF-8"
+
+
 def _check_root(root: Any, endpoint: Endpoint) -> None:
     # A sign-in page or another endpoint's list parses as XML too; read as this list it would be an
     # empty page (no record has an Id) and the window's rows would silently never arrive.
@@ -182,6 +281,7 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
+        _check_utf8(body, endpoint)
         raise LitmosMalformedResponseError(f"{endpoint.path}: malformed JSON ({str(exc)[:120]})") from None
     # The API's lists are bare arrays (reference notes); anything else (a {"Message": ...} object from a
     # gateway, the OpenAPI file's wrappers) read as a list would lose or invent rows.
