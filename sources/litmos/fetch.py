@@ -213,6 +213,12 @@ class Fetcher:
         with self.gate.hold(priority) if self.gate else nullcontext():
             return self.client.get(path, params, priority=priority, **kwargs)
 
+    def drain_rejects(self) -> list[Reject]:
+        """The records quarantined since the last call (for ``rejects.rejects_resource``)."""
+        with self._lock:
+            out, self.rejects = self.rejects, []
+        return out
+
     def _keep_rejects(self, path: str, page: Page) -> None:
         if not page.rejects:
             return
