@@ -5,6 +5,8 @@
   package it finds instead of extracting ``data`` (another process's package, or one a failed load left),
   and the next batch would then move the cursors past the skipped one: rows lost for good. Raises
   :class:`StateNotCommittedError` (one line; the run fails, exit 1; the rerun reads the batch again).
+- :func:`finish_pending`: loads what a killed run extracted without ``pipeline.run()``, whose destination
+  sync wipes a pipeline whose dataset does not exist yet (a kill in the very first batch).
 - :func:`prune_loaded_packages`: ``load/loaded/`` keeps every loaded package (its parquet files, schema and
   package state) forever, +1 MB a night. A resume needs none of it: the cursors live in ``state.json``
   (and the warehouse's ``_dlt_pipeline_state``), unfinished work in ``normalize/`` and
@@ -71,41 +73,50 @@ def _destination_state(pipeline: Any) -> tuple[int, str] | None:
     return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
 
-def verify_committed(pipeline: Any, expected: dict[str, datetime], *, batch: str = "",
+def verify_committed(pipeline: Any, expected: dict[str, datetime] | None = None, *, batch: str = "",
                      check_destination: bool = True) -> None:
-    """Checks that a batch really committed: its cursors are the local state's, nothing is left pending,
-    and the warehouse holds the local state's version.
+    """Checks that a batch's ``pipeline.run`` really committed the batch.
+
+    - the run extracted the batch and loaded what it extracted (dlt's ``run(data)`` loads a pending
+      package it finds instead, and drops ``data`` with a warning);
+    - nothing is left pending in the working dir;
+    - the cursors in ``expected`` (optional; e.g. :func:`expected_cursors`) are the local state's;
+    - the warehouse's ``_dlt_pipeline_state`` holds the local state's version (one query).
 
     Args:
         pipeline: The dlt pipeline right after the batch's ``pipeline.run``.
-        expected: Table -> cursor the batch set (:func:`expected_cursors`).
+        expected: Table -> cursor the batch set; None = do not compare cursors.
         batch: How to name the batch in the message, e.g. ``"batch 3 of 8"``.
-        check_destination: Also compare with the warehouse's ``_dlt_pipeline_state`` (one query).
+        check_destination: Also compare with the warehouse's state table.
 
     Raises:
-        StateNotCommittedError: One line naming the table and both cursors (or the versions).
+        StateNotCommittedError: One line saying what is behind.
     """
     what = batch or "the batch"
     where = f"state dir {os.path.dirname(pipeline.working_dir)} (pipeline {pipeline.pipeline_name})"
     hint = "nothing after it was loaded; rerun `litmos-sync run` to read it again"
     trace = getattr(pipeline, "last_trace", None)
-    if trace is not None and not any(getattr(step, "step", None) == "extract" for step in trace.steps):
-        raise StateNotCommittedError(
-            f"{what} was not committed: dlt loaded a pending package it found in {where} instead of "
-            f"extracting the batch (is another run using it?); {hint}")
+    if trace is not None:
+        extract = trace.last_extract_info
+        load = trace.last_load_info
+        extracted = set(getattr(extract, "loads_ids", None) or [])
+        loaded = set(getattr(load, "loads_ids", None) or [])
+        if extract is None or not extracted or not extracted <= loaded:
+            raise StateNotCommittedError(
+                f"{what} was not committed: dlt loaded a pending package it found in {where} instead of "
+                f"extracting the batch (is another run using it?); {hint}")
     if pipeline.has_pending_data:
         raise StateNotCommittedError(
             f"{what} was not committed: a load package is still pending in {where} (another process writing "
             f"into the same state dir, or a load that failed); {hint}")
     have = _cursors(pipeline)
-    for table, cursor in sorted(expected.items()):
+    for table, cursor in sorted((expected or {}).items()):
         got = have.get(table)
         if got is None or got != cursor:
             raise StateNotCommittedError(
                 f"{what} was not committed: the cursor of {table} is {_fmt(got)}, the batch set {_fmt(cursor)} "
-                f"(dlt loaded another pending package instead of this batch; is another run using {where}?); "
-                f"{hint}")
-    if not check_destination or not expected:
+                f"(is another run using {where}?); {hint}")
+    if not check_destination:
         return
     local = (int(pipeline.state.get("_state_version", 0)), str(pipeline.state.get("_version_hash", "")))
     remote = _destination_state(pipeline)
@@ -113,6 +124,28 @@ def verify_committed(pipeline: Any, expected: dict[str, datetime], *, batch: str
         raise StateNotCommittedError(
             f"{what} was not committed: the warehouse holds pipeline state version "
             f"{remote[0] if remote else 'none'}, the local state is version {local[0]} ({where}); {hint}")
+
+
+def finish_pending(pipeline: Any) -> bool:
+    """Normalizes and loads the packages a killed run left (rows + cursors of extracted batches).
+
+    Not with ``pipeline.run()``: it first syncs with the destination, and when the warehouse dataset does
+    not exist yet (a kill during the very first batch's extract-to-load) dlt takes the pipeline for one
+    whose dataset was dropped and wipes its working dir, pending package and cursors included: the rerun
+    then read the whole history again. ``normalize()`` and ``load()`` do not sync; the caller's
+    ``pipeline.sync_destination()`` afterwards finds the state it just loaded.
+
+    Returns:
+        Whether anything was pending.
+    """
+    pending = False
+    if pipeline.list_extracted_load_packages():
+        pending = True
+        pipeline.normalize()
+    if pipeline.list_normalized_load_packages():
+        pending = True
+        pipeline.load()
+    return pending
 
 
 def _fmt(value: datetime | None) -> str:
@@ -171,5 +204,5 @@ def prune_loaded_packages(pipeline_or_dir: Any, keep: int = KEEP_LOADED_PACKAGES
     return freed
 
 
-__all__ = ["StateNotCommittedError", "verify_committed", "expected_cursors", "prune_loaded_packages",
+__all__ = ["StateNotCommittedError", "verify_committed", "finish_pending", "expected_cursors", "prune_loaded_packages",
            "dir_size", "DLT_CONFIG", "KEEP_LOADED_PACKAGES"]
