@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from . import names as N
-from .org import CR, HOUR, MS_PER_DAY, TU, U, UC, Org
+from .org import CR, HOUR, MS_PER_DAY, PILOT_COURSE, TU, U, UC, Org
 
 LATE_SHARE = 0.05
 LATE_MAX_MS = 12 * HOUR
@@ -66,10 +66,10 @@ def _active_user(org: Org, rng: random.Random) -> int | None:
 
 
 def _new_user(org: Org, rng: random.Random, stamp: int) -> bool:
-    u = org.new_user(stamp, len(org.t("users")))
+    u = org.new_user(stamp)
     org.join_team(u, rng.randrange(len(org.t("teams"))), stamp)
-    n_courses = len(org.t("courses"))
-    for c in rng.sample(range(n_courses), k=min(n_courses, rng.randint(1, 3))):
+    assignable = range(PILOT_COURSE + 1, len(org.t("courses")))
+    for c in rng.sample(assignable, k=min(len(assignable), rng.randint(1, 3))):
         org.assign_course(u, c, stamp)
         org.new_result(u, c, stamp)
     return True
@@ -121,8 +121,8 @@ def _assign(org: Org, rng: random.Random, stamp: int) -> bool:
     u = _active_user(org, rng)
     if u is None:
         return False
-    c = rng.randrange(len(org.t("courses")))
-    if (u, c) in org.result_of:
+    c = org.assignable_course(len(org.t("courses")))
+    if c is None or (u, c) in org.result_of:
         return False
     org.assign_course(u, c, stamp)
     org.new_result(u, c, stamp)
@@ -165,9 +165,11 @@ def _leave_team(org: Org, rng: random.Random, stamp: int) -> bool:
 
 def _deactivate(org: Org, rng: random.Random, stamp: int) -> bool:
     u = _active_user(org, rng)
-    if u is None or u < len(org.admins):
+    if u is None:
         return False
     row = org.t("users").rows[u]
+    if row[U.AccessLevel] == "Administrator":  # the people making every change stay
+        return False
     org.deactivate_user(u, max(row[U.UpdatedDate] + 1, stamp))
     return True
 
