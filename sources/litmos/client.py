@@ -1,11 +1,12 @@
 """Thin HTTP client for the Litmos API: auth, one shared rate budget, retries with backoff, events.
 
 Every request of a run goes through one :class:`RateLimiter` (a token bucket) so all resources and
-windows share the vendor's 100 requests/minute per key. Transient failures (503 rate limiting, 429,
-other 5xx, timeouts, dropped connections, truncated or malformed bodies) are retried with exponential
-backoff and jitter; 400/401/403/404/406 fail at once. Redirects are followed only within the
-configured origin (scheme, host, port) and at most MAX_REDIRECTS times per attempt. The API key travels in the ``apikey`` header (or
-the query string for old tenants) and is scrubbed from everything this module logs or raises.
+windows share the vendor's 100 requests/minute per key; the limiter learns the key's real limit from
+503/429 answers (budget.py). Transient failures (other 5xx, timeouts, dropped connections, truncated or
+malformed bodies) are retried with exponential backoff and jitter; 400/401/403/404/406 and other 4xx
+fail at once. Redirects are followed only within the configured origin (scheme, host, port) and at
+most MAX_REDIRECTS times per attempt. The API key travels in the ``apikey`` header (or the query string
+for old tenants) and is scrubbed from everything this module logs or raises.
 """
 from __future__ import annotations
 
@@ -162,8 +163,10 @@ class LitmosClient:
         """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
 
         ``validate`` parses the body; a :class:`LitmosMalformedResponseError` from it counts as a
-        transient failure (truncated body) and the request is retried. ``priority`` orders this
-        request's turn in the shared rate budget (higher first).
+        transient failure (truncated body) and the request is retried, unless it says it is not
+        transient (``transient=False``: the same undecodable bytes again). ``priority`` orders this
+        request's turn in the shared rate budget (higher first). A 503/429 while the run's other
+        requests are served costs no retry: it is the shared rate finding the key's limit.
 
         Raises:
             LitmosAuthError: 401/403.

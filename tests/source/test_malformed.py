@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .fake_api import fake_api
+from .fake_api import EMPTY, fake_api
 from sources.litmos.client import LitmosClient
 from sources.litmos.exceptions import LitmosMalformedResponseError, LitmosNotFoundError, LitmosRequestError
 from sources.litmos.fetch import Fetcher
@@ -182,3 +182,25 @@ def test_a_page_with_keyless_records_does_not_end_the_window_early():
         tables = _fetch(api, "teams")
     assert [r.params["start"] for r in api.requests] == ["0", "1000"]
     assert sum(t.num_rows for t in tables) == 1000
+
+
+def test_sync_against_a_sign_in_page_fails_and_moves_no_cursor(tmp_path, monkeypatch):
+    """On today's main this run exited 0 with 0 users and the users cursor moved past the windows."""
+    from pipelines.sync import read_cursors, sync
+
+    monkeypatch.setenv("SOURCES__LITMOS__BACKOFF_BASE", "0.001")
+    monkeypatch.setenv("SOURCES__LITMOS__MAX_RETRIES", "2")
+
+    def handler(path, q, h):
+        if path == "/org/teams":
+            return 200, EMPTY, None  # the probe that reads the server's clock
+        return 200, SIGN_IN, {"Content-Type": "text/xml; charset=utf-8"}
+
+    with fake_api(handler) as api:
+        with pytest.raises(LitmosMalformedResponseError, match=r"^GET /org/users/details: unreadable response "
+                           r"after 3 attempts \(/org/users/details: the body's root element is <html>"):
+            sync(credentials=str(tmp_path / "w.duckdb"), api_key="S3cr3t-K3y-0123456789", base_url=api.base_url,
+                 requests_per_minute=0, state_dir=str(tmp_path / "state"), resources=["users"],
+                 start_date="2025-03-06")
+    assert read_cursors(str(tmp_path / "state")).get("users") is None
+    assert [r.path for r in api.requests].count("/org/users/details") == 3
