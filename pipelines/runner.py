@@ -289,6 +289,11 @@ def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunO
     summary.retries_total = sum(s.retries for s in tracker.resources.values())
     summary.rate_wait_seconds = tracker.rate_wait_s
     any_started = any(s.status != "pending" for s in tracker.resources.values())
+    from pipelines.state_hygiene import rows_committed_since  # noqa: PLC0415
+
+    # Rows the committed batches wrote, not the records counted on the wire: the pages of a batch that
+    # was cut off (SIGTERM, an error) never reached the table ("rows last 166, rows total 39").
+    committed = rows_committed_since(opts.destination, opts.credentials, opts.dataset, names, summary.started_at)
     for name in names:
         state = tracker.resources.get(name)
         started = state is not None and state.status != "pending"
@@ -302,7 +307,7 @@ def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunO
             windows_total=state.windows_total if state else None,
             windows_done=state.windows_done if state else None, pages=state.pages if state else None,
             requests=state.requests if state else None, retries=state.retries if state else None,
-            rows_loaded=state.rows if state else None, start_date=opts.start_date, end_date=opts.end_date,
+            rows_loaded=committed.get(name) if state else None, start_date=opts.start_date, end_date=opts.end_date,
             destination=opts.destination, error=summary.error if status == "failed" else None,
         ))
 

@@ -152,6 +152,49 @@ def _fmt(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if value else "unset"
 
 
+def rows_committed_since(destination: str, credentials: str, dataset: str, tables: list[str],
+                         since: datetime) -> dict[str, int]:
+    """Rows of each raw table that loads committed since ``since`` wrote (by ``_dlt_load_id``).
+
+    What a failed or interrupted run's history row reports as ``rows_loaded``: the records the progress
+    bars counted include pages of batches that never committed (``rows last 166`` over ``rows total
+    39``). Load ids are the packages' creation times on this machine's clock, so they compare with the
+    run's start without trusting the warehouse's clock. Tables without a load yet count 0; {} when the
+    warehouse cannot be read (then nothing is claimed).
+    """
+    try:
+        return _rows_committed_since(destination, credentials, dataset, tables, since)
+    except Exception as exc:  # noqa: BLE001 - the history row must still be written
+        log.warning("could not count the rows this run committed: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return {}
+
+
+def _rows_committed_since(destination: str, credentials: str, dataset: str, tables: list[str],
+                          since: datetime) -> dict[str, int]:
+    from pipelines.warehouse import open_warehouse, quote_ident  # noqa: PLC0415
+
+    out = {t: 0 for t in tables}
+    with open_warehouse(destination, credentials) as wh:
+        if not wh.table_exists(dataset, "_dlt_loads"):
+            return out
+        ds = quote_ident(dataset)
+        ids = []
+        for row in wh.query(f"SELECT load_id FROM {ds}._dlt_loads WHERE status = 0"):
+            try:
+                if float(row["load_id"]) >= since.timestamp() - 1:
+                    ids.append(str(row["load_id"]))
+            except (TypeError, ValueError):
+                continue
+        if not ids:
+            return out
+        marks = ", ".join("?" for _ in ids)
+        for table in tables:
+            if "_dlt_load_id" in wh.columns(dataset, table):
+                out[table] = int(wh.query(f"SELECT count(*) AS n FROM {ds}.{quote_ident(table)} "
+                                          f"WHERE _dlt_load_id IN ({marks})", ids)[0]["n"])
+    return out
+
+
 def dir_size(path: str) -> int:
     """Bytes of all files below ``path`` (0 when missing)."""
     total = 0
@@ -204,5 +247,5 @@ def prune_loaded_packages(pipeline_or_dir: Any, keep: int = KEEP_LOADED_PACKAGES
     return freed
 
 
-__all__ = ["StateNotCommittedError", "verify_committed", "finish_pending", "expected_cursors", "prune_loaded_packages",
+__all__ = ["StateNotCommittedError", "verify_committed", "finish_pending", "rows_committed_since", "expected_cursors", "prune_loaded_packages",
            "dir_size", "DLT_CONFIG", "KEEP_LOADED_PACKAGES"]
