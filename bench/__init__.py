@@ -13,4 +13,5 @@ BENCHMARKS: dict[str, str] = {
     "nightly": "bench.bench_nightly",     # 5. nightly run of a 50k-user org at 100/min
     "history": "bench.bench_history",     # issue 11: first full-history sync of a 10-year org with the defaults
     "adaptive": "bench.bench_adaptive",   # issue 12.4: wall vs the server's floor at 10-100/min, adaptive budget
+    "soak": "bench.bench_soak",           # issue 12: 30 nights, activity, faults, two kill -9s: exact, state dir flat
 }
