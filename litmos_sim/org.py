@@ -4,6 +4,10 @@ Every table row is a list of stored values in the documented field order of its 
 schema.py) plus one trailing slot holding the undocumented "drift" element's value (None = absent).
 Datetimes are UTC epoch milliseconds, TimeTaken whole seconds. Every timestamp the generator writes
 is <= the clock's now, so the whole history is reachable through date windows.
+
+The org is `history_days` old: founded on its first day by its account owner, it starts small and
+grows (README "Growth"). Rows of users, teams and courses are in creation order, so "what existed at
+time t" is a bisect over their creation times.
 """
 from __future__ import annotations
 
@@ -254,8 +258,8 @@ class Org:
         self._gen_courses_modules(n_launch, n_later)
         self._gen_learning_paths(max(3, (n_launch + n_later) // 4))
         self._gen_team_assignments()
-        for created, level, orig in people:
-            self._gen_person(created, level, orig)
+        for created, role, orig in people:
+            self._gen_person(created, role, orig)
         self._gen_collections(max(2, len(self.course_created) // 10))
         self._pin_boundary_rows()
 
