@@ -3,7 +3,8 @@
 A learner's future (start within 10 days of the assignment, completion within 20 days of the start) is
 drawn independently of now and censored at now. Clipping the delays at now instead crams the whole
 future of every recent assignment into the hours before now (about 20-35% of all course results,
-module results and achievements then carry an UpdatedDate of the last 24 hours).
+module results and achievements then carry an UpdatedDate of the last 24 hours). The same holds for
+a grown 10-year org, whose intake of users and assignments is densest near now.
 """
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from litmos_sim.org import CR, MS_PER_DAY, Org
 from litmos_sim.timefmt import to_ms
 
 CASES = [
-    (5, datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc)),
-    (1, datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc)),
+    (5, datetime(2026, 11, 20, 2, 0, tzinfo=timezone.utc), 30),
+    (1, datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc), 30),
+    (1, datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc), 3650),
 ]
 
 
-@pytest.fixture(scope="module", params=CASES, ids=lambda case: f"seed{case[0]}")
+@pytest.fixture(scope="module", params=CASES, ids=lambda case: f"seed{case[0]}-{case[2]}d")
 def org(request) -> Org:
-    seed, now = request.param
-    return Org(seed, 2000, to_ms(now), 30)
+    seed, now, days = request.param
+    return Org(seed, 2000, to_ms(now), days)
 
 
 def _days_before_now(org: Org, table: str) -> Counter:
