@@ -154,6 +154,9 @@ def test_partial_history_builds_with_warnings_and_flags_rows_without_parents(sim
                        sum(cm for u in members[team] for cm in rows_by_user[u]),
                        len(members[team]))
                 for team, active in teams.items() if active}
+    team_counts = Counter(u for t, u in memberships if teams.get(t, True))  # a team not held counts
+    assert {u: n for u, n in wh.rows("select user_id, active_team_count from litmos_marts.dim_users")} == \
+        {u: team_counts[u] for u in users}
     summary = {t: (um, cm, n) for t, um, cm, n in wh.rows(
         "select team_id, user_missing_count, course_missing_count, member_count "
         "from litmos_marts.team_compliance_summary where scope = 'team'")}
