@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=1, help="data seed (default 1)")
     serve.add_argument("--scale", type=int, default=200, help="number of users (default 200)")
     serve.add_argument("--api-key", default=None, help=f"accepted API key (default {DEFAULT_API_KEY!r}, printed)")
-    serve.add_argument("--history-days", type=int, default=60, help="days of history (default 60)")
+    serve.add_argument("--history-days", type=int, default=60,
+                       help="days of history, i.e. the org's age: it is founded on the first day (default 60)")
     serve.add_argument("--rate-limit", type=int, default=100,
                        help="requests per minute per key, 0 = unlimited (default 100)")
     serve.add_argument("--rate-limit-status", type=int, default=503, choices=(503, 429),
