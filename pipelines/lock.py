@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
+import inspect
 import json
 import logging
 import os
@@ -250,4 +252,26 @@ def pipeline_lock(state_dir: str, pipeline_name: str = "litmos", *, destination:
         release(path)
 
 
-__all__ = ["PipelineLockedError", "pipeline_lock", "acquire", "release", "lock_path", "read_holder", "is_held"]
+def holds_pipeline_lock(func: Any) -> Any:
+    """Decorator for ``sync()``-like functions: the call holds :func:`pipeline_lock` for its
+    ``state_dir``/``pipeline_name`` (and names its ``destination``/``dataset`` in the lock file), using the
+    function's own defaults for arguments not given.
+
+    A state dir created only for the lock is removed again when the call fails before using it (a bad
+    key, the server unreachable), so a failed first run still leaves nothing behind.
+    """
+    signature = inspect.signature(func)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind_partial(*args, **kwargs)
+        bound.apply_defaults()
+        a = bound.arguments
+        with pipeline_lock(a.get("state_dir") or "state", a.get("pipeline_name") or "litmos",
+                           destination=a.get("destination"), dataset=a.get("dataset")):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+__all__ = ["PipelineLockedError", "pipeline_lock", "holds_pipeline_lock", "acquire", "release", "lock_path", "read_holder", "is_held"]

@@ -156,3 +156,19 @@ def test_two_sync_calls_on_one_state_dir_second_is_refused(tmp_path):
     assert second.returncode == 2, second.stderr.decode()[-2000:]
     assert second.stdout.decode().startswith(
         f"REFUSED PipelineLockedError another run of this pipeline is in progress (pid {first.pid} since ")
+
+
+def test_decorator_holds_the_lock_of_the_call_arguments(tmp_path):
+    from pipelines.lock import holds_pipeline_lock, is_held
+
+    @holds_pipeline_lock
+    def fake_sync(*, destination="duckdb", dataset="litmos_raw", state_dir="state", pipeline_name="litmos"):
+        assert is_held(state_dir, pipeline_name)
+        holder = read_holder(lock_path(state_dir, pipeline_name))
+        return holder["destination"], holder["dataset"]
+
+    state = str(tmp_path / "state")
+    assert fake_sync(state_dir=state, destination="postgres") == ("postgres", "litmos_raw")
+    with pipeline_lock(state, destination="duckdb", dataset="x"):  # run_sync holds it, then calls sync()
+        assert fake_sync(state_dir=state) == ("duckdb", "x")  # re-entrant: the outer holder's file stays
+    assert not (tmp_path / "state").exists()  # created for the lock only: removed
