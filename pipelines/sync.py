@@ -25,7 +25,7 @@ from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session,
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
-from sources.litmos.session import (STATE_COVERED, STATE_CURSORS, STATE_HISTORY_START, STATE_RESYNC,
+from sources.litmos.session import (STATE_COVERED, STATE_CURSORS, STATE_HISTORY_START, STATE_RESYNC, WHOLE_FEED,
                                     cursors_from_state, select_resources, session_state)
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import floor_day, parse_user_date
@@ -405,6 +405,7 @@ def sync(
     if isinstance(chosen, datetime):
         first_start = max(first_start, chosen)
     _refuse_cursors_ahead(planned["cursors"], server_now, resync_plan)
+    since_whole = _feeds_to_complete(planned, tables, chosen)
     if first_sync and start is None and end is None:
         log.info("first sync: reading the last %d days first, then the org's history back to %s",
                  RECENT_DAYS, f"{chosen:%Y-%m-%d} (history_start)" if chosen else "its first record")
@@ -414,7 +415,7 @@ def sync(
                            windows_per_batch=tuning["windows_per_batch"], server_now=server_now, emit=emit,
                            collection_refresh_days=refresh_days, store_login_keys=store_login_keys,
                            first_start=first_start, resync=resync_plan, history_choice=choice_text,
-                           **planned)
+                           since_whole=since_whole, **planned)
     runs.run(pipeline, session, emit)
     _finish_resyncs(pipeline)
     if end is None:
@@ -466,6 +467,7 @@ def check_dates(server_now: datetime, start: datetime | None, end: datetime | No
             ``history_start`` after the start date.
     """
     today = floor_day(server_now)
+    history = history if isinstance(history, datetime) else None  # AUTO: nothing to check
     for name, value in (("--start-date", start), ("--end-date", end), ("history_start", history)):
         if value is not None and floor_day(value) > today:
             raise LitmosConfigError(
@@ -531,6 +533,23 @@ def _refuse_cursors_ahead(cursors: dict[str, datetime | None], server_now: datet
             f"the stored cursor of {', '.join(ahead)} ({max(cursors[t] for t in ahead):%Y-%m-%d}) is after the "
             f"server's now ({server_now:%Y-%m-%d}): a run with a wrong clock wrote it; rerun with "
             f"`--resync {','.join(ahead)}` to read those tables again (docs/troubleshooting.md)")
+
+
+def _feeds_to_complete(planned: dict[str, Any], tables: list[str], chosen: Any) -> set[str]:
+    """The ``since`` feeds (achievements) this run reads whole: they have a cursor but were read from a
+    later date than the history start (the old one-year default, or a partial history being completed).
+    One chain of pages: the feed takes no ``to``, so nothing narrower exists."""
+    if chosen is _UNSET:
+        return set()
+    out = set()
+    for table in tables:
+        if ENDPOINTS[table].kind != "since" or planned["cursors"].get(table) is None:
+            continue
+        covered = planned["covered"].get(table)
+        held = datetime.fromisoformat(covered) if covered else None
+        if held is None or (chosen is None and held > WHOLE_FEED) or (isinstance(chosen, datetime) and held > chosen):
+            out.add(table)
+    return out
 
 
 def _refuse_resync_backfill() -> Any:

@@ -41,6 +41,8 @@ STATE_RESYNC = "resync"
 # The history start the user chose (an ISO date); absent = the discovered bound.
 STATE_HISTORY_START = "history_start"
 RESYNC_SUFFIX = "__resync"
+# The lower edge of a ``since`` feed read without ``since``: everything it ever held.
+WHOLE_FEED = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # When each full-refresh table (the collection family) was last read in full, by the server's clock.
 STATE_REFRESHED = "refreshed"
 # Rows per day each delta resource read in its last batch, and the requests of the last full read of the
@@ -207,6 +209,8 @@ class SyncSession:
             ``{"id", "bound", "cursor"}`` (see pipelines/history.py, which swaps them in).
         covered: Each table's ``covered_from`` as stored (None = unknown); a table starting without a
             cursor records its first window's ``since`` there.
+        since_whole: ``since`` resources to read whole (no ``since``): a warehouse whose feed was read
+            from a later date only (the old one-year default, or a partial history now completed).
         history_choice: The history start to remember in the state (``history_start``): an ISO date
             the user chose (``--start-date`` / ``history_start``), "" for the discovered bound, None
             to leave the stored value alone.
@@ -222,7 +226,7 @@ class SyncSession:
                  family_requests: int | None = None, first_start: datetime | None = None,
                  history: dict[str, tuple[datetime, datetime]] | None = None,
                  resync: dict[str, dict[str, Any]] | None = None, covered: dict[str, Any] | None = None,
-                 history_choice: str | None = None) -> None:
+                 history_choice: str | None = None, since_whole: set[str] | frozenset[str] = frozenset()) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
         if collection_refresh_days is None or collection_refresh_days < 0:
@@ -289,7 +293,7 @@ class SyncSession:
                     self.windows[table] = plan_windows(start, end, role="backfill" if self.backfill else "cursor")
                 self.fetcher.counter(table).windows_total = len(self.windows[table])
             elif endpoint.kind == "since":
-                if table in self.resync:
+                if table in self.resync or (table in since_whole and not self.backfill):
                     self.since[table] = None  # the whole feed
                 elif cursor is None and start_date is None and not self.backfill and first_start is not None:
                     self.since[table] = None  # a first sync reads the whole feed: no ``since``
@@ -614,8 +618,8 @@ class SyncSession:
         if done:
             entry["done"] = True
             _set_cursor(table, cursor)
-            if ENDPOINTS[table].kind == "delta":
-                _set_covered(table, datetime.fromisoformat(entry["bound"]))
+            _set_covered(table, datetime.fromisoformat(entry["bound"]) if ENDPOINTS[table].kind == "delta"
+                         else WHOLE_FEED)
         dlt.current.source_state().setdefault(STATE_RESYNC, {})[table] = entry
 
     def _forget_finished_resync(self, table: str) -> None:
@@ -654,6 +658,10 @@ class SyncSession:
                               self._days_read(since, self.server_now))
         if not self.backfill:
             _set_cursor(table, self.server_now)
+            if since is None:
+                _set_covered(table, WHOLE_FEED)
+            elif self.cursors_before.get(table) is None:
+                _set_covered(table, since)
 
     def close(self, cancel: bool = False) -> None:
         """Stops the pools; with ``cancel`` queued requests are dropped and running ones stop early."""
