@@ -117,7 +117,7 @@ class Org:
         seed: Seed of every random choice.
         scale: Number of users.
         now_ms: The clock's now at generation (epoch ms); nothing is stamped after it.
-        history_days: Days of history before now.
+        history_days: Days of history before now: the org's age (it is founded on the first day).
     """
 
     def __init__(self, seed: int, scale: int, now_ms: int, history_days: int):
@@ -529,18 +529,12 @@ class Org:
         end = self.now_ms if leave is None else leave
         joined = self._join_teams(u, created, end)
         courses = self._gen_assignments(u, created, end)
-        for t, at in joined:
+        for t, at in joined:  # a team's direct courses reach its members from when both exist
             for c, team_at in self.team_direct_courses[t]:
                 if max(at, team_at) <= end:
                     courses.setdefault(c, max(at, team_at))
-        at = self.onboarding_time(created, end) if self.rng.random() < 0.3 else None
-        if at is not None:
-            n_lps = bisect_right(self.lp_created, at)
-            if n_lps:
-                lp = self.rint(0, n_lps - 1)
-                self.assign_lp(u, lp, at)
-                for c in self.lp_course_rows[lp]:
-                    courses.setdefault(c, at)
+        if self.rng.random() < 0.3:
+            self._gen_lp_assignment(u, created, end, courses)
         for c, at in courses.items():
             self.new_result(u, c, at, end)
         for lp_users_row in self._lp_rows_of_user.get(u, ()):
@@ -548,6 +542,17 @@ class Org:
         self._gen_logins(u, created, end, login_rate)
         if leave is not None:
             self.deactivate_user(u, max(leave, self.t("users").rows[u][U.UpdatedDate]))
+
+    def _gen_lp_assignment(self, u: int, created: int, end: int, courses: dict[int, int]) -> None:
+        """Assign one of the learning paths of the user's onboarding time; its courses join `courses`."""
+        at = self.onboarding_time(created, end)
+        n_lps = 0 if at is None else bisect_right(self.lp_created, at)
+        if not n_lps:
+            return
+        lp = self.rint(0, n_lps - 1)
+        self.assign_lp(u, lp, at)
+        for c in self.lp_course_rows[lp]:
+            courses.setdefault(c, at)
 
     def _join_teams(self, u: int, created: int, end: int) -> list[tuple[int, int]]:
         """Put a new user in one or two of the teams that exist by then; returns (team row, joined at)."""
