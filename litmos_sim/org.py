@@ -798,15 +798,15 @@ class Org:
         n = int(per_day * (hi - lo) / MS_PER_DAY + self.rng.random())
         if not n:
             return
-        logins, stamp = self.tables["logins"], self.stamp
-        last = lo
-        for _ in range(n):
-            at = stamp(lo, hi)
+        # A set: (Id, LastLogin) is the record key, and over years of logins some stamps snap to the
+        # same midnight.
+        stamps = sorted({self.stamp(lo, hi) for _ in range(n)})
+        logins = self.tables["logins"]
+        for at in stamps:
             logins.add([u, at])
-            last = at if at > last else last
         user = self.tables["users"].rows[u]
-        user[U.LastLogin] = last
-        user[U.UpdatedDate] = max(user[U.UpdatedDate], last)
+        user[U.LastLogin] = stamps[-1]
+        user[U.UpdatedDate] = max(user[U.UpdatedDate], stamps[-1])
 
     def login(self, u: int, at: int) -> None:
         """A login event. It also updates the user record (LastLogin, UpdatedDate) so details stay consistent."""
