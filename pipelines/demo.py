@@ -100,14 +100,19 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
     return result
 
 
-def query_command(database: Path, sql: str = "select * from litmos_marts.team_compliance_summary") -> str:
+DEMO_QUERY = ("select team_path, scope, tracked_count, compliant_count, overdue_count, compliance_rate "
+              "from litmos_marts.team_compliance_summary order by team_path, scope")
+
+
+def query_command(database: Path, sql: str = DEMO_QUERY) -> str:
     """A shell command that prints a query's result, using this Python's duckdb (no duckdb CLI needed)."""
     python = Path(sys.executable)
     try:  # .venv/bin/python when run from the checkout, as README's `make demo` does
         python = python.relative_to(Path.cwd())
     except ValueError:
         pass
-    code = f"import duckdb; duckdb.connect({json.dumps(str(database))}, read_only=True).sql({json.dumps(sql)}).show()"
+    code = (f"import duckdb; duckdb.connect({json.dumps(str(database))}, read_only=True)"
+            f".sql({json.dumps(sql)}).show(max_width=200)")
     return f"{shlex.quote(str(python))} -c {shlex.quote(code)}"
 
 

@@ -54,7 +54,8 @@ def test_demo_end_to_end(tmp_path, monkeypatch, capsys):
     assert hint, out
     query = subprocess.run(["bash", "-c", hint.group(1)], capture_output=True, text=True, timeout=120)
     assert query.returncode == 0, query.stderr
-    assert "team_id" in query.stdout and "compliant_count" in query.stdout
+    for column in ("team_path", "scope", "tracked_count", "compliant_count", "overdue_count", "compliance_rate"):
+        assert column in query.stdout, query.stdout
 
     dom = chromium_dom(out_dir / "report.html")
     assert_rendered_report(dom)
