@@ -25,15 +25,19 @@ def chromium_path() -> str | None:
     return None
 
 
-# The slow kill/resume loops (over a minute of repeated kill -9 and reruns). `make test` leaves them out
-# for speed; CI runs them (LITMOS_TEST_ALL=1, see scripts/test.sh). Marked here so their files stay as
-# their owners wrote them.
-SOAK_FILES = ("tests/source/test_kill_resume.py",)
+# The soak tests: kill/resume loops (over a minute of repeated kill -9 and reruns) and many simulated
+# nights in a row. `make test` leaves them out for speed; CI runs them (LITMOS_TEST_ALL=1, see
+# scripts/test.sh). Marked here (a file or a test id) so their files stay as their owners wrote them.
+SOAK = (
+    "tests/source/test_kill_resume.py",
+    "tests/source/test_state_growth.py::test_state_dir_stays_flat_over_nights",
+    "tests/source/test_state_growth.py::test_pruning_keeps_load_loaded_flat_and_the_data_exact",
+)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.nodeid.split("::")[0] in SOAK_FILES:
+        if any(item.nodeid == s or item.nodeid.startswith(s + ("::" if ".py" in s[-3:] else "[")) for s in SOAK):
             item.add_marker(pytest.mark.soak)
             item.add_marker(pytest.mark.slow)
 
