@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=_wrap("Extract every changed record since the last run (per resource cursor, 7-day windows, "
                     "1-day lookback), merge it into the raw dataset, build the dbt marts, and record the run "
                     "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes."),
-        epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 130 interrupted",
+        epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 3 loaded but records quarantined in "
+               "<dataset>._litmos_rejects, 130 interrupted",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--resources", metavar="a,b",
@@ -242,6 +243,14 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
     if failure is not None:
         code = EXIT_INTERRUPTED if failure.interrupted else EXIT_USAGE if failure.usage else EXIT_FAILED
         return _fail(str(failure), secrets, code)
+    if summary.rejects:
+        from sources.litmos.rejects import EXIT_REJECTS  # noqa: PLC0415
+
+        if not args.quiet and args.log_format == "text":
+            print(format_run_summary(summary))
+        warning = next((n for n in summary.notes if "could not be decoded" in n), "records were quarantined")
+        _fail(warning, secrets, EXIT_REJECTS)
+        return EXIT_REJECTS
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet:

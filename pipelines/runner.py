@@ -52,6 +52,7 @@ class RunSummary:
     error: str | None = None
     sync_result: Any = None
     notes: list[str] = field(default_factory=list)  # one-line warnings of the sync (e.g. partial history)
+    rejects: int = 0  # records quarantined in _litmos_rejects: the run loaded the rest and exits 3
 
     @property
     def rows_total(self) -> int:
@@ -264,6 +265,7 @@ def _fill_from_result(summary: RunSummary, result: Any, opts: RunOptions) -> Non
     summary.rate_wait_seconds = float(getattr(result, "rate_wait_seconds", 0.0) or 0.0)
     summary.server_now = getattr(result, "server_now", None)
     summary.notes = [n for n in [getattr(result, "history", None), *(getattr(result, "notes", None) or [])] if n]
+    summary.rejects = int(getattr(result, "rejects", 0) or 0)
     started = getattr(result, "started_at", None) or summary.started_at
     for name, stats in (getattr(result, "resources", None) or {}).items():
         summary.resources.append(run_history.ResourceRun(

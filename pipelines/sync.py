@@ -160,6 +160,7 @@ class SyncResult:
     notes: list[str] = field(default_factory=list)  # one-line warnings the summary repeats
     history_estimate: int = 0  # requests the history walk announced before it started
     history_requests: int = 0  # requests it made
+    rejects: int = 0  # records that could not be decoded, kept raw in _litmos_rejects (exit 3)
 
     @property
     def rows_total(self) -> int:
@@ -420,6 +421,11 @@ def sync(
     _finish_resyncs(pipeline)
     if end is None:
         _walk_history(pipeline, client, runs, tables, chosen, server_now, tuning, emit, store_login_keys)
+    if runs.rejected:
+        from sources.litmos.rejects import rejects_warning  # noqa: PLC0415
+
+        runs.notes.append(rejects_warning(runs.rejected, dataset))
+        log.warning(runs.notes[-1])
     if start is not None and end is None and first_sync:
         note = partial_history_note(pipeline, start)
         if note:
@@ -442,7 +448,8 @@ def sync(
                       retries_total=counters.retries_total,
                       rate_wait_seconds=round(client.limiter.waited_s, 3), resources=stats,
                       history=runs.history_summary, notes=runs.notes,
-                      history_estimate=runs.history_estimate, history_requests=runs.history_requests)
+                      history_estimate=runs.history_estimate, history_requests=runs.history_requests,
+                      rejects=len(runs.rejected))
 
 
 # Days a first sync reads forwards before it walks the history back: one batch of 7-day windows, so
@@ -660,6 +667,7 @@ class _Runs:
         self.skipped: list[str] = []
         self.notes: list[str] = []
         self.history_summary: str | None = None
+        self.rejected: list[Any] = []  # records quarantined in _litmos_rejects
         self.history_estimate = 0  # requests the walk's passes said they would make
         self.history_requests = 0  # requests they made
 
@@ -716,6 +724,7 @@ class _Runs:
             c.rows for c in session.fetcher.counters.values())
 
     def _add(self, session: Any) -> None:
+        self.rejected.extend(session.rejected)
         for table, c in session.fetcher.counters.items():
             total = self.counters.setdefault(table, _Counter())
             total.windows_total += c.windows_total

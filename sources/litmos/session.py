@@ -27,6 +27,7 @@ from .client import LitmosClient
 from .exceptions import Cancelled, LitmosConfigError
 from .fetch import Fetcher
 from .parsing import arrow_schema
+from .rejects import rejects_resource
 from .settings import ELEARNING_MODULE_TYPES, ENDPOINTS, Endpoint
 from .windows import Window, format_api_date, plan_windows, plan_windows_back, run_end, start_for
 
@@ -268,6 +269,7 @@ class SyncSession:
         self.resync = {t: dict(v) for t, v in (resync or {}).items() if t in resources}
         self.covered = dict(covered or {})
         self.history_choice = history_choice
+        self.rejected: list[Any] = []  # quarantined records committed to _litmos_rejects so far
         self.windows: dict[str, list[Window]] = {}
         self.since: dict[str, datetime | None] = {}
         for table in resources:
@@ -543,9 +545,27 @@ class SyncSession:
 
     def resources_for(self, work: BatchWork) -> list[Any]:
         """Returns the dlt resources of a submitted batch (only resources with work in it)."""
-        return [_resource(ENDPOINTS[table], items,
-                          table_name=table + RESYNC_SUFFIX if table in self.resync else None)
-                for table, items in self.items_for(work).items()]
+        items = self.items_for(work)
+        running = set(items)
+
+        def tracked(table: str, pages: Iterator[pa.Table | None]) -> Iterator[pa.Table | None]:
+            try:
+                yield from pages
+            finally:
+                running.discard(table)
+
+        resources = [_resource(ENDPOINTS[table], tracked(table, pages),
+                               table_name=table + RESYNC_SUFFIX if table in self.resync else None)
+                     for table, pages in items.items()]
+        # Records that could not be decoded, kept raw: drained once the batch's resources have run, so
+        # they are committed with the batch's rows and cursors.
+        resources.append(rejects_resource(self._drain_rejects, ready=lambda: not running))
+        return resources
+
+    def _drain_rejects(self) -> list[Any]:
+        found = list(self.fetcher.drain_rejects())
+        self.rejected.extend(found)
+        return found
 
     def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table | None]]:
         """The page iterators of a submitted batch by table (only tables with work in it).
