@@ -21,7 +21,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import config
-from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_now
+from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_clock
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.events import BatchCommitted
@@ -386,7 +386,7 @@ def sync(
         _refuse_resync_backfill()
     dest = _destination(destination, credentials)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
-    server_now = probe_server_now(client)
+    server_now, clock_trusted = probe_server_clock(client)
     check_dates(server_now, start, end, history)
     pipeline = _make_pipeline(pipeline_name, dest, dataset, state_dir)
 
@@ -407,6 +407,8 @@ def sync(
         first_start = max(first_start, chosen)
     _refuse_cursors_ahead(planned["cursors"], server_now, resync_plan)
     since_whole = _feeds_to_complete(planned, tables, chosen)
+    clock = {"clock_trusted": clock_trusted,
+             "newest_seen": max((c for c in planned["cursors"].values() if c), default=None)}
     if first_sync and start is None and end is None:
         log.info("first sync: reading the last %d days first, then the org's history back to %s",
                  RECENT_DAYS, f"{chosen:%Y-%m-%d} (history_start)" if chosen else "its first record")
@@ -416,11 +418,11 @@ def sync(
                            windows_per_batch=tuning["windows_per_batch"], server_now=server_now, emit=emit,
                            collection_refresh_days=refresh_days, store_login_keys=store_login_keys,
                            first_start=first_start, resync=resync_plan, history_choice=choice_text,
-                           since_whole=since_whole, **planned)
+                           since_whole=since_whole, **clock, **planned)
     runs.run(pipeline, session, emit)
     _finish_resyncs(pipeline)
     if end is None:
-        _walk_history(pipeline, client, runs, tables, chosen, server_now, tuning, emit, store_login_keys)
+        _walk_history(pipeline, client, runs, tables, chosen, server_now, tuning, emit, store_login_keys, clock)
     if runs.rejected:
         from sources.litmos.rejects import rejects_warning  # noqa: PLC0415
 
@@ -576,7 +578,8 @@ def _finish_resyncs(pipeline: dlt.Pipeline) -> None:
 
 
 def _walk_history(pipeline: dlt.Pipeline, client: Any, runs: "_Runs", tables: list[str], chosen: Any,
-                  server_now: datetime, tuning: dict[str, Any], emit: Any, store_login_keys: bool) -> None:
+                  server_now: datetime, tuning: dict[str, Any], emit: Any, store_login_keys: bool,
+                  clock: dict[str, Any]) -> None:
     """Walks each delta table's history back from what it holds down to the bound, pass after pass
     while the discovered bound moves back (see pipelines/history.py for the rule)."""
     from pipelines.history import (  # noqa: PLC0415
@@ -609,7 +612,7 @@ def _walk_history(pipeline: dlt.Pipeline, client: Any, runs: "_Runs", tables: li
                                max_workers=tuning["max_workers"],
                                windows_per_batch=tuning["windows_per_batch"] * HISTORY_BATCH_FACTOR,
                                server_now=server_now, emit=emit, store_login_keys=store_login_keys,
-                               history=todo, **{k: v for k, v in planned.items() if k != "cursors"},
+                               history=todo, **clock, **{k: v for k, v in planned.items() if k != "cursors"},
                                cursors=planned["cursors"])
         runs.announce_history(session, bound)
         before = client.counters.requests_total

@@ -29,7 +29,8 @@ from .session import BatchWork, SyncSession, _resource, select_resources, sessio
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import format_api_date, parse_user_date
 
-__all__ = ["litmos_source", "LitmosError", "ENDPOINTS", "open_session", "batch_source", "probe_server_now"]
+__all__ = ["litmos_source", "LitmosError", "ENDPOINTS", "open_session", "batch_source", "probe_server_now",
+           "probe_server_clock"]
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,26 @@ def probe_server_now(client: LitmosClient) -> datetime:
     It also checks the key and host before any data is touched. Falls back to the local clock (with a
     warning) only when the server sends no ``Date``.
     """
+    return probe_server_clock(client)[0]
+
+
+def probe_server_clock(client: LitmosClient) -> tuple[datetime, bool]:
+    """Like :func:`probe_server_now`; also says whether the time came from the server (``Date``).
+
+    Without it the local clock stands in, and a session then never moves a cursor past the newest
+    change it has seen (see ``SyncSession.clock_from_data``): a local clock that runs ahead must not
+    push cursors into the server's future, where they would skip every change until then.
+    """
     # A one-day, day-aligned window with the usual limit: it looks like any other request in a log.
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     params = {"since": format_api_date(today), "to": format_api_date(today + timedelta(days=1)),
               "start": "0", "limit": str(PAGE_LIMIT)}
     response, _ = client.get("/org/teams", params, label="_probe")
     if response.server_date is None:
-        log.warning("the API sent no Date header; using the local clock as the server's now")
-        return datetime.now(timezone.utc)
-    return response.server_date
+        log.warning("the API sent no Date header; using the local clock as the server's now, and cursors "
+                    "advance no further than the newest change read")
+        return datetime.now(timezone.utc), False
+    return response.server_date, True
 
 
 class _ClosableClient(LitmosClient):

@@ -210,6 +210,9 @@ class SyncSession:
             ``{"id", "bound", "cursor"}`` (see pipelines/history.py, which swaps them in).
         covered: Each table's ``covered_from`` as stored (None = unknown); a table starting without a
             cursor records its first window's ``since`` there.
+        clock_trusted: False when ``server_now`` is the local clock (the server sent no ``Date``):
+            cursors then advance no further than the newest change read (``newest_seen`` and on).
+        newest_seen: The newest cursor value known before this session (stored cursors).
         since_whole: ``since`` resources to read whole (no ``since``): a warehouse whose feed was read
             from a later date only (the old one-year default, or a partial history now completed).
         history_choice: The history start to remember in the state (``history_start``): an ISO date
@@ -227,7 +230,8 @@ class SyncSession:
                  family_requests: int | None = None, first_start: datetime | None = None,
                  history: dict[str, tuple[datetime, datetime]] | None = None,
                  resync: dict[str, dict[str, Any]] | None = None, covered: dict[str, Any] | None = None,
-                 history_choice: str | None = None, since_whole: set[str] | frozenset[str] = frozenset()) -> None:
+                 history_choice: str | None = None, since_whole: set[str] | frozenset[str] = frozenset(),
+                 clock_trusted: bool = True, newest_seen: datetime | None = None) -> None:
         if lookback_days < 0:
             raise LitmosConfigError(f"bad lookback_days {lookback_days}: use 0 or more days")
         if collection_refresh_days is None or collection_refresh_days < 0:
@@ -270,6 +274,8 @@ class SyncSession:
         self.covered = dict(covered or {})
         self.history_choice = history_choice
         self.rejected: list[Any] = []  # quarantined records committed to _litmos_rejects so far
+        self.clock_from_data = not clock_trusted
+        self.newest_seen = newest_seen
         self.windows: dict[str, list[Window]] = {}
         self.since: dict[str, datetime | None] = {}
         for table in resources:
@@ -374,8 +380,21 @@ class SyncSession:
         return max(0.0, (min(to, self.server_now) - since).total_seconds() / 86400)
 
     def cursor_after(self, window: Window) -> datetime:
-        """The cursor after ``window`` is loaded: its end, capped at the server's now."""
+        """The cursor after ``window`` is loaded: its end, capped at the server's now (and, when that is
+        only the local clock, at the newest change read: the one instant known to have passed there)."""
+        if self.clock_from_data:
+            return min(window.to, self.server_now, self.newest_seen or window.since)
         return min(window.to, self.server_now)
+
+    def _see(self, table: str, page: pa.Table) -> None:
+        column = ENDPOINTS[table].cursor
+        if not column or column not in page.column_names or page.num_rows == 0:
+            return
+        newest = pc.max(page.column(column)).as_py()
+        if newest is not None:
+            newest = newest.replace(tzinfo=timezone.utc) if newest.tzinfo is None else newest
+            with self._seen_lock:
+                self.newest_seen = max(self.newest_seen or newest, newest)
 
     def _submit_window(self, table: str, position: int) -> None:
         windows = self.windows[table]
@@ -605,6 +624,8 @@ class SyncSession:
                     yield NOT_READY
                 else:
                     rows += page.num_rows
+                    if self.clock_from_data:
+                        self._see(table, page)
                     yield from pending.add(page)
             days += self._days_read(window.since, window.to)
             # State changes are committed with this batch's rows by pipeline.run (same load package), so
@@ -677,7 +698,12 @@ class SyncSession:
             _set_rows_per_day(table, sum(t.num_rows for t in future.result()),
                               self._days_read(since, self.server_now))
         if not self.backfill:
-            _set_cursor(table, self.server_now)
+            now = self.server_now
+            if self.clock_from_data:  # the local clock may run ahead: no further than what was read
+                for page in future.result():
+                    self._see(table, page)
+                now = min(now, self.newest_seen or since or now)
+            _set_cursor(table, now)
             if since is None:
                 _set_covered(table, WHOLE_FEED)
             elif self.cursors_before.get(table) is None:
