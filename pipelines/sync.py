@@ -21,6 +21,7 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import config
+from pipelines.lock import holds_pipeline_lock
 from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_clock
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -298,6 +299,7 @@ def read_cursors(state_dir: str = "state", pipeline_name: str = "litmos") -> dic
     return cursors_from_state(source_state)
 
 
+@holds_pipeline_lock
 def sync(
     *,
     destination: Any = "duckdb",
