@@ -149,8 +149,9 @@ def test_first_sync_with_defaults_holds_an_old_org_then_incremental_runs_stay_ex
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_first_sync_with_defaults_on_postgres_holds_a_900_day_org(tmp_path, pg_database):
-    with run_simulator(_cfg(900, seed=22)) as sim:
+@pytest.mark.parametrize("history_days", [900, 3650])
+def test_first_sync_with_defaults_on_postgres_holds_an_old_org(tmp_path, pg_database, history_days):
+    with run_simulator(_cfg(history_days, seed=22)) as sim:
         _load(sim, pg_database, tmp_path, destination="postgres")
         assert _diff(sim, "postgres", pg_database) == []
         sim.advance(timedelta(days=1), activity=True)
@@ -159,6 +160,7 @@ def test_first_sync_with_defaults_on_postgres_holds_a_900_day_org(tmp_path, pg_d
         as_of = sim.now().date()
         built = build_marts("postgres", pg_database, vars={"as_of_date": as_of.isoformat()}, quiet=True)
         assert {n.status for n in built.nodes} <= {"success", "pass"}
+        assert _compliance("postgres", pg_database) == compute(sim, as_of).compliance
 
 
 def _forget_history_marks(tmp_path):
@@ -194,6 +196,25 @@ def test_a_warehouse_loaded_with_the_old_one_year_default_is_completed_without_r
             assert reread == [], (table, reread)
             assert [w for w in windows if w[1] <= min(held[table], nightly_from)], f"{table}: no walk back"
         assert result.history_requests > 0
+        as_of = sim.now().date()
+        built = build_marts(destination, credentials, vars={"as_of_date": as_of.isoformat()}, quiet=True)
+        assert {n.status for n in built.nodes} <= {"success", "pass"}
+        assert _compliance(destination, credentials) == compute(sim, as_of).compliance
+
+
+def _compliance(destination, credentials):
+    if destination == "duckdb":
+        conn = duckdb.connect(credentials, read_only=True)
+    else:
+        import psycopg2
+
+        conn = psycopg2.connect(credentials)
+    try:
+        cur = conn.cursor()
+        cur.execute("select user_id, course_id, compliance_status from litmos_marts.fct_compliance")
+        return {(u, c): s for u, c, s in cur.fetchall()}
+    finally:
+        conn.close()
 
 
 def _oldest_held(destination, credentials):
@@ -302,36 +323,52 @@ def test_a_cursor_ahead_of_the_server_is_refused_and_resync_repairs_it(tmp_path)
 RESYNC_RUNNER = """
 import os
 from pipelines.sync import sync
-sync(credentials=os.environ["T_DB"], state_dir=os.environ["T_STATE"], requests_per_minute=0,
-     resync=os.environ.get("T_RESYNC") or None)
+sync(destination=os.environ["T_DEST"], credentials=os.environ["T_DB"], state_dir=os.environ["T_STATE"],
+     requests_per_minute=0, resync=os.environ.get("T_RESYNC") or None)
 print("DONE")
 """
 
 
-def _start(sim, tmp_path, resync=""):
+def _start(sim, tmp_path, credentials, destination, resync=""):
     env = dict(os.environ, SOURCES__LITMOS__API_KEY=sim.api_key, SOURCES__LITMOS__BASE_URL=sim.base_url,
                SOURCES__LITMOS__WINDOWS_PER_BATCH="1", SOURCES__LITMOS__MAX_WORKERS="2",
-               T_DB=str(tmp_path / "w.duckdb"), T_STATE=str(tmp_path / "state"), T_RESYNC=resync,
+               T_DB=credentials, T_DEST=destination, T_STATE=str(tmp_path / "state"), T_RESYNC=resync,
                PYTHONPATH=ROOT)
     return subprocess.Popen([sys.executable, "-c", RESYNC_RUNNER], env=env, cwd=str(tmp_path),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def test_resync_of_one_table_killed_mid_way_then_rerun_replaces_it_exactly(tmp_path):
+def _sql(destination, credentials, sql, write=False):
+    if destination == "duckdb":
+        conn = duckdb.connect(credentials, read_only=not write)
+    else:
+        import psycopg2
+
+        conn = psycopg2.connect(credentials)
+        conn.autocommit = True
+    try:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_resync_of_one_table_killed_mid_way_then_rerun_replaces_it_exactly(tmp_path, destination, request):
+    credentials = request.getfixturevalue("pg_database") if destination == "postgres" else str(tmp_path / "w.db")
     cfg = SimConfig(seed=29, scale=200, api_key="hist-key", history_days=150, now=NOW, latency_ms=5)
     with run_simulator(cfg) as sim:
-        db = str(tmp_path / "w.duckdb")
-        proc = _start(sim, tmp_path)
+        proc = _start(sim, tmp_path, credentials, destination)
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()[-2000:]
         # A stale row the API no longer returns: only a re-sync removes it.
-        with duckdb.connect(db) as con:
-            con.execute("insert into litmos_raw.course_results (user_id, id, name, _dlt_load_id, _dlt_id) "
-                        "values ('ghost', 'ghost', 'x', 'ghost-load', 'ghost-row')")
-            before = con.execute("select count(*) from litmos_raw.course_results").fetchone()[0]
+        _sql(destination, credentials, "insert into litmos_raw.course_results (user_id, id, name, _dlt_load_id, "
+             "_dlt_id) values ('ghost', 'ghost', 'x', 'ghost-load', 'ghost-row')", write=True)
+        before = _sql(destination, credentials, "select count(*) from litmos_raw.course_results")[0][0]
         sim.advance(timedelta(days=1), activity=True)
         start_count = len(sim.requests())
-        proc = _start(sim, tmp_path, resync="course_results")
+        proc = _start(sim, tmp_path, credentials, destination, resync="course_results")
         deadline = time.monotonic() + 120
         while len(sim.requests()) < start_count + 60 and proc.poll() is None:
             assert time.monotonic() < deadline, "the re-sync made no progress"
@@ -339,13 +376,17 @@ def test_resync_of_one_table_killed_mid_way_then_rerun_replaces_it_exactly(tmp_p
         assert proc.poll() is None, "the re-sync finished before the kill"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        with duckdb.connect(db, read_only=True) as con:  # the old rows stay until the copy is complete
-            assert con.execute("select count(*) from litmos_raw.course_results").fetchone()[0] >= before
-            assert con.execute("select count(*) from litmos_raw.course_results where id = 'ghost'").fetchone()[0] == 1
-        proc = _start(sim, tmp_path)  # a plain rerun carries the re-sync on
+        # The old rows stay until the copy is complete.
+        assert _sql(destination, credentials, "select count(*) from litmos_raw.course_results")[0][0] >= before
+        assert _sql(destination, credentials,
+                    "select count(*) from litmos_raw.course_results where id = 'ghost'") == [(1,)]
+        proc = _start(sim, tmp_path, credentials, destination)  # a plain rerun carries the re-sync on
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()[-2000:]
-        assert _diff(sim, "duckdb", db) == []
-        with duckdb.connect(db, read_only=True) as con:
-            assert con.execute("select count(*) from litmos_raw.course_results__resync").fetchone()[0] == 0
+        assert _diff(sim, destination, credentials) == []
+        assert _sql(destination, credentials, "select count(*) from litmos_raw.course_results__resync") == [(0,)]
         assert read_cursors(str(tmp_path / "state"))["course_results"] == sim.now()
+        as_of = sim.now().date()
+        built = build_marts(destination, credentials, vars={"as_of_date": as_of.isoformat()}, quiet=True)
+        assert {n.status for n in built.nodes} <= {"success", "pass"}
+        assert _compliance(destination, credentials) == compute(sim, as_of).compliance
