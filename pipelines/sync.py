@@ -22,6 +22,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import config
 from pipelines.lock import holds_pipeline_lock
+from pipelines.state_hygiene import DLT_CONFIG, finish_pending, prune_loaded_packages, verify_committed
 from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_clock
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -282,6 +283,8 @@ def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir
     if dlt.config.get("runtime.dlthub_telemetry") is None:
         # No anonymous usage pings from an unattended ETL unless the user opts in (RUNTIME__DLTHUB_TELEMETRY).
         dlt.config["runtime.dlthub_telemetry"] = False
+    for key, value in DLT_CONFIG.items():  # load.delete_completed_jobs: no job files kept after a load
+        dlt.config[key] = value
     os.makedirs(state_dir, exist_ok=True)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=destination, dataset_name=dataset,
                         pipelines_dir=os.path.abspath(state_dir), progress=None)
@@ -395,7 +398,7 @@ def sync(
     if pipeline.has_pending_data:
         # A killed run extracted a batch (rows + cursors) but did not load it: finish that first.
         log.info("loading the batch a previous run left pending")
-        _run(pipeline)
+        finish_pending(pipeline)  # not pipeline.run(): see pipelines.state_hygiene.finish_pending
     pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
     runs = _Runs(client, tables)
     _finish_resyncs(pipeline)
@@ -689,6 +692,8 @@ class _Runs:
                 if index + 1 < session.batches_total:
                     pending = session.submit(index + 1)  # fetch ahead while this batch loads
                 _run(pipeline, batch_source(session, work))
+                verify_committed(pipeline, batch=f"batch {index + 1} of {session.batches_total}")
+                prune_loaded_packages(pipeline)  # load/loaded/ keeps the newest 2 packages' metadata
                 if emit:
                     committed = cursors_from_state(_source_state(pipeline))
                     emit(BatchCommitted(index, session.batches_total, self._rows(session),
