@@ -774,8 +774,4 @@ def _refresh_days(value: Any) -> int:
         raise LitmosConfigError(str(exc)) from None
 
 
-def _rows_so_far(session: Any) -> int:
-    return sum(c.rows for c in session.fetcher.counters.values())
-
-
 __all__ = ["sync", "read_cursors", "SyncResult", "ResourceStats", "STATE_CURSORS", "ENDPOINTS"]

@@ -8,10 +8,6 @@ empty window costs exactly one request.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
@@ -108,59 +104,6 @@ def _cursor_values(sim, table):
 
 def _oldest_change(sim) -> datetime:
     return min(min(_cursor_values(sim, t)) for t in DELTA_PATHS.values() if _cursor_values(sim, t))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("history_days", [900, 3650])
-def test_first_sync_with_defaults_holds_an_old_org_then_incremental_runs_stay_exact(tmp_path, history_days):
-    with run_simulator(_cfg(history_days, scale=300)) as sim:
-        oldest = _oldest_change(sim)
-        assert oldest < NOW - timedelta(days=history_days - 60), "the simulated org is not as old as asked"
-        db = str(tmp_path / "w.duckdb")
-        result = _load(sim, db, tmp_path)
-        assert _diff(sim, "duckdb", db) == []
-        asked = _windows(sim.requests())
-        _assert_covers(asked, oldest, NOW)
-        _assert_empty_windows_cost_one_request(sim, asked)
-        # No window was asked twice: the walk back never re-reads what the forward part read.
-        for table, windows in asked.items():
-            assert all(starts.count(0) == 1 for starts in windows.values()), table
-        # The announced estimate is within 15% of what the walk did.
-        assert result.history_requests > 0
-        assert abs(result.history_estimate - result.history_requests) <= 0.15 * result.history_requests
-        assert result.history and result.history.startswith("history read back to ")
-
-        for _ in range(2):  # nights with activity: incremental, exact, and no history walk again
-            sim.advance(timedelta(days=1), activity=True)
-            sim.clear_requests()
-            again = _load(sim, db, tmp_path)
-            assert again.history_requests == 0
-            assert _diff(sim, "duckdb", db) == []
-            assert len(sim.requests()) < 200
-        as_of = sim.now().date()
-        built = build_marts("duckdb", db, vars={"as_of_date": as_of.isoformat()}, quiet=True)
-        assert {n.status for n in built.nodes} <= {"success", "pass"}
-        oracle = compute(sim, as_of)
-        with duckdb.connect(db, read_only=True) as con:
-            compliance = {(u, c): s for u, c, s in con.execute(
-                "select user_id, course_id, compliance_status from litmos_marts.fct_compliance").fetchall()}
-        assert compliance == oracle.compliance
-
-
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.parametrize("history_days", [900, 3650])
-def test_first_sync_with_defaults_on_postgres_holds_an_old_org(tmp_path, pg_database, history_days):
-    with run_simulator(_cfg(history_days, seed=22)) as sim:
-        _load(sim, pg_database, tmp_path, destination="postgres")
-        assert _diff(sim, "postgres", pg_database) == []
-        sim.advance(timedelta(days=1), activity=True)
-        _load(sim, pg_database, tmp_path, destination="postgres")
-        assert _diff(sim, "postgres", pg_database) == []
-        as_of = sim.now().date()
-        built = build_marts("postgres", pg_database, vars={"as_of_date": as_of.isoformat()}, quiet=True)
-        assert {n.status for n in built.nodes} <= {"success", "pass"}
-        assert _compliance("postgres", pg_database) == compute(sim, as_of).compliance
 
 
 def _forget_history_marks(tmp_path):
@@ -318,75 +261,3 @@ def test_a_cursor_ahead_of_the_server_is_refused_and_resync_repairs_it(tmp_path)
         _load(sim, db, tmp_path, resync="teams")
         assert read_cursors(str(tmp_path / "state"))["teams"] == sim.now()
         assert _diff(sim, "duckdb", db) == []
-
-
-RESYNC_RUNNER = """
-import os
-from pipelines.sync import sync
-sync(destination=os.environ["T_DEST"], credentials=os.environ["T_DB"], state_dir=os.environ["T_STATE"],
-     requests_per_minute=0, resync=os.environ.get("T_RESYNC") or None)
-print("DONE")
-"""
-
-
-def _start(sim, tmp_path, credentials, destination, resync=""):
-    env = dict(os.environ, SOURCES__LITMOS__API_KEY=sim.api_key, SOURCES__LITMOS__BASE_URL=sim.base_url,
-               SOURCES__LITMOS__WINDOWS_PER_BATCH="1", SOURCES__LITMOS__MAX_WORKERS="2",
-               T_DB=credentials, T_DEST=destination, T_STATE=str(tmp_path / "state"), T_RESYNC=resync,
-               PYTHONPATH=ROOT)
-    return subprocess.Popen([sys.executable, "-c", RESYNC_RUNNER], env=env, cwd=str(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def _sql(destination, credentials, sql, write=False):
-    if destination == "duckdb":
-        conn = duckdb.connect(credentials, read_only=not write)
-    else:
-        import psycopg2
-
-        conn = psycopg2.connect(credentials)
-        conn.autocommit = True
-    try:
-        cur = conn.cursor()
-        cur.execute(sql)
-        return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
-
-
-@pytest.mark.parametrize("destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_resync_of_one_table_killed_mid_way_then_rerun_replaces_it_exactly(tmp_path, destination, request):
-    credentials = request.getfixturevalue("pg_database") if destination == "postgres" else str(tmp_path / "w.db")
-    cfg = SimConfig(seed=29, scale=200, api_key="hist-key", history_days=150, now=NOW, latency_ms=5)
-    with run_simulator(cfg) as sim:
-        proc = _start(sim, tmp_path, credentials, destination)
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()[-2000:]
-        # A stale row the API no longer returns: only a re-sync removes it.
-        _sql(destination, credentials, "insert into litmos_raw.course_results (user_id, id, name, _dlt_load_id, "
-             "_dlt_id) values ('ghost', 'ghost', 'x', 'ghost-load', 'ghost-row')", write=True)
-        before = _sql(destination, credentials, "select count(*) from litmos_raw.course_results")[0][0]
-        sim.advance(timedelta(days=1), activity=True)
-        start_count = len(sim.requests())
-        proc = _start(sim, tmp_path, credentials, destination, resync="course_results")
-        deadline = time.monotonic() + 120
-        while len(sim.requests()) < start_count + 60 and proc.poll() is None:
-            assert time.monotonic() < deadline, "the re-sync made no progress"
-            time.sleep(0.01)
-        assert proc.poll() is None, "the re-sync finished before the kill"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        # The old rows stay until the copy is complete.
-        assert _sql(destination, credentials, "select count(*) from litmos_raw.course_results")[0][0] >= before
-        assert _sql(destination, credentials,
-                    "select count(*) from litmos_raw.course_results where id = 'ghost'") == [(1,)]
-        proc = _start(sim, tmp_path, credentials, destination)  # a plain rerun carries the re-sync on
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err.decode()[-2000:]
-        assert _diff(sim, destination, credentials) == []
-        assert _sql(destination, credentials, "select count(*) from litmos_raw.course_results__resync") == [(0,)]
-        assert read_cursors(str(tmp_path / "state"))["course_results"] == sim.now()
-        as_of = sim.now().date()
-        built = build_marts(destination, credentials, vars={"as_of_date": as_of.isoformat()}, quiet=True)
-        assert {n.status for n in built.nodes} <= {"success", "pass"}
-        assert _compliance(destination, credentials) == compute(sim, as_of).compliance
