@@ -25,9 +25,10 @@ def _env(sim, tmp_path):
 
 
 def test_the_resume_hint_after_ctrl_c_names_the_exact_command(tmp_path):
-    args = ["run", "--no-dbt", "--quiet", "--start-date", "2025-11-20", "--requests-per-minute", "0",
+    # 16 windows per resource, one per batch, 300 ms a request: the interrupt lands mid-run.
+    args = ["run", "--no-dbt", "--quiet", "--start-date", "2025-10-01", "--requests-per-minute", "0",
             "--resources", "users,course_results", "--state-dir", str(tmp_path / "state")]
-    with run_simulator(SimConfig(seed=31, scale=200, history_days=80, latency_ms=150, now=NOW)) as sim:
+    with run_simulator(SimConfig(seed=31, scale=200, history_days=120, latency_ms=300, now=NOW)) as sim:
         run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=_env(sim, tmp_path), cwd=ROOT,
                                stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
