@@ -29,8 +29,10 @@ def test_the_resume_hint_after_ctrl_c_names_the_exact_command(tmp_path):
     args = ["run", "--no-dbt", "--quiet", "--start-date", "2025-10-01", "--requests-per-minute", "0",
             "--resources", "users,course_results", "--state-dir", str(tmp_path / "state")]
     with run_simulator(SimConfig(seed=31, scale=200, history_days=120, latency_ms=300, now=NOW)) as sim:
+        # A job started in the background by a non-interactive shell (CI) inherits SIGINT ignored, and
+        # Python then keeps it ignored: give the child Ctrl-C back, as at a terminal.
         run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args], env=_env(sim, tmp_path), cwd=ROOT,
-                               stderr=subprocess.PIPE)
+                               stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while len(sim.requests()) < 6 and run.poll() is None:
             assert time.monotonic() < deadline, "the run made no request"

@@ -23,7 +23,8 @@ NOW = dt.datetime(2026, 1, 15, 10, 30, tzinfo=dt.timezone.utc)
 
 @pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
 def test_sigterm_after_a_committed_batch_counts_are_consistent(tmp_path, warehouse, request):
-    cfg = SimConfig(seed=11, scale=300, history_days=40, latency_ms=250, now=NOW)
+    # 16 windows, one batch each: the run is still going 2 s after its first commit, however fast the machine.
+    cfg = SimConfig(seed=11, scale=300, history_days=110, latency_ms=250, now=NOW)
     state = tmp_path / "state"
     with run_simulator(cfg) as sim:
         env = dict(os.environ, SOURCES__LITMOS__API_KEY=sim.api_key, SOURCES__LITMOS__BASE_URL=sim.base_url,
@@ -34,7 +35,7 @@ def test_sigterm_after_a_committed_batch_counts_are_consistent(tmp_path, warehou
             env["DESTINATION__POSTGRES__CREDENTIALS"] = request.getfixturevalue("pg_database")
         common = ["--destination", warehouse, "--state-dir", str(state)]
         run = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "run", "--no-dbt", "--quiet",
-                                "--start-date", "2025-12-01", "--requests-per-minute", "0",
+                                "--start-date", "2025-10-01", "--requests-per-minute", "0",
                                 "--resources", "users,course_results", *common],
                                env=env, cwd=ROOT, stderr=subprocess.PIPE)
         loaded = state / "litmos" / "load" / "loaded"
