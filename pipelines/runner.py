@@ -215,7 +215,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
         failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
         failure = exc
-        if any(isinstance(e, KeyboardInterrupt) for e in _chain(exc)):
+        if any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e) for e in _chain(exc)):
             # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
             interrupted = True
             failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
@@ -346,6 +346,11 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
         text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
         text += " (unexpected; rerun with LITMOS_SYNC_DEBUG=1 to see the traceback, and report it)"
     return config.redact(text, secrets)
+
+
+def _is_duckdb_interrupt(exc: BaseException) -> bool:
+    """DuckDB turns a Ctrl-C/SIGTERM that lands inside a query into its own error ("Query interrupted")."""
+    return type(exc).__name__ in ("InterruptException",) or str(exc).strip() == "Query interrupted"
 
 
 def _is_usage_error(exc: BaseException) -> bool:

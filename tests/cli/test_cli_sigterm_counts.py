@@ -24,7 +24,7 @@ NOW = dt.datetime(2026, 1, 15, 10, 30, tzinfo=dt.timezone.utc)
 @pytest.mark.parametrize("warehouse", ["duckdb", "postgres"])
 def test_sigterm_after_a_committed_batch_counts_are_consistent(tmp_path, warehouse, request):
     # 16 windows, one batch each: the run is still going 2 s after its first commit, however fast the machine.
-    cfg = SimConfig(seed=11, scale=300, history_days=110, latency_ms=250, now=NOW)
+    cfg = SimConfig(seed=11, scale=300, history_days=110, latency_ms=1000, now=NOW)
     state = tmp_path / "state"
     with run_simulator(cfg) as sim:
         env = dict(os.environ, SOURCES__LITMOS__API_KEY=sim.api_key, SOURCES__LITMOS__BASE_URL=sim.base_url,
