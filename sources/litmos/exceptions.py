@@ -6,7 +6,9 @@ client scrubs any server text it quotes through :func:`redact`.
 """
 from __future__ import annotations
 
+import logging
 import re
+from typing import Iterable
 
 
 class LitmosError(Exception):
@@ -68,19 +70,53 @@ class Cancelled(LitmosError):
 
 
 _KEY_IN_QUERY = re.compile(r"(apikey=)[^&\s\"']*", re.IGNORECASE)
+# Shorter "secrets" (test keys, an empty password) would mangle ordinary words.
+MIN_SECRET_LENGTH = 4
 
 
-def redact(text: str, secret: str | None = None) -> str:
-    """Removes the API key from a piece of text (query strings and the literal value).
+def redact(text: str, secrets: Iterable[str | None] | str | None = ()) -> str:
+    """The one redactor: removes API keys and passwords from any text before it is shown or stored.
 
     Args:
-        text: Any text that may quote a URL or a header.
-        secret: The API key itself, replaced wherever it appears.
+        text: Any text that may quote a URL, a header, a DSN or a traceback.
+        secrets: The secret values (or one), each replaced wherever it appears.
 
     Returns:
-        The text with ``apikey=...`` values and the key replaced by ``***``.
+        The text with ``apikey=...`` query values and every secret replaced by ``***``.
     """
     text = _KEY_IN_QUERY.sub(r"\1***", text)
-    if secret:
-        text = text.replace(secret, "***")
+    for secret in [secrets] if isinstance(secrets, str) else (secrets or ()):
+        if secret and len(secret) >= MIN_SECRET_LENGTH:
+            text = text.replace(secret, "***")
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that passes every record's message, string extras and traceback through
+    :func:`redact`; ``add`` registers more secrets (the client adds its key when it is built)."""
+
+    _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        super().__init__()
+        self.secrets: list[str] = []
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= MIN_SECRET_LENGTH and secret not in self.secrets:
+            self.secrets.append(secret)
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API name
+        message = record.getMessage()
+        cleaned = redact(message, self.secrets)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        for key, value in list(vars(record).items()):
+            if key not in self._STANDARD and isinstance(value, str):
+                setattr(record, key, redact(value, self.secrets))
+        if record.exc_info:
+            # Tracebacks are rendered later from exc_info; render now so the text can be redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
+            record.exc_info = None
+        return True

@@ -1,0 +1,105 @@
+"""What a run did, per resource: the one run-stats type.
+
+The fetch threads count windows, pages and rows, the HTTP client counts requests and retries, the sync
+adds the cursors, the progress output shows them and ``_litmos_sync_runs`` stores them: all in
+:class:`ResourceStats`, kept per table by one thread-safe :class:`RunStats`.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+
+COUNTS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows")
+
+
+@dataclass
+class ResourceStats:
+    """One resource in one run (or one session of a run)."""
+
+    windows_total: int = 0
+    windows_done: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    rows: int = 0
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+    skipped: bool = False  # a collection-family table not due for its full read (collection_refresh_days)
+    first_start: float | None = field(default=None, repr=False)  # time.monotonic() of its first request
+    last_end: float | None = field(default=None, repr=False)  # ... and of the end of its last window
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from this resource's first request to the end of its last window."""
+        if self.first_start is None or self.last_end is None:
+            return 0.0
+        return round(self.last_end - self.first_start, 3)
+
+    def add(self, other: "ResourceStats") -> None:
+        """Adds ``other``'s counts (another session of the same run); the time span covers both."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        starts = [t for t in (self.first_start, other.first_start) if t is not None]
+        ends = [t for t in (self.last_end, other.last_end) if t is not None]
+        self.first_start = min(starts) if starts else None
+        self.last_end = max(ends) if ends else None
+        self.skipped = self.skipped or other.skipped
+
+
+@dataclass
+class RunStats:
+    """:class:`ResourceStats` per table, updated from many threads."""
+
+    resources: dict[str, ResourceStats] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __getitem__(self, table: str) -> ResourceStats:
+        with self._lock:
+            return self.resources.setdefault(table, ResourceStats())
+
+    def count(self, table: str, **increments: int) -> None:
+        """Adds to ``table``'s counts, e.g. ``count("users", requests=2, retries=1)``."""
+        with self._lock:
+            stats = self.resources.setdefault(table, ResourceStats())
+            for name, value in increments.items():
+                setattr(stats, name, getattr(stats, name) + value)
+
+    def started(self, table: str) -> None:
+        """Marks ``table``'s first request (later calls keep the first)."""
+        with self._lock:
+            stats = self.resources.setdefault(table, ResourceStats())
+            if stats.first_start is None:
+                stats.first_start = time.monotonic()
+
+    def window_done(self, table: str, pages: int, rows: int) -> None:
+        """Counts one finished window of ``table``."""
+        with self._lock:
+            stats = self.resources.setdefault(table, ResourceStats())
+            stats.windows_done += 1
+            stats.pages += pages
+            stats.rows += rows
+            stats.last_end = time.monotonic()
+
+    def total(self, name: str) -> int:
+        """The sum of one count (``requests``, ``retries``, ``rows``...) over every table."""
+        with self._lock:
+            return sum(getattr(s, name) for s in self.resources.values())
+
+    @property
+    def requests_total(self) -> int:
+        return self.total("requests")
+
+    @property
+    def retries_total(self) -> int:
+        return self.total("retries")
+
+    def merge(self, other: "RunStats") -> None:
+        """Adds every table of ``other`` (a finished session) into this run's stats."""
+        for table, stats in list(other.resources.items()):
+            self[table].add(stats)
+
+
+__all__ = ["ResourceStats", "RunStats", "COUNTS"]
+assert {f.name for f in fields(ResourceStats)} >= set(COUNTS)
