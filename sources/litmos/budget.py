@@ -138,16 +138,20 @@ class RateLimiter:
             requests, however the vendor aligns its minute, so the default of 1 keeps a budget of up to
             99/minute under the vendor's 100.
         adaptive: Lower the rate on 503/429 and probe back up on success (:class:`AdaptiveRate`).
-        period_s: Length of the "minute" (benchmarks and tests shrink it to scale time).
+        period_s: Length of the "minute" (benchmarks shrink it to scale time).
         clock: Monotonic time function.
+        wait: ``wait(condition, seconds)``: sleeps on the held ``condition`` until notified or ``seconds``
+            have passed. A fake clock given as ``clock`` passes its own, so tests never sleep for real.
     """
 
     def __init__(self, requests_per_minute: float | None, burst: int = 1, *, adaptive: bool = True,
-                 period_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 period_s: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 wait: Callable[[threading.Condition, float], object] = threading.Condition.wait) -> None:
         self.period_s = period_s
         self.rate = (requests_per_minute or 0) / period_s
         self.adaptive = AdaptiveRate(requests_per_minute, period_s) if adaptive and self.rate > 0 else None
         self.clock = clock
+        self._wait = wait
         self.burst = max(1, burst)
         self._tokens = float(self.burst)
         self._stamp = clock()
@@ -180,7 +184,7 @@ class RateLimiter:
                                 self._tokens -= 1.0
                             self._cond.notify_all()
                             break
-                        self._cond.wait(ready - now)
+                        self._wait(self._cond, ready - now)
                     else:
                         self._cond.wait()
             except BaseException:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
+from .fake_clock import FakeClock
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE, PriorityGate, RateLimiter
 
 
@@ -20,35 +23,65 @@ def _wait_for(predicate, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def test_default_budget_stays_under_the_vendor_limit_in_any_minute():
-    limiter = RateLimiter(DEFAULT_REQUESTS_PER_MINUTE)
-    assert DEFAULT_REQUESTS_PER_MINUTE == 98 and limiter.burst == 1
-    assert limiter.burst + DEFAULT_REQUESTS_PER_MINUTE < 100
+def _busiest(stamps: list[float], period: float) -> int:
+    """The most stamps in any half-open window of ``period`` seconds (windows start at a stamp)."""
+    return max(sum(1 for t in stamps if s <= t < s + period) for s in stamps)
 
 
-def test_no_window_holds_more_than_burst_plus_rate():
-    limiter = RateLimiter(1200, burst=1)  # 20 per second: a second is this test's "minute"
+def _hammer(limiter: RateLimiter, clock: FakeClock, threads: int, each: int) -> list[float]:
+    """``threads`` workers take ``each`` tokens at mixed priorities, reporting every request as served
+    (so the adaptive rate probes upwards as hard as it can); returns the sorted grant times."""
     stamps: list[float] = []
     lock = threading.Lock()
 
-    def worker():
-        for _ in range(10):
-            limiter.acquire()
+    def worker(n: int) -> None:
+        for i in range(each):
+            limiter.acquire((n * 7 + i) % 5)
+            granted = clock.last_read()
+            limiter.accepted(sent_at=granted)
             with lock:
-                stamps.append(time.monotonic())
+                stamps.append(granted)
 
-    threads = [_start(worker) for _ in range(4)]
-    for thread in threads:
-        thread.join()
-    stamps.sort()
+    workers = [_start(worker, n) for n in range(threads)]
+    for thread in workers:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in workers)
+    return sorted(stamps)
+
+
+@pytest.mark.parametrize("threads", [1, 4, 16])
+def test_default_budget_never_lets_100_requests_into_any_minute(threads):
+    clock = FakeClock()
+    stamps = _hammer(RateLimiter(DEFAULT_REQUESTS_PER_MINUTE, clock=clock, wait=clock.wait), clock,
+                     threads, each=480 // threads)
+    assert len(stamps) == 480
+    assert _busiest(stamps, 60.0) < 100  # the vendor's limit, however the vendor aligns its minute
+    assert stamps[-1] - stamps[0] >= 479 / DEFAULT_REQUESTS_PER_MINUTE * 60 - 1e-6  # the pace is the budget's
+
+
+@pytest.mark.parametrize("burst", [1, 3])
+def test_no_window_holds_more_than_burst_plus_rate(burst):
+    clock = FakeClock()
+    limiter = RateLimiter(1200, burst=burst, clock=clock, wait=clock.wait)  # 20 per second: a second is
+    stamps = _hammer(limiter, clock, threads=4, each=10)                     # this test's "minute"
     assert len(stamps) == 40
-    busiest = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
-    assert busiest <= 21
-    assert stamps[-1] - stamps[0] >= 39 / 20 - 0.05  # the pace is the budget's
+    assert _busiest(stamps, 1.0) <= 20 + burst
+    assert stamps[-1] - stamps[0] >= (40 - burst) / 20 - 1e-9  # the pace is the budget's
+
+
+def test_limiter_paces_a_single_caller_to_the_budget():
+    clock = FakeClock()
+    limiter = RateLimiter(600, burst=1, clock=clock, wait=clock.wait)  # 10 per second
+    began = clock()
+    waited = sum(limiter.acquire() for _ in range(11))
+    assert clock() - began == pytest.approx(1.0) and waited == pytest.approx(1.0)
+    assert limiter.waited_s == pytest.approx(1.0)
+    assert RateLimiter(0).acquire() == 0.0  # unlimited: no wait at all
 
 
 def test_waiting_requests_get_tokens_highest_priority_first():
-    limiter = RateLimiter(600, burst=1)  # a token every 0.1 s
+    clock = FakeClock(auto=False)  # time stands still until all three are queued
+    limiter = RateLimiter(600, burst=1, clock=clock, wait=clock.wait)  # a token every 0.1 s
     limiter.acquire()  # the bucket is now empty
     order: list[str] = []
 
@@ -61,18 +94,24 @@ def test_waiting_requests_get_tokens_highest_priority_first():
     threads.append(_start(take, "first page B", 0))
     _wait_for(lambda: len(limiter._waiting._heap) == 2)
     threads.append(_start(take, "page 12 of a long window", 12))
-    for thread in threads:
-        thread.join()
+    _wait_for(lambda: len(limiter._waiting._heap) == 3)
+    deadline = time.monotonic() + 10
+    while any(thread.is_alive() for thread in threads):  # burst 1: however far time moves, one token
+        assert time.monotonic() < deadline, "the waiters never got their tokens"
+        clock.advance(0.1)
+        time.sleep(0.005)
     assert order == ["page 12 of a long window", "first page A", "first page B"]
 
 
 def test_pause_holds_every_waiter():
-    limiter = RateLimiter(0)
+    clock = FakeClock()
+    limiter = RateLimiter(0, clock=clock, wait=clock.wait)
     assert limiter.acquire() == 0.0
     limiter.pause(0.3)
-    began = time.monotonic()
-    limiter.acquire(5)
-    assert time.monotonic() - began >= 0.29
+    began = clock()
+    waits = [limiter.acquire(5), limiter.acquire(0)]
+    assert waits[0] == pytest.approx(0.3) and clock() - began == pytest.approx(0.3)
+    assert waits[1] == 0.0  # the pause is over: an unlimited budget lets the next one straight in
 
 
 def test_gate_bounds_requests_in_flight_and_admits_by_priority():
