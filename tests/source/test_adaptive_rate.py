@@ -1,7 +1,7 @@
 """The budget adapts to the key's real limit: down on 503/429 (honouring Retry-After), back up on success.
 
 The AIMD logic is driven with a fake clock; one small threaded run against a sliding-window server with
-a one-second "minute" checks the client wiring (counts only, never wall time).
+a one-second "minute" checks the client wiring, on a fake clock too (the server counts the same seconds).
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections import deque
 import pytest
 
 from .fake_api import fake_api
+from .fake_clock import FakeClock
 from sources.litmos.budget import AdaptiveRate, RateLimiter
 from sources.litmos.client import LitmosClient
 
@@ -115,14 +116,6 @@ def test_nothing_accepted_lately_halves_then_slow_start_doubles_back_towards_the
     assert fresh.rate == pytest.approx(1 * PER_MIN)  # the floor: a refused request is retried each minute
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 def test_limiter_honours_retry_after_and_stays_fixed_when_not_adaptive():
     clock = FakeClock()
     limiter = RateLimiter(98, clock=clock)
@@ -141,14 +134,13 @@ def test_client_adapts_to_a_key_limit_far_below_its_budget_without_giving_up():
     """40 requests from 4 workers at a 98-per-period budget against a server taking 10 per period: on
     today's main every worker sat out its own backoff and requests gave up after 13 attempts."""
     server = SlidingWindowServer(limit=10, period_s=1.0)
+    clock = FakeClock()
     lock = threading.Lock()
     log: list[int] = []
 
     def handler(path, q, h):
-        import time
-
         with lock:
-            ok = server.take(time.monotonic())
+            ok = server.take(clock())
             log.append(200 if ok else 503)
         if ok:
             return 200, b"<Teams><Team><Id>t</Id></Team></Teams>", None
@@ -156,7 +148,7 @@ def test_client_adapts_to_a_key_limit_far_below_its_budget_without_giving_up():
 
     with fake_api(handler) as api:
         client = LitmosClient(api.base_url, "key", "tests", max_retries=2, backoff_base=0.05,
-                              limiter=RateLimiter(98, period_s=1.0))
+                              limiter=RateLimiter(98, period_s=1.0, clock=clock, wait=clock.wait))
         failures: list[str] = []
 
         def worker():
