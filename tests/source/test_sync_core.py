@@ -6,6 +6,7 @@ import time
 from datetime import datetime, timezone
 
 from .fake_api import EMPTY, fake_api
+from .fake_clock import FakeClock, every_limiter_on
 from pipelines.sync import sync
 from sources.litmos.events import BatchCommitted, PageFetched, WindowDone, WindowStarted
 
@@ -14,20 +15,22 @@ TEAMS = (b"<Teams><Team><Id>t1</Id><UpdatedDate>2025-03-10T01:00:00</UpdatedDate
          b"<Team><Id>t2</Id><UpdatedDate>2025-03-10T02:00:00</UpdatedDate></Team></Teams>")
 
 
-def test_all_resources_share_one_rate_budget(tmp_path):
-    stamps = []
+def test_all_resources_share_one_rate_budget(tmp_path, monkeypatch):
+    requests = []
     lock = threading.Lock()
+    stamps = every_limiter_on(FakeClock(), monkeypatch)  # the budget's seconds, granted token by token
 
     def handler(path, q, h):
         with lock:
-            stamps.append(time.monotonic())
+            requests.append(path)
         return 200, EMPTY, None
 
     with fake_api(handler) as api:
         result = sync(credentials=str(tmp_path / "w.duckdb"), api_key="k" * 20, base_url=api.base_url,
                       requests_per_minute=600, state_dir=str(tmp_path / "state"), start_date="2025-03-09")
-    n = len(stamps)
-    assert n == result.requests_total == 1 + 17 + 2  # probe, one window per /org endpoint, 2 lists
+    n = len(requests)
+    assert n == len(stamps) == result.requests_total == 1 + 17 + 2  # probe, a window per /org endpoint, 2 lists
+    stamps.sort()
     # 600/min = 10/s with a burst of 3: n requests need at least (n - 3) / 10 seconds ...
     assert stamps[-1] - stamps[0] >= (n - 3) / 10 - 0.05
     # ... and no second ever holds more than 10 + 3.
