@@ -1,7 +1,8 @@
 """On-demand benchmarks of issue 5 (`python -m bench --list`, `python -m bench NAME ...`, `make bench`).
 
-Each benchmark module has `DESCRIPTION` and `main(argv) -> int`; it prints its figure last and appends a
-dated entry with the command to docs/benchmarks.md. Traffic goes to 127.0.0.1 simulators only.
+Each benchmark module has `DESCRIPTION` and `main(argv) -> int`; it prints its figure last and writes its
+run, with the exact command, to docs/benchmarks/<YYYY-MM-DD-HHMM>-<name>.md (`bench.common.write_run`).
+Traffic goes to 127.0.0.1 simulators only.
 """
 from __future__ import annotations
 

@@ -130,6 +130,6 @@ def main(argv: list[str]) -> int:
     ]
     if args.sim_rate:
         targets.append(Target("wall <= 1.10x the rate floor", wall / floor <= 1.10, f"{wall / floor:.3f}"))
-    record("Issue 11: first full-history sync with the defaults", figures, targets)
+    record("history", "Issue 11: first full-history sync with the defaults", figures, targets)
     print(figures[-1])
     return 0

@@ -115,6 +115,6 @@ def main(argv: list[str]) -> int:
                f"{growth * 100:+.1f}% from {lo[2]:,} to {hi[2]:,} rows" if len(points) > 1 else
                "one size only: compare with the other entries of this benchmark"),
     ]
-    record("Benchmark 4: peak RSS vs course results", figures, targets)
+    record("memory", "Benchmark 4: peak RSS vs course results", figures, targets)
     print(figures[-1])
     return 0

@@ -92,7 +92,7 @@ def main(argv: list[str]) -> int:
         Target("nightly requests/minimum <= 1.05 plus the lookback", r_night_lb <= 1.05,
                f"{r_night_lb:.3f} vs the minimum including the lookback ({r_night:.3f} without it)"),
     ]
-    record("Benchmark 1: requests made / minimum possible", figures, targets)
+    record("requests", "Benchmark 1: requests made / minimum possible", figures, targets)
     print("\n".join(figures[1:-1]))
     print(f"requests/minimum: backfill {r_back:.3f} ({back['total']}/{back_min}), "
           f"nightly {r_night_lb:.3f} ({night['total']}/{night_min_lb}, lookback included)")

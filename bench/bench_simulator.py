@@ -5,7 +5,7 @@
 Runs `litmos-sim serve` in a child process (so the client does not share its GIL), reads 1000-record XML
 pages of /org/results/details over one keep-alive connection, window by window (cold: every row rendered
 for the first time), then the same pages again (warm: rendered rows cached). Prints the figure last
-(cold rows/s) and replaces the "## Simulator" section of docs/benchmarks.md with the result and command.
+(cold rows/s) and writes the result and command to docs/benchmarks/<YYYY-MM-DD-HHMM>-simulator.md.
 """
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+if __package__ in (None, ""):  # run as a script (bench/bench_simulator.py): the repo root holds `bench`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import ROOT, write_run  # noqa: E402
+
 DESCRIPTION = "simulator: org build time/RSS at 100k users; 1000-row XML pages/s and rows/s (cold and warm)"
-ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 KEY = "bench-key"
 
 
@@ -102,23 +104,13 @@ def _reread(base: str, plan: list[tuple]) -> tuple[int, float]:
     return rows, elapsed
 
 
-def _write_doc(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Simulator\b.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOC.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; prints the cold rows/s figure last."""
     parser = argparse.ArgumentParser(prog="bench_simulator", description=DESCRIPTION)
     parser.add_argument("--scale", type=int, default=100_000, help="users in the org (default 100000)")
     parser.add_argument("--history-days", type=int, default=60)
     parser.add_argument("--pages", type=int, default=300, help="1000-row pages to read (default 300)")
-    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--no-write", action="store_true", help="do not write docs/benchmarks/...-simulator.md")
     args = parser.parse_args(argv)
     command = ".venv/bin/python bench/bench_simulator.py" + "".join(
         f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
@@ -146,10 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     for line in figures:
         print(line)
     if not args.no_write:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        _write_doc(f"## Simulator ({stamp})\n\nCommand: `{command.strip()}`\n\n" + "\n".join(figures)
-                   + f"\n\nMachine: {os.cpu_count()} cores shared with other work while measured (load average "
-                   f"{os.getloadavg()[0]:.1f} at the end), so figures are noisy.\n\n")
+        write_run("simulator", "Simulator", f"Command: `{command.strip()}`\n\n" + "\n".join(figures)
+                  + f"\n\nMachine: {os.cpu_count()} cores shared with other work while measured (load average "
+                  f"{os.getloadavg()[0]:.1f} at the end), so figures are noisy.")
     print(f"simulator serves 1000-row XML pages at {cold_rows_s:,.0f} rows/s cold, {warm_rows_s:,.0f} rows/s warm")
     return 0
 

@@ -23,20 +23,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from bench.common import API_KEY, ROOT, SOURCE, Target, record, say
+from pipelines.state_hygiene import dir_size
 
 DESCRIPTION = "issue 12: 30 nights with activity, faults and two kill -9s: exact at the end, state dir flat"
 NOW = datetime(2026, 6, 1, 2, 15, tzinfo=timezone.utc)
-
-
-def _dir_size(path: str) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                pass
-    return total
 
 
 def _job_files(path: str) -> int:
@@ -124,7 +114,7 @@ def main(argv: list[str]) -> int:
                 if proc.returncode not in (0, -signal.SIGKILL):
                     failures.append(f"night {night}: exit {proc.returncode}: {err.decode().strip()[-300:]}")
                     outcome = f"exit {proc.returncode}"
-                sizes.append((night, _dir_size(state), _dir_size(os.path.join(working_dir, "load", "loaded")), outcome))
+                sizes.append((night, dir_size(state), dir_size(os.path.join(working_dir, "load", "loaded")), outcome))
                 say(f"night {night:2d}: {outcome}, {len(sim.requests()) - before} requests, "
                     f"{time.monotonic() - t0:.1f} s, state {sizes[-1][1] / 1024:.0f} KB "
                     f"(load/loaded {sizes[-1][2] / 1024:.0f} KB)")
@@ -187,6 +177,6 @@ def main(argv: list[str]) -> int:
                Target("state dir size flat (last 10 clean nights within 10% of night 10, no job files kept)", flat,
                       f"{ref / 1024:.0f} KB -> max {max(tail) / 1024:.0f} KB, {job_files} job files"),
                Target("two kill -9s landed", len(killed) >= 2, str(len(killed)))]
-    record("Soak (issue 12): 30 nights, faults, two kill -9s", figures, targets)
+    record("soak", "Soak (issue 12): 30 nights, faults, two kill -9s", figures, targets)
     print(figures[-1])
     return 0 if exact and flat else 1

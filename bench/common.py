@@ -1,6 +1,7 @@
 """Shared helpers of the benchmarks: simulator processes, child pipeline runs, RSS, windows, the results doc.
 
-Everything here talks to 127.0.0.1 only. Figures are appended (never rewritten) to docs/benchmarks.md.
+Everything here talks to 127.0.0.1 only. Each run's figures go to a file of their own under docs/benchmarks/;
+the current table in docs/benchmarks.md is edited by hand from them.
 """
 from __future__ import annotations
 
@@ -21,20 +22,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
+RUNS_DIR = ROOT / "docs" / "benchmarks"
 PY = sys.executable
 API_KEY = "bench-key"
 SOURCE = "bench"
 PAGE = 1000
 VENDOR_RPM = 100
-
-DOC_HEADER = """# Benchmarks
-
-Figures of `python -m bench` (issue 5). Each entry is appended by the benchmark itself with the date and
-the exact command; ratios are measured within one run because this machine's absolute times are noisy.
-`python -m bench --list` lists the benchmarks, `python -m bench NAME ...` runs some, `make bench` runs all.
-
-"""
 
 
 # ----------------------------------------------------------------------------------------------- doc
@@ -59,25 +52,39 @@ def command_line() -> str:
     return f"{env} .venv/bin/python -m bench {args}".strip()
 
 
-def record(title: str, figures: list[str], targets: list[Target], notes: list[str] = ()) -> None:
-    """Appends one dated entry to docs/benchmarks.md (creates the file with a header when missing)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"## {title} ({stamp})", "", f"Command: `{command_line()}`", ""]
+def write_run(bench: str, heading: str, body: str) -> Path | None:
+    """Writes one run's entry to ``docs/benchmarks/<YYYY-MM-DD-HHMM>-<bench>.md`` and prints where.
+
+    Never overwrites: a second run of the same benchmark within the minute gets a ``-2`` suffix. With
+    ``BENCH_NO_RECORD`` set (trial runs) the entry is printed instead and None returned.
+    """
+    now = datetime.now(timezone.utc)
+    text = f"# {heading} ({now:%Y-%m-%d %H:%M} UTC)\n\n{body.strip()}\n"
+    if os.environ.get("BENCH_NO_RECORD"):
+        print(text)
+        return None
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 100):
+        path = RUNS_DIR / f"{now:%Y-%m-%d-%H%M}-{bench}{'' if n == 1 else f'-{n}'}.md"
+        try:
+            with open(path, "x", encoding="utf-8") as fh:  # 'x': never clobber another run's file
+                fh.write(text)
+        except FileExistsError:
+            continue
+        print(f"[bench] wrote {path.relative_to(ROOT)}; the current table in docs/benchmarks.md is edited by hand")
+        return path
+    raise RuntimeError(f"no free file name for {bench} in {RUNS_DIR}")
+
+
+def record(bench: str, title: str, figures: list[str], targets: list[Target], notes: list[str] = ()) -> None:
+    """Writes one dated entry of benchmark ``bench`` (its name in ``python -m bench``): the exact command,
+    the figures, the targets met or not."""
+    lines = [f"Command: `{command_line()}`", ""]
     lines += [f"- {f}" for f in figures]
     lines += [""] + [t.line() for t in targets]
     if notes:
         lines += [""] + [f"Note: {n}" for n in notes]
-    text = "\n".join(lines) + "\n\n"
-    if os.environ.get("BENCH_NO_RECORD"):  # trial runs: print, don't record
-        print(text)
-        return
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    if not DOC.exists():
-        with open(DOC, "x", encoding="utf-8") as fh:  # 'x': never clobber a file somebody just made
-            fh.write(DOC_HEADER)
-    with open(DOC, "a", encoding="utf-8") as fh:
-        fh.write(text)
-    print(f"[bench] appended to {DOC.relative_to(ROOT)}: {title}")
+    write_run(bench, title, "\n".join(lines))
     for t in targets:
         print("[bench] " + t.line()[2:])
 
