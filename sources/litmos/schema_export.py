@@ -199,13 +199,17 @@ def stale() -> list[Path]:
     return out + sorted(set(STAGING_DIR.glob("stg_litmos__*.sql")) - set(files))
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Regenerates the files (or with ``--check`` lists the stale ones); returns the exit code."""
     args = sys.argv[1:] if argv is None else argv
     paths = stale()
     if "--check" in args:
         for path in paths:
-            print(f"stale: {path.relative_to(ROOT)} (run {COMMAND})")
+            print(f"stale: {_shown(path)} (run {COMMAND})")
         return 1 if paths else 0
     files = rendered()
     for path in paths:
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(files[path])
         else:
             path.unlink()
-        print(f"wrote {path.relative_to(ROOT)}" if path in files else f"removed {path.relative_to(ROOT)}")
+        print(f"{'wrote' if path in files else 'removed'} {_shown(path)}")
     return 0
 
 
