@@ -29,7 +29,8 @@ SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
 MARTS = {"dim_users", "dim_courses", "dim_teams", "dim_learning_paths", "fct_course_completion",
          "fct_learning_path_completion", "fct_compliance", "team_compliance_summary"}
-INTERMEDIATE = {"int_course_assignments", "int_learning_path_assignments", "int_team_ancestors"}
+INTERMEDIATE = {"int_active_team_memberships", "int_course_assignments", "int_learning_path_assignments",
+                "int_team_ancestors"}
 RAW_TABLES = 23
 
 
