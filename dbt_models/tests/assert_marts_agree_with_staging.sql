@@ -1,7 +1,7 @@
 -- Integrity: counts in the marts agree with counts taken straight from staging (or, for statuses, with
 -- the dates the status rules read). Returns the checks that disagree (none = pass). Every check compares
 -- two independent computations, so each can fail: tests/dbt/test_marts.py corrupts one mart row per check
--- and sees exactly that check returned.
+-- and sees that check returned.
 {%- set statuses = ['compliant', 'expiring_soon', 'expired', 'overdue', 'not_completed'] %}
 {%- set expiry_horizon = add_days('as_of_date', 'expiring_soon_days') %}
 {%- set status_rules = {
