@@ -1,28 +1,28 @@
 {#- One macro builds every staging view, so typing, renaming and "latest version per key" are
-    implemented (and reviewed) once. -#}
+    implemented (and reviewed) once. What each view holds comes from sources/litmos/settings.py, through
+    the generated litmos_staging_spec (staging_schema.sql). -#}
 
-{% macro litmos_staging(relation, columns, key, renames={}, version_columns=['updated_date', 'created_date']) -%}
+{% macro litmos_staging(table) -%}
 {#-
     Args:
-        relation: source('litmos', <table>).
-        columns: ordered mapping raw column name -> SQL type (text, bigint, float8, boolean, timestamptz).
-        key: output column names (after renames) forming the natural key; one row is kept per key.
-        renames: raw name -> output name. `active` always becomes `is_active` (NULL read as true).
-        version_columns: output columns whose first non-NULL value dates a version (newest wins);
-            the load timestamp and load id break ties.
+        table: Raw table name; the view reads source('litmos', table).
+
+    The spec of the table gives: columns, [raw name, output name, SQL type] in output order (`active`
+    becomes `is_active`, NULL read as true); key, the output columns forming the natural key (one row is
+    kept per key); version_columns, the output columns whose first non-NULL value dates a version (newest
+    wins; the load timestamp and load id break ties).
 -#}
+{%- set relation = source('litmos', table) -%}
+{%- set spec = litmos_staging_spec(table) -%}
 {%- set present = litmos_existing_columns(relation) -%}
-{%- set outputs = [] -%}
-{%- for name in columns -%}
-    {%- do outputs.append('is_active' if name == 'active' else renames.get(name, name)) -%}
-{%- endfor -%}
+{%- set key = spec['key'] -%}
 with typed as (
     select
-    {%- for name, data_type in columns.items() %}
-        {%- if name == 'active' %}
+    {%- for name, output, data_type in spec['columns'] %}
+        {%- if output == 'is_active' %}
         coalesce({{ litmos_column_or_null(name, data_type, present) }}, true) as is_active,
         {%- else %}
-        {{ litmos_column_or_null(name, data_type, present) }} as {{ renames.get(name, name) }},
+        {{ litmos_column_or_null(name, data_type, present) }} as {{ output }},
         {%- endif %}
     {%- endfor %}
         {{ litmos_column_or_null('_litmos_synced_at', 'timestamptz', present) }} as _litmos_synced_at,
@@ -36,8 +36,7 @@ ranked as (
         row_number() over (
             partition by {{ key | join(', ') }}
             order by
-            {%- set versions = [] -%}
-            {%- for column in version_columns if column in outputs -%}{%- do versions.append(column) -%}{%- endfor -%}
+            {%- set versions = spec['version_columns'] -%}
             {%- if versions | length == 1 %}
                 {{ versions[0] }} desc nulls last,
             {%- elif versions | length > 1 %}
@@ -51,8 +50,8 @@ ranked as (
 )
 
 select
-{%- for name in outputs %}
-    {{ name }},
+{%- for _, output, _ in spec['columns'] %}
+    {{ output }},
 {%- endfor %}
     _litmos_synced_at,
     _dlt_load_id

@@ -1,6 +1,27 @@
--- Integrity: counts in the marts agree with counts taken straight from staging. Returns the checks that
--- disagree (none = pass).
-with checks as (
+-- Integrity: counts in the marts agree with counts taken straight from staging (or, for statuses, with
+-- the dates the status rules read). Returns the checks that disagree (none = pass). Every check compares
+-- two independent computations, so each can fail: tests/dbt/test_marts.py corrupts one mart row per check
+-- and sees that check returned.
+{%- set statuses = ['compliant', 'expiring_soon', 'expired', 'overdue', 'not_completed'] %}
+{%- set expiry_horizon = add_days('as_of_date', 'expiring_soon_days') %}
+{%- set status_rules = {
+    'expired': 'compliant_till_date < as_of_date',
+    'expiring_soon': 'compliant_till_date >= as_of_date and compliant_till_date <= ' ~ expiry_horizon,
+    'compliant': 'compliant_till_date > ' ~ expiry_horizon ~ ' or (compliant_till_date is null and is_completed)',
+    'overdue': 'compliant_till_date is null and not is_completed and due_date < as_of_date',
+    'not_completed': 'compliant_till_date is null and not is_completed and (due_date is null or due_date >= as_of_date)',
+} %}
+-- The summary's definition of a team-scope member, written from staging on purpose (not read from
+-- int_active_team_memberships, which the marts use): active link, team held and active, user not deactivated.
+with staged_members as (
+    select tu.team_id, tu.user_id, u.user_id is null as user_missing
+    from {{ ref('stg_litmos__team_users') }} as tu
+    inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
+    left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
+    where tu.is_active and coalesce(u.is_active, true)
+),
+
+checks as (
     select 'dim_users rows = staged users' as check_name,
         (select count(*) from {{ ref('dim_users') }}) as mart_count,
         (select count(*) from {{ ref('stg_litmos__users') }}) as staging_count
@@ -41,17 +62,11 @@ with checks as (
     union all
     select 'team_compliance_summary team-scope members = active memberships (active team, user not deactivated)',
         (select coalesce(sum(member_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
-        (select count(*) from {{ ref('stg_litmos__team_users') }} as tu
-            inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
-            left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
-            where tu.is_active and coalesce(u.is_active, true))
+        (select count(*) from staged_members)
     union all
     select 'team_compliance_summary team-scope missing users = active memberships (active team) of users not held',
         (select coalesce(sum(user_missing_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
-        (select count(*) from {{ ref('stg_litmos__team_users') }} as tu
-            inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
-            left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
-            where tu.is_active and u.user_id is null)
+        (select count(*) from staged_members where user_missing)
     union all
     select 'fct_course_completion rows flagged course_missing = rows whose course is not in dim_courses',
         (select count(*) from {{ ref('fct_course_completion') }} where course_missing),
@@ -62,11 +77,18 @@ with checks as (
         (select count(*) from {{ ref('fct_course_completion') }} where user_missing),
         (select count(*) from {{ ref('fct_course_completion') }} as f
             where not exists (select 1 from {{ ref('dim_users') }} as d where d.user_id = f.user_id))
+    {%- for status in statuses %}
     union all
-    select 'team_compliance_summary team-scope status counts add up to tracked rows',
-        (select coalesce(sum(compliant_count + expiring_soon_count + expired_count + overdue_count + not_completed_count), 0)
-            from {{ ref('team_compliance_summary') }} where scope = 'team'),
-        (select coalesce(sum(tracked_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team')
+    select 'team_compliance_summary team-scope {{ status }} rows = {{ status }} fct_compliance rows of the members',
+        (select coalesce(sum({{ status }}_count), 0) from {{ ref('team_compliance_summary') }} where scope = 'team'),
+        (select count(*) from staged_members
+            inner join {{ ref('fct_compliance') }} as c on c.user_id = staged_members.user_id
+            where c.compliance_status = '{{ status }}')
+    union all
+    select 'fct_compliance {{ status }} rows = rows whose dates say {{ status }}',
+        (select count(*) from {{ ref('fct_compliance') }} where compliance_status = '{{ status }}'),
+        (select count(*) from {{ ref('fct_compliance') }} where {{ status_rules[status] }})
+    {%- endfor %}
 )
 
 select * from checks

@@ -3,7 +3,8 @@
 Each :class:`Endpoint` row drives a dlt resource: the API path, the warehouse table, the XML element
 names, the typed fields (Litmos element name -> type code), the primary key, the cursor field and how
 the endpoint is walked (``kind``). Field lists are copied from the vendor docs (../shared/seeds); column
-names are dlt's snake_case of the element names. dbt reads the same keys (docs/architecture.md).
+names are dlt's snake_case of the element names. :data:`STAGING` says how dbt stages each table; the dbt
+staging files and the docs' tables are generated from both (``python -m sources.litmos.schema_export``).
 
 Type codes: ``str``, ``int`` (int64), ``float`` (float64), ``bool``, ``ts`` (timestamp, tz-aware UTC),
 ``secs`` (.NET TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
@@ -81,6 +82,11 @@ class Endpoint:
     def incremental(self) -> bool:
         """True when the resource keeps a cursor between runs."""
         return self.kind in ("delta", "since")
+
+    @property
+    def disposition(self) -> str:
+        """dlt write disposition: full refreshes replace the table, every other kind merges on the key."""
+        return "replace" if self.kind in ("full", "child") else "merge"
 
 
 def _f(spec: str) -> dict[str, str]:
@@ -202,3 +208,90 @@ ENDPOINTS: dict[str, Endpoint] = {e.table: e for e in _ENDPOINTS}
 """Every resource by table name, in the order runs process them."""
 
 DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
+
+
+@dataclass(frozen=True)
+class Staging:
+    """How dbt stages one raw table as the view ``stg_litmos__<table>``: one row per key, newest version.
+
+    The view's columns and key follow from the endpoint: its columns minus the credentials, typed by
+    their type codes, ``active`` read as ``is_active`` (NULL = true), the primary key renamed by
+    ``renames``. Order: the primary key, the rest in document order, the audit columns (created/updated
+    date/by) last; ``after`` keeps the order the views had before they were generated from this table.
+    ``python -m sources.litmos.schema_export`` writes the dbt files and docs tables from it.
+
+    Attributes:
+        grain: What one row is (the model's description).
+        renames: Raw column -> staging column.
+        after: Raw columns (space-separated, moved together) -> the raw column they follow.
+        keep: Only these raw columns are staged (None = all).
+    """
+
+    grain: str
+    renames: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+    keep: tuple[str, ...] | None = None
+
+
+_AUDIT = "created_date updated_date created_by updated_by"
+
+STAGING: dict[str, Staging] = {
+    "users": Staging(
+        "One row per user (latest version); `login_key` is deliberately dropped: it is a login credential.",
+        {"id": "user_id", "original_id": "original_user_id"},
+        {"original_id": "id", "culture": "custom_field10", _AUDIT: "salesforce_account_id"}),
+    "user_logins": Staging(
+        "One row per login event (user, last_login).", {"id": "user_id", "original_id": "original_user_id"},
+        {"original_id": "last_login"},
+        keep=tuple("id last_login original_id user_name full_name email active created_date updated_date".split())),
+    "module_results": Staging(
+        "One row per module attempt (user, module, attempt number); `orginal_module_id` (vendor typo) is renamed.",
+        {"id": "module_id", "orginal_module_id": "original_module_id", "name": "module_name",
+         "time_taken": "time_taken_seconds"}, {"started_date": "completed"}),
+    "course_results": Staging("One row per user course result (user, course).",
+                              {"id": "course_id", "name": "course_name"}),
+    "learning_path_results": Staging("One row per user learning-path result (user, learning path).",
+                                     {"id": "learning_path_id", "name": "learning_path_name"}),
+    "org_achievements": Staging("One row per achievement from /org/achievements.",
+                                {"id": "achievement_id", "type": "achievement_type"}),
+    "modules": Staging("One row per module.",
+                       {"id": "module_id", "original_id": "original_module_id", "name": "module_name"}),
+    "courses": Staging("One row per course.", {"id": "course_id", "name": "course_name"},
+                       {"original_course_id": "id"}),
+    "learning_paths": Staging(
+        "One row per learning path.",
+        {"id": "learning_path_id", "original_id": "original_learning_path_id", "name": "learning_path_name"},
+        {"original_id": "id"}),
+    "course_modules": Staging("One row per (course, module) link; is_active = false means removed.",
+                              {"id": "module_id"}),
+    "learning_path_courses": Staging("One row per (learning path, course) link.", {"id": "course_id"}),
+    "user_courses": Staging(
+        "One row per direct (user, course) assignment; team assignments are not in this endpoint.",
+        {"id": "course_id"}),
+    "learning_path_users": Staging(
+        "One row per direct (learning path, user) assignment; UpdatedDate is often nil, so versions order by"
+        " created_date after it.", {"id": "user_id"}, {"original_user_id": "original_learning_path_id"}),
+    "teams": Staging("One row per team; parent_team_id NULL for top-level teams.",
+                     {"id": "team_id", "name": "team_name"}, {"original_team_id": "id"}),
+    "team_users": Staging("One row per (team, user) membership.", {"id": "user_id"}),
+    "team_courses": Staging(
+        "One row per (team, course, is_in_team_library): false = assigned to the team, true = only in its library.",
+        {"id": "course_id"}),
+    "team_learning_paths": Staging("One row per (team, learning path, is_in_team_library).",
+                                   {"id": "learning_path_id"}),
+    "achievements": Staging("One row per achievement from /achievements (seed 004).",
+                            {"type": "achievement_type"}, {"course_id": "user_id"}),
+    "collections": Staging("One row per collection (full refresh).",
+                           {"id": "collection_id", "name": "collection_name"}),
+    "collection_listings": Staging("One row per collection listing (entitlement).",
+                                   {"id": "listing_id", "name": "listing_name"}),
+    "collection_listing_users": Staging("One row per (listing, user).", {"id": "user_id"}),
+    "collection_listing_teams": Staging("One row per (listing, team).", {"id": "team_id", "name": "team_name"}),
+    "module_details": Staging("One row per SCORM / Tin Can module from GET /modules/{id}.",
+                              {"id": "module_id", "name": "module_name"},
+                              {"code": "active", "content_url": "review_mode"}),
+}
+"""The dbt staging view of every table in ENDPOINTS."""
+
+if STAGING.keys() != ENDPOINTS.keys():  # a new endpoint needs its staging row (and a regenerate)
+    raise ValueError(f"STAGING and ENDPOINTS differ: {sorted(STAGING.keys() ^ ENDPOINTS.keys())}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from collections import Counter
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 import duckdb
 import psycopg2
 import pytest
+import yaml
 
 from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
@@ -29,7 +31,8 @@ SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
 MARTS = {"dim_users", "dim_courses", "dim_teams", "dim_learning_paths", "fct_course_completion",
          "fct_learning_path_completion", "fct_compliance", "team_compliance_summary"}
-INTERMEDIATE = {"int_course_assignments", "int_learning_path_assignments", "int_team_ancestors"}
+INTERMEDIATE = {"int_active_team_memberships", "int_course_assignments", "int_learning_path_assignments",
+                "int_team_ancestors"}
 RAW_TABLES = 23
 
 
@@ -112,10 +115,31 @@ def warehouse(request) -> Warehouse:
     return request.getfixturevalue(f"{request.param}_warehouse")
 
 
+def _declared() -> tuple[set[str], set[str], int]:
+    """What the project declares: model names (its .sql files), unit test names, number of data tests."""
+    models = {path.stem for path in (DBT_DIR / "models").rglob("*.sql")}
+    data_tests = len(list((DBT_DIR / "tests").glob("*.sql")))  # singular tests; generic ones are in tests/generic
+    unit_tests: set[str] = set()
+    for path in (DBT_DIR / "models").rglob("*.yml"):
+        doc = yaml.safe_load(path.read_text()) or {}
+        for model in doc.get("models", []):
+            data_tests += len(model.get("data_tests", []))
+            data_tests += sum(len(column.get("data_tests", [])) for column in model.get("columns", []))
+        unit_tests |= {test["name"] for test in doc.get("unit_tests", [])}
+    return models, unit_tests, data_tests
+
+
 def test_build_runs_every_model_unit_test_and_data_test_green(warehouse):
-    counts = Counter((n.resource_type, n.status) for n in warehouse.result.nodes)
-    assert counts == {("model", "success"): 34, ("operation", "success"): 1, ("unit_test", "pass"): 5,
-                      ("test", "pass"): 158}
+    nodes = warehouse.result.nodes
+    models, unit_tests, data_tests = _declared()
+    assert {n.name for n in nodes if n.resource_type == "model"} == models
+    assert {n.name for n in nodes if n.resource_type == "unit_test"} == unit_tests
+    assert sum(n.resource_type == "test" for n in nodes) == data_tests
+    assert len({n.unique_id for n in nodes}) == len(nodes)
+    # Every node green: models (and the on-run-start raw-schema guard) succeed, every test passes (no warning).
+    expected = {"model": "success", "operation": "success", "unit_test": "pass", "test": "pass"}
+    assert {(n.resource_type, n.status) for n in nodes} == set(expected.items())
+    assert [n.name for n in nodes if n.resource_type == "operation"] == ["litmos-on-run-start-0"]
     assert warehouse.result.vars == {"as_of_date": AS_OF.isoformat(), "raw_schema": "litmos_raw"}
 
 
@@ -237,6 +261,91 @@ def test_failing_data_test_is_named_in_one_line(duckdb_warehouse, tmp_path):
                        "unique_fct_course_completion_user_course_key "
                        "(fail: Got 1 result, configured to fail if != 0); 2 skipped; "
                        "details in dbt_models/logs/dbt.log")
+
+
+STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
+
+
+def _one(table: str, key: str) -> str:
+    return f"{key} = (select min({key}) from litmos_marts.{table})"
+
+
+def _flip(table: str, key: str, column: str) -> str:
+    return f"update litmos_marts.{table} set {column} = not {column} where {_one(table, key)}"
+
+
+def _bump_team_row(column: str) -> str:
+    return (f"update litmos_marts.team_compliance_summary set {column} = {column} + 1 where team_scope_key = "
+            "(select min(team_scope_key) from litmos_marts.team_compliance_summary where scope = 'team')")
+
+
+def _move_team_status(status: str):
+    """Moves one tracked row of a team into (or out of) ``status``: the status counts still add up to
+    tracked_count, which is all the check this replaces could see."""
+    def corrupt(con) -> None:
+        key, *counts = con.execute(
+            f"select team_scope_key, {', '.join(s + '_count' for s in STATUSES)} from litmos_marts.team_compliance_summary "
+            "where scope = 'team' and tracked_count > 0 order by team_scope_key limit 1").fetchone()
+        donor = next((s for s, n in zip(STATUSES, counts) if s != status and n > 0), None)
+        up, down = (status, donor) if donor else (next(s for s in STATUSES if s != status), status)
+        con.execute(f"update litmos_marts.team_compliance_summary set {up}_count = {up}_count + 1, "
+                    f"{down}_count = {down}_count - 1 where team_scope_key = ?", [key])
+        row = con.execute("select compliant_count + expiring_soon_count + expired_count + overdue_count + "
+                          "not_completed_count, tracked_count from litmos_marts.team_compliance_summary "
+                          "where team_scope_key = ?", [key]).fetchone()
+        assert row[0] == row[1]
+    return corrupt
+
+
+INTEGRITY_CORRUPTIONS = {
+    "dim_users rows = staged users": f"delete from litmos_marts.dim_users where {_one('dim_users', 'user_id')}",
+    "dim_courses rows = staged courses": f"delete from litmos_marts.dim_courses where {_one('dim_courses', 'course_id')}",
+    "dim_teams rows = staged teams": f"delete from litmos_marts.dim_teams where {_one('dim_teams', 'team_id')}",
+    "dim_learning_paths rows = staged learning paths":
+        f"delete from litmos_marts.dim_learning_paths where {_one('dim_learning_paths', 'learning_path_id')}",
+    "fct_course_completion rows with a result = active staged course results":
+        _flip("fct_course_completion", "user_course_key", "has_result"),
+    "fct_course_completion direct assignments = active staged user_courses":
+        _flip("fct_course_completion", "user_course_key", "is_assigned_direct"),
+    "fct_course_completion completed = completed active staged results":
+        _flip("fct_course_completion", "user_course_key", "is_completed"),
+    "fct_learning_path_completion rows with a result = active staged learning path results":
+        _flip("fct_learning_path_completion", "user_learning_path_key", "has_result"),
+    "fct_learning_path_completion direct assignments = active staged learning_path_users of paths not deactivated":
+        _flip("fct_learning_path_completion", "user_learning_path_key", "is_assigned_direct"),
+    "team_compliance_summary team-scope members = active memberships (active team, user not deactivated)":
+        _bump_team_row("member_count"),
+    "team_compliance_summary team-scope missing users = active memberships (active team) of users not held":
+        _bump_team_row("user_missing_count"),
+    "fct_course_completion rows flagged course_missing = rows whose course is not in dim_courses":
+        _flip("fct_course_completion", "user_course_key", "course_missing"),
+    "fct_course_completion rows flagged user_missing = rows whose user is not in dim_users":
+        _flip("fct_course_completion", "user_course_key", "user_missing"),
+}
+for _status in STATUSES:
+    INTEGRITY_CORRUPTIONS[f"team_compliance_summary team-scope {_status} rows = {_status} fct_compliance rows of "
+                          "the members"] = _move_team_status(_status)
+    INTEGRITY_CORRUPTIONS[f"fct_compliance {_status} rows = rows whose dates say {_status}"] = (
+        f"update litmos_marts.fct_compliance set compliance_status = '{_status}' where user_course_key = "
+        f"(select min(user_course_key) from litmos_marts.fct_compliance where compliance_status <> '{_status}')")
+
+
+def test_every_integrity_check_fails_when_a_mart_row_is_corrupted(duckdb_warehouse, tmp_path):
+    copy = str(tmp_path / "integrity.duckdb")
+    shutil.copyfile(duckdb_warehouse.credentials, copy)
+    build_marts("duckdb", copy, command="compile", select="assert_marts_agree_with_staging", quiet=True,
+                vars={"as_of_date": AS_OF.isoformat()})
+    sql = (DBT_DIR / "target" / "duckdb" / "compiled" / "litmos" / "tests" /
+           "assert_marts_agree_with_staging.sql").read_text()
+    assert sorted(re.findall(r"^\s*select '([^']+)'", sql, re.M)) == sorted(INTEGRITY_CORRUPTIONS)
+    with duckdb.connect(copy) as con:
+        assert con.execute(sql).fetchall() == []
+        for name, corrupt in INTEGRITY_CORRUPTIONS.items():
+            con.begin()
+            corrupt(con) if callable(corrupt) else con.execute(corrupt)
+            failing = {row[0] for row in con.execute(sql).fetchall()}
+            con.rollback()
+            assert name in failing, name
 
 
 def test_docs_generate_writes_catalog(duckdb_warehouse):

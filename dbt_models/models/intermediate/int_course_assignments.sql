@@ -29,19 +29,17 @@ direct as (
 
 through_team as (
     select
-        tu.user_id,
+        memberships.user_id,
         tc.course_id,
         'team' as assigned_via,
-        tu.team_id as via_team_id,
+        memberships.team_id as via_team_id,
         cast(null as text) as via_learning_path_id,
-        greatest(tu.created_date, tc.created_date) as assigned_at,
-        teams.team_id is null as team_missing,
+        greatest(memberships.created_date, tc.created_date) as assigned_at,
+        memberships.team_missing,
         false as learning_path_missing
-    from {{ ref('stg_litmos__team_users') }} as tu
-    left join {{ ref('stg_litmos__teams') }} as teams on teams.team_id = tu.team_id
+    from {{ ref('int_active_team_memberships') }} as memberships
     inner join {{ ref('stg_litmos__team_courses') }} as tc
-        on tc.team_id = tu.team_id and tc.is_active and not tc.is_in_team_library
-    where tu.is_active and coalesce(teams.is_active, true)
+        on tc.team_id = memberships.team_id and tc.is_active and not tc.is_in_team_library
 ),
 
 through_learning_path as (

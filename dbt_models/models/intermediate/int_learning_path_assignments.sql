@@ -25,19 +25,18 @@ direct as (
 
 through_team as (
     select
-        tu.user_id,
+        memberships.user_id,
         tlp.learning_path_id,
         'team' as assigned_via,
-        tu.team_id as via_team_id,
-        greatest(tu.created_date, tlp.created_date) as assigned_at,
-        teams.team_id is null as team_missing,
+        memberships.team_id as via_team_id,
+        greatest(memberships.created_date, tlp.created_date) as assigned_at,
+        memberships.team_missing,
         learning_paths.learning_path_id is null as learning_path_missing
-    from {{ ref('stg_litmos__team_users') }} as tu
-    left join {{ ref('stg_litmos__teams') }} as teams on teams.team_id = tu.team_id
+    from {{ ref('int_active_team_memberships') }} as memberships
     inner join {{ ref('stg_litmos__team_learning_paths') }} as tlp
-        on tlp.team_id = tu.team_id and tlp.is_active and not tlp.is_in_team_library
+        on tlp.team_id = memberships.team_id and tlp.is_active and not tlp.is_in_team_library
     left join learning_paths on learning_paths.learning_path_id = tlp.learning_path_id
-    where tu.is_active and coalesce(teams.is_active, true) and coalesce(learning_paths.is_active, true)
+    where coalesce(learning_paths.is_active, true)
 )
 
 select * from direct

@@ -4,11 +4,9 @@ with users as (
 ),
 
 memberships as (
-    select tu.user_id, count(*) as active_team_count
-    from {{ ref('stg_litmos__team_users') }} as tu
-    left join {{ ref('stg_litmos__teams') }} as teams on teams.team_id = tu.team_id
-    where tu.is_active and coalesce(teams.is_active, true)  -- a team not held (partial history) counts
-    group by tu.user_id
+    select user_id, count(*) as active_team_count  -- a team not held (partial history) counts
+    from {{ ref('int_active_team_memberships') }}
+    group by user_id
 )
 
 select

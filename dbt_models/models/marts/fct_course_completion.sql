@@ -6,10 +6,10 @@ with assignments as (
     select
         user_id,
         course_id,
-        max(case when assigned_via = 'direct' then 1 else 0 end) = 1 as is_assigned_direct,
-        max(case when assigned_via = 'team' then 1 else 0 end) = 1 as is_assigned_via_team,
-        max(case when assigned_via = 'learning_path' then 1 else 0 end) = 1 as is_assigned_via_learning_path,
-        max(case when assigned_via = 'team_learning_path' then 1 else 0 end) = 1 as is_assigned_via_team_learning_path,
+        bool_or(assigned_via = 'direct') as is_assigned_direct,
+        bool_or(assigned_via = 'team') as is_assigned_via_team,
+        bool_or(assigned_via = 'learning_path') as is_assigned_via_learning_path,
+        bool_or(assigned_via = 'team_learning_path') as is_assigned_via_team_learning_path,
         min(assigned_at) as first_assigned_at
     from {{ ref('int_course_assignments') }}
     group by user_id, course_id

@@ -6,8 +6,8 @@ with assignments as (
     select
         user_id,
         learning_path_id,
-        max(case when assigned_via = 'direct' then 1 else 0 end) = 1 as is_assigned_direct,
-        max(case when assigned_via = 'team' then 1 else 0 end) = 1 as is_assigned_via_team,
+        bool_or(assigned_via = 'direct') as is_assigned_direct,
+        bool_or(assigned_via = 'team') as is_assigned_via_team,
         min(assigned_at) as first_assigned_at
     from {{ ref('int_learning_path_assignments') }}
     group by user_id, learning_path_id

@@ -10,11 +10,10 @@ with teams as (
 ),
 
 members as (
-    select distinct tu.team_id, tu.user_id, u.user_id is null as user_missing
-    from {{ ref('stg_litmos__team_users') }} as tu
-    inner join {{ ref('stg_litmos__teams') }} as t on t.team_id = tu.team_id and t.is_active
-    left join {{ ref('stg_litmos__users') }} as u on u.user_id = tu.user_id
-    where tu.is_active and coalesce(u.is_active, true)
+    select memberships.team_id, memberships.user_id, users.user_id is null as user_missing
+    from {{ ref('int_active_team_memberships') }} as memberships
+    left join {{ ref('stg_litmos__users') }} as users on users.user_id = memberships.user_id
+    where not memberships.team_missing and coalesce(users.is_active, true)  -- only teams it reports on
 ),
 
 scoped_members as (
@@ -36,16 +35,16 @@ counts as (
         scoped_members.team_id,
         scoped_members.scope,
         count(distinct scoped_members.user_id) as member_count,
-        count(distinct case when scoped_members.user_missing then scoped_members.user_id end) as user_missing_count,
+        count(distinct scoped_members.user_id) filter (where scoped_members.user_missing) as user_missing_count,
         count(compliance.user_course_key) as tracked_count,
-        sum(case when compliance.is_assigned then 1 else 0 end) as assigned_count,
-        sum(case when compliance.is_completed then 1 else 0 end) as completed_count,
-        sum(case when compliance.compliance_status = 'compliant' then 1 else 0 end) as compliant_count,
-        sum(case when compliance.compliance_status = 'expiring_soon' then 1 else 0 end) as expiring_soon_count,
-        sum(case when compliance.compliance_status = 'expired' then 1 else 0 end) as expired_count,
-        sum(case when compliance.compliance_status = 'overdue' then 1 else 0 end) as overdue_count,
-        sum(case when compliance.compliance_status = 'not_completed' then 1 else 0 end) as not_completed_count,
-        sum(case when compliance.course_missing then 1 else 0 end) as course_missing_count
+        count(*) filter (where compliance.is_assigned) as assigned_count,
+        count(*) filter (where compliance.is_completed) as completed_count,
+        count(*) filter (where compliance.compliance_status = 'compliant') as compliant_count,
+        count(*) filter (where compliance.compliance_status = 'expiring_soon') as expiring_soon_count,
+        count(*) filter (where compliance.compliance_status = 'expired') as expired_count,
+        count(*) filter (where compliance.compliance_status = 'overdue') as overdue_count,
+        count(*) filter (where compliance.compliance_status = 'not_completed') as not_completed_count,
+        count(*) filter (where compliance.course_missing) as course_missing_count
     from scoped_members
     left join {{ ref('fct_compliance') }} as compliance on compliance.user_id = scoped_members.user_id
     group by scoped_members.team_id, scoped_members.scope

@@ -1,16 +1,3 @@
 -- One row per (listing, user).
-{{ litmos_staging(
-    source('litmos', 'collection_listing_users'),
-    columns={
-        'listing_id': 'text',
-        'id': 'text',
-        'first_name': 'text',
-        'last_name': 'text',
-        'username': 'text',
-        'access_till': 'timestamptz',
-        'active': 'boolean',
-    },
-    key=['listing_id', 'user_id'],
-    renames={'id': 'user_id'},
-    version_columns=[]
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('collection_listing_users') }}

@@ -1,14 +1,3 @@
 -- One row per collection (full refresh).
-{{ litmos_staging(
-    source('litmos', 'collections'),
-    columns={
-        'id': 'text',
-        'name': 'text',
-        'description': 'text',
-        'default_listing': 'boolean',
-        'image_url': 'text',
-    },
-    key=['collection_id'],
-    renames={'id': 'collection_id', 'name': 'collection_name'},
-    version_columns=[]
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('collections') }}

@@ -1,17 +1,3 @@
 -- One row per (learning path, course) link.
-{{ litmos_staging(
-    source('litmos', 'learning_path_courses'),
-    columns={
-        'learning_path_id': 'text',
-        'id': 'text',
-        'original_learning_path_id': 'bigint',
-        'original_course_id': 'bigint',
-        'active': 'boolean',
-        'created_date': 'timestamptz',
-        'updated_date': 'timestamptz',
-        'created_by': 'bigint',
-        'updated_by': 'bigint',
-    },
-    key=['learning_path_id', 'course_id'],
-    renames={'id': 'course_id'}
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('learning_path_courses') }}

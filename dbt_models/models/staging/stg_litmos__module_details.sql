@@ -1,21 +1,3 @@
 -- One row per SCORM / Tin Can module from GET /modules/{id}.
-{{ litmos_staging(
-    source('litmos', 'module_details'),
-    columns={
-        'id': 'text',
-        'module_type': 'text',
-        'name': 'text',
-        'description': 'text',
-        'active': 'boolean',
-        'code': 'text',
-        'module_ref_code': 'text',
-        'hide_description': 'boolean',
-        'new_window': 'boolean',
-        'review_mode': 'boolean',
-        'content_url': 'text',
-        'status': 'text',
-    },
-    key=['module_id'],
-    renames={'id': 'module_id', 'name': 'module_name'},
-    version_columns=[]
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('module_details') }}

@@ -1,25 +1,3 @@
 -- One row per achievement from /org/achievements.
-{{ litmos_staging(
-    source('litmos', 'org_achievements'),
-    columns={
-        'id': 'text',
-        'user_id': 'text',
-        'course_id': 'text',
-        'learning_path_id': 'text',
-        'original_achievement_id': 'bigint',
-        'original_user_id': 'bigint',
-        'original_course_id': 'bigint',
-        'original_learning_path_id': 'bigint',
-        'compliant_till_date': 'timestamptz',
-        'title': 'text',
-        'achievement_date': 'timestamptz',
-        'type': 'text',
-        'certificate_id': 'bigint',
-        'created_date': 'timestamptz',
-        'updated_date': 'timestamptz',
-        'created_by': 'bigint',
-        'updated_by': 'bigint',
-    },
-    key=['achievement_id'],
-    renames={'id': 'achievement_id', 'type': 'achievement_type'}
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('org_achievements') }}

@@ -1,17 +1,3 @@
 -- One row per login event (user, last_login).
-{{ litmos_staging(
-    source('litmos', 'user_logins'),
-    columns={
-        'id': 'text',
-        'last_login': 'timestamptz',
-        'original_id': 'bigint',
-        'user_name': 'text',
-        'full_name': 'text',
-        'email': 'text',
-        'active': 'boolean',
-        'created_date': 'timestamptz',
-        'updated_date': 'timestamptz',
-    },
-    key=['user_id', 'last_login'],
-    renames={'id': 'user_id', 'original_id': 'original_user_id'}
-) }}
+-- Generated from sources/litmos/settings.py by `python -m sources.litmos.schema_export`: edit settings.py and rerun it (tests/source/test_schema_in_one_place.py fails while this file is stale).
+{{ litmos_staging('user_logins') }}
