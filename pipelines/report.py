@@ -18,6 +18,7 @@ from string import Template
 from typing import Any, Sequence
 
 from pipelines import run_history
+from pipelines.destination import display
 from pipelines.config import MARTS_SCHEMA, ConfigError
 from pipelines.report_template import REPORT_TEMPLATE
 from pipelines.warehouse import Warehouse, open_warehouse, quote_ident
@@ -225,24 +226,30 @@ def _fmt_date(value: Any) -> str:
     return "" if value is None else str(value)[:10]
 
 
+BAR_H, GAP = 18, 6  # bar height and the gap between bars, in pixels
+
+
+def _svg(chart_id: str, label: str, width: int, bars: int, margin: int) -> str:
+    return (f'<svg class="chart" id="{chart_id}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" '
+            f'width="{width}" height="{bars * (BAR_H + GAP) + margin}">')
+
+
 def svg_completion_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
     """Horizontal bar chart of completion rate per course (inline SVG)."""
     rows = list(rows)[:max_bars]
     if not rows:
         return '<p class="empty">No course assignments yet.</p>'
-    bar_h, gap, label_w, chart_w = 18, 6, 260, 420
-    height = len(rows) * (bar_h + gap) + 10
-    parts = [f'<svg class="chart" id="chart-completion" role="img" aria-label="Completion rate by course" '
-             f'xmlns="http://www.w3.org/2000/svg" width="{label_w + chart_w + 140}" height="{height}">']
+    label_w, chart_w = 260, 420
+    parts = [_svg("chart-completion", "Completion rate by course", label_w + chart_w + 140, len(rows), 10)]
     for i, row in enumerate(rows):
-        y = i * (bar_h + gap) + 5
+        y = i * (BAR_H + GAP) + 5
         w = max(1.0, chart_w * float(row["rate"]))
         parts.append(
             f'<g class="bar" data-course="{_e(row["course"])}" data-rate="{row["rate"]:.4f}">'
             f'<title>{_e(row["course"])}: {row["completed"]} of {row["assigned"]} completed</title>'
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["course"], 38))}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{bar_h}" fill="#eceff1"/>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1565c0"/>'
+            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{BAR_H}" fill="#eceff1"/>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="#1565c0"/>'
             f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["rate"] * 100:.0f}% '
             f'({row["completed"]}/{row["assigned"]})</text></g>'
         )
@@ -255,24 +262,23 @@ def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BAR
     rows = [r for r in rows if r["total"]][:max_bars]
     if not rows:
         return '<p class="empty">No compliance-tracked assignments in any team.</p>'
-    bar_h, gap, label_w, chart_w = 18, 6, 300, 460
-    height = len(rows) * (bar_h + gap) + 40
-    parts = [f'<svg class="chart" id="chart-team-compliance" role="img" aria-label="Compliance status by team" '
-             f'xmlns="http://www.w3.org/2000/svg" width="{max(label_w + chart_w + 70, label_w + 5 * 112)}" height="{height}">']
+    label_w, chart_w = 300, 460
+    parts = [_svg("chart-team-compliance", "Compliance status by team", max(label_w + chart_w + 70, label_w + 5 * 112),
+                  len(rows), 40)]
     for i, row in enumerate(rows):
-        y = i * (bar_h + gap) + 5
+        y = i * (BAR_H + GAP) + 5
         x = float(label_w)
         parts.append(f'<g class="bar" data-team="{_e(row["team"])}">'
                      f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["team"], 46))}</text>')
         for status in STATUSES:
             if row[status]:
                 w = chart_w * row[status] / row["total"]
-                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}" '
                              f'fill="{STATUS_COLORS[status]}"><title>{_e(row["team"])}: {row[status]} '
                              f'{status.replace("_", " ")}</title></rect>')
                 x += w
         parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["total"]}</text></g>')
-    y = len(rows) * (bar_h + gap) + 15
+    y = len(rows) * (BAR_H + GAP) + 15
     x = label_w
     for status in STATUSES:
         parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{STATUS_COLORS[status]}"/>'
@@ -338,10 +344,8 @@ def write_report(destination: str, credentials: str, output: str | os.PathLike[s
     `output` is the file to write (default of `litmos-sync report`: ./report.html), or an existing
     directory to write report.html into.
     """
-    from pipelines.runner import display_credentials  # noqa: PLC0415
-
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
-        data = collect_report_data(wh, dataset, source=f"{destination} {display_credentials(credentials)}")
+        data = collect_report_data(wh, dataset, source=f"{destination} {display(destination, credentials)}")
     path = Path(output).expanduser()
     if path.is_dir():  # `--output reports/` means reports/report.html
         path = path / "report.html"
