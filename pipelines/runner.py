@@ -210,9 +210,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
         )
         summary.sync_result = result
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
-    except KeyboardInterrupt as exc:
-        failure = exc
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc
     usage = False
     if failure is not None:
