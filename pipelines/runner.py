@@ -89,7 +89,7 @@ class RunOptions:
     @property
     def secrets(self) -> list[str]:
         """Strings that must never be printed: the API key and the Postgres password."""
-        return [s for s in (self.api.api_key, dest.password(self.destination, self.credentials)) if s]
+        return [self.api.api_key, *dest.secrets(self.destination, self.credentials)]
 
 
 def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
