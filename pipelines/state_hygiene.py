@@ -26,7 +26,7 @@ from sources.litmos.exceptions import LitmosError
 
 log = logging.getLogger(__name__)
 
-# dlt settings for pipelines.sync._make_pipeline: delete a loaded package's job files (parquet/jsonl)
+# dlt settings (pipelines.dlt_defaults registers them): delete a loaded package's job files (parquet/jsonl)
 # right after the load; a package with failed jobs keeps them.
 DLT_CONFIG = {"load.delete_completed_jobs": True}
 KEEP_LOADED_PACKAGES = 2

@@ -7,10 +7,8 @@ moves are committed together. Fetching of the next batch overlaps the loading of
 """
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,8 +19,9 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import config
+from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
-from pipelines.state_hygiene import DLT_CONFIG, finish_pending, prune_loaded_packages, verify_committed
+from pipelines.state_hygiene import finish_pending, prune_loaded_packages, verify_committed
 from sources.litmos import SOURCE_NAME, batch_source, make_client, open_session, probe_server_clock
 from sources.litmos.exceptions import LitmosConfigError, LitmosError
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -37,44 +36,6 @@ log = logging.getLogger(__name__)
 DEFAULT_DUCKDB_FILE = "litmos.duckdb"
 # Tuning knobs read from dlt config (sources.litmos.<name>) when set; these are the defaults.
 TUNING_DEFAULTS = {"max_workers": 8, "windows_per_batch": 8, "max_retries": 6, "backoff_base": 1.0}
-
-
-# glibc's mallopt() parameter number of M_ARENA_MAX (<malloc.h>).
-_M_ARENA_MAX = -8
-# malloc arenas for the whole process. glibc gives each thread that allocates its own arena (up to 8 per
-# core), and every arena keeps its freed pages: with a dozen fetch threads parsing pages that held
-# tens of MB that nobody used again. Two arenas keep lock contention low on this 2-core target.
-MALLOC_ARENAS = 2
-_memory_tuned = False
-
-
-def tune_process_memory() -> None:
-    """Sets the process-wide memory knobs of a sync run, once per process (the CLI, ``sync()`` and the
-    benchmarks all come through here).
-
-    - glibc malloc: at most ``MALLOC_ARENAS`` arenas (unless ``MALLOC_ARENA_MAX`` is set).
-    - pyarrow: the system allocator instead of the bundled mimalloc (unless
-      ``ARROW_DEFAULT_MEMORY_POOL`` is set). Pages are parsed in fetch threads and freed in the main
-      thread once dlt wrote them; mimalloc kept those cross-thread frees as resident memory.
-
-    Measured with ``python -m bench memory --sizes 500000`` (peak RSS of the pipeline process):
-    375 MB as before, 361 MB with 2 arenas, 335 MB with 2 arenas and the system pool (jemalloc with
-    decay 0 instead: 364 MB). The DuckDB cap (``sources.litmos.duckdb_memory_limit``), its threads and its
-    one-load-job-at-a-time are set in ``_destination``.
-    """
-    global _memory_tuned
-    if _memory_tuned:
-        return
-    _memory_tuned = True
-    if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
-        try:
-            ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-        except (OSError, AttributeError):  # not glibc (e.g. musl): keep its defaults
-            log.debug("mallopt unavailable; malloc arenas left alone")
-    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
-        import pyarrow as pa  # noqa: PLC0415 - only needed here
-
-        pa.set_memory_pool(pa.system_memory_pool())
 
 
 @dataclass
@@ -277,14 +238,7 @@ def _run(pipeline: dlt.Pipeline, data: Any = None) -> Any:
 
 
 def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir: str) -> dlt.Pipeline:
-    # Arrow tables skip the JSON normalizer; ask the parquet one for dlt's usual row columns too.
-    dlt.config["normalize.parquet_normalizer.add_dlt_id"] = True
-    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
-    if dlt.config.get("runtime.dlthub_telemetry") is None:
-        # No anonymous usage pings from an unattended ETL unless the user opts in (RUNTIME__DLTHUB_TELEMETRY).
-        dlt.config["runtime.dlthub_telemetry"] = False
-    for key, value in DLT_CONFIG.items():  # load.delete_completed_jobs: no job files kept after a load
-        dlt.config[key] = value
+    use_project_defaults()
     os.makedirs(state_dir, exist_ok=True)
     return dlt.pipeline(pipeline_name=pipeline_name, destination=destination, dataset_name=dataset,
                         pipelines_dir=os.path.abspath(state_dir), progress=None)
@@ -362,7 +316,6 @@ def sync(
         LitmosError: A one-line, key-free error; batches committed before it stay loaded.
     """
     started_at = datetime.now(timezone.utc)
-    tune_process_memory()
     # Validate what needs no network first, so bad input fails fast and touches nothing.
     tables = select_resources(resources)
     api_key = api_key or dlt.secrets.get("sources.litmos.api_key")
