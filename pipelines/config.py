@@ -11,7 +11,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
-from urllib.parse import quote
 
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE  # noqa: F401 - the CLI's default
 
@@ -238,17 +237,15 @@ def resolve_credentials(destination: str) -> str:
     Raises:
         ConfigError: Postgres is chosen and no DSN is configured.
     """
+    from pipelines import destination as dest  # noqa: PLC0415 - imports dlt
+
     value = _config_value(f"destination.{destination}.credentials")
     if destination == "duckdb":
-        if isinstance(value, Mapping):
-            value = value.get("database")
-        path = str(value or DEFAULT_DUCKDB_PATH)
-        if path.startswith("duckdb:///"):  # dlt's URL form
-            path = path[len("duckdb:///"):]
+        path = dest.duckdb_path(value.get("database") if isinstance(value, Mapping) else value)
         # Absolute, so dlt, dbt and the run history all open the same file whatever their cwd.
-        return os.path.abspath(os.path.expanduser(path))
+        return os.path.abspath(os.path.expanduser(path or dest.DEFAULT_DUCKDB_PATH))
     if isinstance(value, Mapping):
-        value = _dsn_from_parts(value)
+        value = dest.postgres_credentials(value).to_native_representation()
     if not value:
         raise ConfigError(
             "no Postgres credentials; set DESTINATION__POSTGRES__CREDENTIALS="
@@ -256,30 +253,6 @@ def resolve_credentials(destination: str) -> str:
             ".dlt/secrets.toml)"
         )
     return str(value)
-
-
-def dlt_postgres_dsn(dsn: str) -> str:
-    """A Postgres DSN dlt accepts: dlt insists on a password, so `user@host` becomes `user:@host`.
-
-    An empty password lets libpq fall back to trust/peer auth or ~/.pgpass exactly as with no password.
-    """
-    scheme, sep, rest = dsn.partition("://")
-    if not sep or not scheme.startswith("postgres"):
-        return dsn
-    userinfo, at, hostpart = rest.partition("@")
-    if not at or ":" in userinfo or not userinfo:
-        return dsn
-    return f"{scheme}://{userinfo}:@{hostpart}"
-
-
-def _dsn_from_parts(parts: Mapping[str, Any]) -> str:
-    """Build a DSN from dlt's `[destination.postgres.credentials]` table form."""
-    user = quote(str(parts.get("username") or "postgres"), safe="")
-    password = parts.get("password")
-    auth = f"{user}:{quote(str(password), safe='')}" if password else user
-    host = parts.get("host") or "localhost"
-    port = parts.get("port") or 5432
-    return f"postgresql://{auth}@{host}:{port}/{parts.get('database') or 'postgres'}"
 
 
 @dataclass(frozen=True)
@@ -348,11 +321,3 @@ def validate_requests_per_minute(value: int) -> int:
             f"--requests-per-minute {value} is negative; use 1..100 (Litmos allows 100/min) or 0 for unlimited"
         )
     return value
-
-
-def redact(text: str, secrets: Sequence[str | None]) -> str:
-    """Replace every occurrence of each secret in `text` with `***` (keys never reach output)."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text

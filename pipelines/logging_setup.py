@@ -11,35 +11,14 @@ import logging
 import sys
 from typing import IO, Any, Sequence
 
-from pipelines.config import redact
+from sources.litmos.exceptions import RedactingFilter
 
 LOGGER_NAME = "litmos_sync"
 # Loggers of the parts we drive; their records get the same format and redaction.
 _OUR_LOGGERS = (LOGGER_NAME, "pipelines", "sources")
 
 # LogRecord attributes that are not user "extra" fields.
-_STANDARD_ATTRS = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
-
-
-class RedactingFilter(logging.Filter):
-    """Replaces each secret in the final message (and extras) with `***`."""
-
-    def __init__(self, secrets: Sequence[str | None]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging API name
-        if self.secrets:
-            record.msg = redact(record.getMessage(), self.secrets)
-            record.args = None
-            for key, value in list(vars(record).items()):
-                if key not in _STANDARD_ATTRS and isinstance(value, str):
-                    setattr(record, key, redact(value, self.secrets))
-            if record.exc_info:
-                # Tracebacks are rendered later from exc_info; render now so the text can be redacted.
-                record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
-                record.exc_info = None
-        return True
+_STANDARD_ATTRS = RedactingFilter._STANDARD
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,44 +1,24 @@
 """The run history table `<dataset>._litmos_sync_runs`: one row per resource per run.
 
-Written at the end of every `litmos-sync run` (successful or not) with plain SQL on the warehouse, so a
-scheduler, an analyst and `litmos-sync status` all see the same record of what each night did. Error
-texts are redacted before they get here: the API key never reaches the warehouse.
+Written at the end of every `litmos-sync run` (successful or not) and read by `litmos-sync status`, the
+report and anyone with SQL, so a scheduler, an analyst and the CLI all see the same record of what each
+night did. Written with dlt (`pipeline.run`, appended) and read with `pipeline.sql_client()`, through a
+pipeline of its own (`<pipeline>_sync_runs`): its state and load packages are never the data pipeline's.
+Error texts are redacted before they get here: the API key never reaches the warehouse.
 """
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from pipelines.warehouse import Warehouse, quote_ident
+from sources.litmos.stats import ResourceStats
 
 TABLE = "_litmos_sync_runs"
-
-# Column order = dataclass field order below. `rows_loaded` rather than `rows`: ROWS is an SQL keyword.
-_DDL = """
-CREATE TABLE IF NOT EXISTS {table} (
-    run_id VARCHAR NOT NULL,
-    resource VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,
-    started_at TIMESTAMPTZ NOT NULL,
-    finished_at TIMESTAMPTZ,
-    duration_s DOUBLE PRECISION,
-    windows_total INTEGER,
-    windows_done INTEGER,
-    pages BIGINT,
-    requests BIGINT,
-    retries BIGINT,
-    rows_loaded BIGINT,
-    cursor_before TIMESTAMPTZ,
-    cursor_after TIMESTAMPTZ,
-    start_date DATE,
-    end_date DATE,
-    destination VARCHAR,
-    dbt_status VARCHAR,
-    error VARCHAR,
-    PRIMARY KEY (run_id, resource)
-)
-"""
+PIPELINE_SUFFIX = "_sync_runs"
 
 
 @dataclass
@@ -47,7 +27,8 @@ class ResourceRun:
 
     `status` is `success`, `failed` (this resource raised or was interrupted), `not_run` (the run
     failed before reaching it) or `skipped` (a collection-family table whose full read was not due,
-    see `collection_refresh_days`; its rows are unchanged). `dbt_status` is `success`, `failed` or `skipped` for the whole run.
+    see `collection_refresh_days`; its rows are unchanged). `dbt_status` is `success`, `failed` or
+    `skipped` for the whole run. `rows_loaded` rather than `rows`: ROWS is an SQL keyword.
     """
 
     run_id: str
@@ -71,37 +52,77 @@ class ResourceRun:
     error: str | None = None
 
 
-COLUMNS = tuple(f.name for f in fields(ResourceRun))
+FIELDS = tuple(f.name for f in fields(ResourceRun))
+COLUMNS = (*FIELDS, "_dlt_load_id", "_dlt_id")
+"""The table's columns in order: the row's fields, then the two dlt adds to every row."""
+_TYPES = {"started_at": "timestamp", "finished_at": "timestamp", "cursor_before": "timestamp",
+          "cursor_after": "timestamp", "start_date": "date", "end_date": "date", "duration_s": "double",
+          **{c: "bigint" for c in ("windows_total", "windows_done", "pages", "requests", "retries", "rows_loaded")}}
+# Every column typed up front (no type guessed from a NULL); dlt's own two nullable, so that a table
+# created by the plain-SQL writer of earlier versions (rows without them) takes them by ALTER TABLE.
+_HINTS = {name: {"data_type": _TYPES.get(name, "text"), "nullable": name not in ("run_id", "resource", "status",
+                                                                                 "started_at")}
+          for name in FIELDS} | {name: {"data_type": "text", "nullable": True} for name in COLUMNS[len(FIELDS):]}
 
 
-def table_name(dataset: str) -> str:
-    """Fully qualified, quoted name of the history table in `dataset`."""
-    return f"{quote_ident(dataset)}.{quote_ident(TABLE)}"
+def from_stats(run_id: str, resource: str, status: str, stats: ResourceStats | None,
+               **row: Any) -> ResourceRun:
+    """The history row of one resource from its run stats (None: it never started, no counts)."""
+    counts: dict[str, Any] = {}
+    if stats is not None:
+        counts = {"duration_s": stats.duration_s, "windows_total": stats.windows_total,
+                  "windows_done": stats.windows_done, "pages": stats.pages, "requests": stats.requests,
+                  "retries": stats.retries, "rows_loaded": stats.rows,
+                  "cursor_before": stats.cursor_before, "cursor_after": stats.cursor_after}
+    return ResourceRun(run_id=run_id, resource=resource, status=status, **{**counts, **row})
 
 
-def ensure_table(wh: Warehouse, dataset: str) -> None:
-    """Create the dataset schema and the history table if missing (idempotent)."""
-    wh.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(dataset)}")
-    wh.execute(_DDL.format(table=table_name(dataset)))
+@contextmanager
+def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> Iterator[Any]:
+    """A dlt pipeline on ``wh``'s database (DuckDB: through its open connection), in ``state_dir`` or,
+    for readers and one-off writes, a temporary one."""
+    import dlt  # noqa: PLC0415 - slow import
+
+    from pipelines.destination import dlt_destination  # noqa: PLC0415
+
+    target = dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials)
+    with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else _nothing() as tmp:
+        yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset,
+                           pipelines_dir=state_dir or tmp, progress=None)
 
 
-def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun]) -> int:
-    """Insert the rows of one run. Returns the number of rows written."""
-    rows = [[_sql_value(v) for v in asdict(run).values()] for run in runs]
-    ensure_table(wh, dataset)
-    placeholders = ", ".join("?" for _ in COLUMNS)
-    wh.executemany(f"INSERT INTO {table_name(dataset)} ({', '.join(COLUMNS)}) VALUES ({placeholders})", rows)
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield None
+
+
+def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun], state_dir: str | None = None,
+           pipeline_name: str = "litmos") -> int:
+    """Append the rows of one run (each run has a new run_id, so there is nothing to merge).
+
+    Args:
+        wh: The warehouse to write to.
+        dataset: The raw dataset holding the table.
+        runs: The run's rows.
+        state_dir: The data pipeline's state dir, where the history pipeline keeps its own state.
+        pipeline_name: The data pipeline's name; the history pipeline is ``<name>_sync_runs``.
+
+    Returns:
+        The number of rows written.
+    """
+    import dlt  # noqa: PLC0415
+
+    rows = [{k: _utc(v) for k, v in asdict(run).items()} for run in runs]
+    if rows:
+        with _pipeline(wh, dataset, state_dir, pipeline_name + PIPELINE_SUFFIX) as pipeline:
+            pipeline.run(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
     return len(rows)
 
 
 def history(wh: Warehouse, dataset: str, limit: int | None = None) -> list[dict[str, Any]]:
     """All history rows, newest run first (empty when the table does not exist yet)."""
-    if not wh.table_exists(dataset, TABLE):
-        return []
-    sql = f"SELECT {', '.join(COLUMNS)} FROM {table_name(dataset)} ORDER BY started_at DESC, resource"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return wh.query(sql)
+    sql = f"SELECT {', '.join(FIELDS)} FROM {{t}} ORDER BY started_at DESC, resource"
+    return _query(wh, dataset, sql + (f" LIMIT {int(limit)}" if limit else ""))
 
 
 def latest_per_resource(wh: Warehouse, dataset: str) -> dict[str, dict[str, Any]]:
@@ -110,32 +131,27 @@ def latest_per_resource(wh: Warehouse, dataset: str) -> dict[str, dict[str, Any]
     Returns:
         {resource: {<latest row columns>..., "last_success_at": datetime|None, "rows_total": int}}
     """
+    rows = _query(wh, dataset, (
+        f"SELECT {', '.join('r.' + c for c in FIELDS)}, a.last_success_at, a.rows_total FROM {{t}} r "
+        "JOIN (SELECT resource, max(started_at) AS m, "
+        "max(CASE WHEN status = 'success' THEN finished_at END) AS last_success_at, "
+        "coalesce(sum(rows_loaded), 0) AS rows_total FROM {t} GROUP BY resource) a "
+        "ON r.resource = a.resource AND r.started_at = a.m ORDER BY r.resource"))
+    return {row["resource"]: {**row, "rows_total": int(row["rows_total"] or 0)} for row in rows}
+
+
+def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:
+    """Rows of ``sql`` (``{t}`` = the history table) as dicts; [] while the table does not exist."""
     if not wh.table_exists(dataset, TABLE):
-        return {}
-    t = table_name(dataset)
-    latest = wh.query(
-        f"SELECT {', '.join('r.' + c for c in COLUMNS)} FROM {t} r "
-        f"JOIN (SELECT resource, max(started_at) AS m FROM {t} GROUP BY resource) l "
-        "ON r.resource = l.resource AND r.started_at = l.m ORDER BY r.resource"
-    )
-    totals = {
-        row["resource"]: row
-        for row in wh.query(
-            f"SELECT resource, max(CASE WHEN status = 'success' THEN finished_at END) AS last_success_at, "
-            f"coalesce(sum(rows_loaded), 0) AS rows_total FROM {t} GROUP BY resource"
-        )
-    }
-    out: dict[str, dict[str, Any]] = {}
-    for row in latest:
-        agg = totals.get(row["resource"], {})
-        row["last_success_at"] = agg.get("last_success_at")
-        row["rows_total"] = int(agg.get("rows_total") or 0)
-        out[row["resource"]] = row
-    return out
+        return []
+    with _pipeline(wh, dataset, None, "litmos" + PIPELINE_SUFFIX) as pipeline, pipeline.sql_client() as client:
+        with client.execute_query(sql.format(t=f"{quote_ident(dataset)}.{quote_ident(TABLE)}")) as cur:
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-def _sql_value(value: Any) -> Any:
-    # Both drivers take aware datetimes; normalise naive ones to UTC so the column is unambiguous.
+def _utc(value: Any) -> Any:
+    # Naive datetimes are taken as UTC so the column is unambiguous.
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value

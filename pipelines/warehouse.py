@@ -1,7 +1,8 @@
-"""A thin DB-API wrapper over DuckDB and Postgres for the CLI's own SQL (run history, status, report).
+"""The CLI's own connection to the warehouse: the marts for the report, row counts for status and demo.
 
-dlt owns the raw tables and dbt owns the marts; this module only runs small plain-SQL statements with one
-placeholder style (`?`) on both engines so that callers do not care which warehouse they talk to.
+dlt owns the raw tables and the run history (pipelines/run_history.py), dbt owns the marts; this module
+opens DuckDB or Postgres with one-line, key-free messages for the failures users meet (a locked file, an
+unwritable directory, a refused login) and runs plain queries in the driver's own parameter style.
 """
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import os
 import re
 import tempfile
 from contextlib import contextmanager
-from urllib.parse import urlsplit
 from typing import Any, Iterator, Sequence
 
+from pipelines import destination as dest
 from pipelines.config import ConfigError
 
 
@@ -25,7 +26,7 @@ class Warehouse:
     """
 
     def __init__(self, destination: str, credentials: str, read_only: bool = False) -> None:
-        self.destination = destination
+        self.destination, self.credentials, self.read_only = destination, credentials, read_only
         if destination == "duckdb":
             import duckdb  # noqa: PLC0415
 
@@ -36,79 +37,55 @@ class Warehouse:
                 )
             try:
                 try:
-                    self._conn = duckdb.connect(credentials, read_only=read_only)
+                    self.connection = duckdb.connect(credentials, read_only=read_only)
                 except duckdb.ConnectionException:
                     # This process already holds the file read-write (dlt/dbt just wrote it) and DuckDB
                     # refuses a second instance with other settings: share the existing one.
-                    self._conn = duckdb.connect(credentials)
+                    self.connection = duckdb.connect(credentials)
             except duckdb.IOException as exc:
                 raise ConfigError(describe_duckdb_error(exc, credentials)) from None
         elif destination == "postgres":
             import psycopg2  # noqa: PLC0415
 
             try:
-                self._conn = psycopg2.connect(credentials, connect_timeout=10)
+                self.connection = psycopg2.connect(credentials, connect_timeout=10)
             except psycopg2.Error as exc:
                 # psycopg2 messages can echo the DSN's password; say only where it failed.
                 raise ConfigError(describe_postgres_error(exc, credentials)) from None
-            self._conn.autocommit = True
+            self.connection.autocommit = True
         else:  # pragma: no cover - validated earlier
             raise ConfigError(f"unknown destination {destination!r}; use duckdb or postgres")
 
-    def _sql(self, sql: str) -> str:
-        # One placeholder style for callers; psycopg2 wants %s (and literal % doubled).
-        if self.destination == "postgres":
-            return sql.replace("%", "%%").replace("?", "%s")
-        return sql
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, sql: str) -> None:
         """Run a statement that returns nothing."""
-        cur = self._conn.cursor()
-        try:
-            cur.execute(self._sql(sql), tuple(params))
-        finally:
-            cur.close()
+        self.query(sql, fetch=False)
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement for many parameter rows."""
-        if not rows:
-            return
-        cur = self._conn.cursor()
+    def query(self, sql: str, params: Sequence[Any] = (), fetch: bool = True) -> list[dict[str, Any]]:
+        """Run a query (parameters in the driver's style: ``?`` DuckDB, ``%s`` Postgres); rows as dicts."""
+        cur = self.connection.cursor()
         try:
-            cur.executemany(self._sql(sql), [tuple(r) for r in rows])
-        finally:
-            cur.close()
-
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Run a query and return its rows as dicts keyed by column name."""
-        cur = self._conn.cursor()
-        try:
-            cur.execute(self._sql(sql), tuple(params))
+            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
+            if not fetch:
+                return []
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
         finally:
             cur.close()
 
-    def table_exists(self, schema: str, table: str) -> bool:
-        """True when `schema.table` exists (table or view)."""
-        rows = self.query(
-            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            (schema, table),
-        )
-        return bool(rows and rows[0]["n"])
-
     def columns(self, schema: str, table: str) -> list[str]:
         """Column names of `schema.table` in ordinal order (empty if missing)."""
         rows = self.query(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position",
-            (schema, table),
-        )
+            f"SELECT column_name FROM information_schema.columns WHERE table_schema = {quote_literal(schema)} "
+            f"AND table_name = {quote_literal(table)} ORDER BY ordinal_position")
         return [r["column_name"] for r in rows]
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        """True when `schema.table` exists (table or view)."""
+        return bool(self.columns(schema, table))
 
     def close(self) -> None:
         """Close the connection (releases the DuckDB file lock)."""
-        self._conn.close()
+        self.connection.close()
 
 
 @contextmanager
@@ -129,7 +106,7 @@ def check_destination(destination: str, credentials: str) -> None:
     with one line naming the fix (the messages of docs/troubleshooting.md).
     """
     if destination == "duckdb":
-        path = _duckdb_path(credentials)
+        path = dest.duckdb_path(credentials)
         if path in ("", ":memory:"):
             return
         directory = os.path.dirname(os.path.abspath(path))
@@ -147,7 +124,7 @@ def check_destination(destination: str, credentials: str) -> None:
 def describe_duckdb_error(exc: BaseException, path: str) -> str:
     """One line for a DuckDB file that cannot be opened, naming the fix."""
     text = _first_line(exc)
-    path = _duckdb_path(path)
+    path = dest.duckdb_path(path)
     if "lock" in text.lower():
         match = re.search(r"\(PID (\d+)\)", text)
         holder = f"another process (PID {match.group(1)})" if match else "another process"
@@ -210,11 +187,6 @@ def describe_warehouse_exception(exc: BaseException) -> str | None:
     return None
 
 
-def _duckdb_path(credentials: str) -> str:
-    path = str(credentials or "")
-    return path[len("duckdb:///"):] if path.startswith("duckdb:///") else path
-
-
 def _directory_problem(path: str, directory: str) -> str | None:
     if not os.path.isdir(directory):
         return (f"the directory of DuckDB file '{path}' does not exist; create it (mkdir -p {directory}) or set "
@@ -233,8 +205,8 @@ def _directory_problem(path: str, directory: str) -> str | None:
 
 def _pg_part(dsn: str, name: str) -> Any:
     try:
-        return getattr(urlsplit(dsn), name)
-    except ValueError:
+        return getattr(dest.postgres_credentials(dsn), name) if dsn else None
+    except dest.CredentialsError:
         return None
 
 
@@ -242,17 +214,17 @@ def _pg_where(dsn: str, text: str = "") -> str:
     said = re.search(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)', text)
     if not dsn and said:  # from the driver's own message
         return f"{said.group(1)}:{said.group(2)}"
-    host = _pg_part(dsn, "hostname") or "localhost"
-    try:
-        port = _pg_part(dsn, "port") or 5432
-    except ValueError:
-        port = "?"
-    return f"{host}:{port}"
+    return f"{_pg_part(dsn, 'host') or 'localhost'}:{_pg_part(dsn, 'port') or 5432}"
 
 
 def quote_ident(name: str) -> str:
     """Double-quote an SQL identifier (names come from validated config, this is belt and braces)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    """Single-quote an SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -55,8 +55,8 @@ def test_history_duckdb(duckdb_path):
 def test_history_postgres(pg_database):
     with open_warehouse("postgres", pg_database) as wh:
         _check(wh, "custom_raw")
-        cols = wh.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ? "
-                        "AND table_name = ? ORDER BY ordinal_position", ("custom_raw", "_litmos_sync_runs"))
+        cols = wh.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+                        "AND table_name = %s ORDER BY ordinal_position", ("custom_raw", "_litmos_sync_runs"))
     types = {c["column_name"]: c["data_type"] for c in cols}
     assert types["started_at"] == "timestamp with time zone" and types["rows_loaded"] == "bigint"
     assert list(types) == list(run_history.COLUMNS)
@@ -77,3 +77,32 @@ def test_status_text_shows_cursor_last_run_rows_and_error():
         "courses                    -                    -                    -                -         40",
     ]
     assert format_status([]).startswith("no runs recorded yet")
+
+
+# The plain-SQL DDL of versions before the history was written with dlt.
+_OLD_DDL = """
+CREATE TABLE {table} (
+    run_id VARCHAR NOT NULL, resource VARCHAR NOT NULL, status VARCHAR NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ, duration_s DOUBLE PRECISION,
+    windows_total INTEGER, windows_done INTEGER, pages BIGINT, requests BIGINT, retries BIGINT,
+    rows_loaded BIGINT, cursor_before TIMESTAMPTZ, cursor_after TIMESTAMPTZ, start_date DATE, end_date DATE,
+    destination VARCHAR, dbt_status VARCHAR, error VARCHAR, PRIMARY KEY (run_id, resource)
+)
+"""
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+def test_a_table_created_by_the_old_plain_sql_writer_is_upgraded_in_place(destination, request, tmp_path):
+    credentials = request.getfixturevalue("duckdb_path" if destination == "duckdb" else "pg_database")
+    with open_warehouse(destination, credentials) as wh:
+        wh.execute("CREATE SCHEMA litmos_raw")
+        wh.execute(_OLD_DDL.format(table='litmos_raw."_litmos_sync_runs"'))
+        wh.execute("INSERT INTO litmos_raw._litmos_sync_runs (run_id, resource, status, started_at, finished_at, "
+                   "rows_loaded) VALUES ('run1', 'users', 'success', TIMESTAMPTZ '2026-03-01 02:00:00+00', "
+                   "TIMESTAMPTZ '2026-03-01 02:03:00+00', 5000)")
+        assert run_history.record(wh, "litmos_raw", _runs()[2:], state_dir=str(tmp_path / "state")) == 1
+        rows = run_history.history(wh, "litmos_raw")
+        assert [(r["run_id"], r["resource"], r["status"], r["rows_loaded"]) for r in rows] == [
+            ("run2", "users", "failed", 12), ("run1", "users", "success", 5000)]
+        assert run_history.latest_per_resource(wh, "litmos_raw")["users"]["rows_total"] == 5012
+        assert wh.columns("litmos_raw", "_litmos_sync_runs") == list(run_history.COLUMNS)

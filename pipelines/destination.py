@@ -1,0 +1,138 @@
+"""Where the pipeline loads: the one parser of DuckDB paths and Postgres DSNs, on dlt's credential classes.
+
+Everything that needs a file path, a host or a password (the sync, the run history, dbt's profile, the
+CLI's own queries, the redactor) asks here, and :func:`dlt_destination` builds the dlt destination.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sources.litmos.exceptions import LitmosConfigError
+
+DEFAULT_DUCKDB_PATH = "litmos.duckdb"
+BAD_DSN = ("Postgres credentials must be a URL DSN like postgresql://user:password@host:5432/dbname "
+           "(got something else)")
+
+
+class CredentialsError(LitmosConfigError):
+    """Credentials that cannot be parsed; the message never quotes them (they may hold a password)."""
+
+
+def duckdb_path(credentials: Any) -> str:
+    """The DuckDB file of a path, a ``duckdb:///path`` URL or dlt's DuckDbCredentials, as given."""
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415 - dlt is slow
+
+    if isinstance(credentials, DuckDbCredentials) or hasattr(credentials, "database"):
+        return str(credentials.database or "")
+    text = str(credentials or "")
+    return str(DuckDbCredentials(text).database or "") if text else ""
+
+
+def postgres_credentials(credentials: Any) -> Any:
+    """dlt's PostgresCredentials from a DSN, a mapping (the toml table form) or credentials.
+
+    A DSN without a password gets an empty one, which dlt insists on and which lets libpq fall back to
+    trust/peer auth or ~/.pgpass exactly as with no password.
+
+    Raises:
+        CredentialsError: Not a ``postgresql://`` URL DSN.
+    """
+    from dlt.common.configuration.specs.exceptions import InvalidConnectionString  # noqa: PLC0415
+    from dlt.destinations.impl.postgres.configuration import PostgresCredentials  # noqa: PLC0415
+
+    if isinstance(credentials, PostgresCredentials):
+        return credentials
+    parsed = PostgresCredentials()
+    if isinstance(credentials, Mapping) or not isinstance(credentials, str):
+        def pick(*names: str) -> Any:
+            get = credentials.get if isinstance(credentials, Mapping) else lambda n: getattr(credentials, n, None)
+            return next((get(n) for n in names if get(n) not in (None, "")), None)
+        parsed.username, parsed.password = pick("username", "user") or "postgres", pick("password")
+        parsed.host, parsed.port = pick("host") or "localhost", int(pick("port") or 5432)
+        parsed.database = pick("database", "dbname")
+    else:
+        if not credentials.strip().startswith(("postgresql://", "postgres://")):
+            raise CredentialsError(BAD_DSN)
+        try:
+            parsed.parse_native_representation(credentials.strip())
+        except (InvalidConnectionString, ValueError):
+            raise CredentialsError(BAD_DSN) from None
+    if parsed.password is None:
+        parsed.password = ""
+    return parsed
+
+
+def password(destination: str, credentials: Any) -> str | None:
+    """The Postgres password in ``credentials`` (so it can be redacted), if any."""
+    if destination != "postgres" or not credentials:
+        return None
+    try:
+        return postgres_credentials(credentials).password or None
+    except CredentialsError:
+        return None
+
+
+def display(destination: str, credentials: Any) -> str:
+    """Credentials safe to print: the DuckDB path, or the DSN with ``***`` for its password."""
+    if destination != "postgres":
+        return duckdb_path(credentials)
+    try:
+        pg = postgres_credentials(credentials)
+    except CredentialsError:
+        return "(unparsable DSN)"
+    auth = f"{pg.username}:***" if pg.password else pg.username
+    return f"postgresql://{auth}@{pg.host}:{pg.port}/{pg.database or ''}"
+
+
+def dlt_destination(destination: Any, credentials: Any = None) -> Any:
+    """The dlt destination for ``duckdb``/``postgres`` and their credentials (None: dlt's config).
+
+    A destination object the caller configured is returned as is.
+
+    Raises:
+        LitmosConfigError: An unknown destination or no Postgres credentials.
+    """
+    if not isinstance(destination, str):
+        return destination
+    import dlt  # noqa: PLC0415
+
+    if destination == "duckdb":
+        credentials = credentials or dlt.secrets.get("destination.duckdb.credentials") or os.path.abspath(
+            DEFAULT_DUCKDB_PATH)
+        if not isinstance(credentials, str):  # dlt credentials or an open connection (shared)
+            return dlt.destinations.duckdb(credentials=credentials)
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
+
+        # DuckDB runs in this process: its buffer pool is capped (it spills to <file>.tmp beyond it) or
+        # the merges grow the process with the warehouse. Part of what a statement holds cannot spill
+        # (per thread: the row group it appends and its share of the merge's dedup window), so one thread
+        # per statement and one load job at a time: 20 parallel jobs of the wide tables on one 100MB
+        # pool failed with "failed to pin block" (docs/benchmarks.md).
+        duck = DuckDbCredentials(credentials)
+        duck.global_config = {"memory_limit": str(_setting("duckdb_memory_limit", "100MB")),
+                              "threads": _setting("duckdb_threads", 1)}
+        return dlt.destinations.duckdb(credentials=duck, max_parallel_load_jobs=1)
+    if destination == "postgres":
+        credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
+        if not credentials:
+            raise LitmosConfigError(
+                "no Postgres DSN: set DESTINATION__POSTGRES__CREDENTIALS=postgresql://user:pass@host:5432/db")
+        pg = postgres_credentials(credentials)
+        pg.resolve()
+        return dlt.destinations.postgres(credentials=pg)
+    raise LitmosConfigError(f"bad destination {destination!r}: use 'duckdb' or 'postgres'")
+
+
+def _setting(key: str, default: Any) -> Any:
+    """``sources.litmos.<key>`` from dlt config, as the default's type."""
+    import dlt  # noqa: PLC0415
+
+    value = dlt.config.get(f"sources.litmos.{key}")
+    if value is None:
+        return default
+    try:
+        return type(default)(value)
+    except (TypeError, ValueError):
+        raise LitmosConfigError(f"bad sources.litmos.{key} {value!r}: expected a {type(default).__name__}") from None
