@@ -144,7 +144,7 @@ def walk_history(pipeline: dlt.Pipeline, client: Any, runs: Runs, opts: LitmosOp
         planned = session_state(state)
         session = open_session(client, resources=[t for t in tables if t in todo or t == "module_details"],
                                max_workers=opts.max_workers,
-                               windows_per_batch=opts.windows_per_batch * HISTORY_BATCH_FACTOR,
+                               windows_per_batch=opts.windows_per_batch and opts.windows_per_batch * HISTORY_BATCH_FACTOR,
                                server_now=server_now, emit=emit, store_login_keys=opts.store_login_keys,
                                history=todo, **clock, **{k: v for k, v in planned.items() if k != "cursors"},
                                cursors=planned["cursors"])
