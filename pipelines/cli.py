@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from pipelines import config
 from pipelines.config import ConfigError
+from sources.litmos.exceptions import redact
 
 PROG = "litmos-sync"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -56,32 +57,31 @@ def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str) -> Non
     p.add_argument("--dataset", default=config.DEFAULT_DATASET, metavar="NAME", help=dataset_help)
 
 
-def _wrap(text: str) -> str:
+def _command(sub: Any, name: str, summary: str, description: str, epilog: str | None = _CONFIG_EPILOG) -> Any:
     # Raw formatter (for the aligned env-var epilog) does not wrap descriptions itself.
-    return textwrap.fill(text, width=100)
+    return sub.add_parser(name, help=summary, description=textwrap.fill(description, width=100), epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by the help test)."""
     parser = OneLineArgumentParser(
         prog=PROG,
-        description=_wrap("Incremental copy of a Litmos LMS organisation into DuckDB or Postgres, with dbt "
-                          "completion and compliance marts."),
+        description=textwrap.fill("Incremental copy of a Litmos LMS organisation into DuckDB or Postgres, with "
+                                  "dbt completion and compliance marts.", width=100),
         epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                 parser_class=OneLineArgumentParser)
 
-    run = sub.add_parser(
-        "run", help="extract and load from the Litmos API, then build the dbt marts",
-        description=_wrap("Extract every changed record since the last run (per resource cursor, 7-day windows, "
-                    "1-day lookback), merge it into the raw dataset, build the dbt marts, and record the run "
-                    "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes."),
+    run = _command(
+        sub, "run", "extract and load from the Litmos API, then build the dbt marts",
+        "Extract every changed record since the last run (per resource cursor, 7-day windows, "
+        "1-day lookback), merge it into the raw dataset, build the dbt marts, and record the run "
+        "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes.",
         epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 3 loaded but records quarantined in "
-               "<dataset>._litmos_rejects, 130 interrupted",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+               "<dataset>._litmos_rejects, 130 interrupted")
     run.add_argument("--resources", metavar="a,b",
                      help="comma-separated resources (raw tables) to load, default all; e.g. "
                           "users,course_results. `litmos-sync run --resources help` lists them")
@@ -115,27 +115,23 @@ def build_parser() -> argparse.ArgumentParser:
                           "(SOURCES__LITMOS__COLLECTION_REFRESH_DAYS). Ignored with --resources")
     _add_output_options(run)
 
-    status = sub.add_parser(
-        "status", help="show each resource's cursor, last run and rows loaded",
-        description=_wrap("Per resource: the stored cursor (the next run starts there minus the lookback), the "
-                    "last run's time, status and rows, and the rows now in the raw table. Reads the run "
-                    "history table and the pipeline state; makes no API request."),
-        epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    status = _command(
+        sub, "status", "show each resource's cursor, last run and rows loaded",
+        "Per resource: the stored cursor (the next run starts there minus the lookback), the "
+        "last run's time, status and rows, and the rows now in the raw table. Reads the run "
+        "history table and the pipeline state; makes no API request.")
     _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)")
     status.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                         help="dlt pipeline state directory with the cursors (default ./state)")
     status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
                         help="text table (default) or one JSON document")
 
-    demo = sub.add_parser(
-        "demo", help="run everything against a built-in simulated Litmos org and write a report",
-        description=_wrap("Starts the Litmos API simulator in this process (fixed seed, no rate limit), "
-                    "backfills ~90 days of a few hundred users into <output>/litmos_demo.duckdb, builds the "
-                    "dbt marts, prints rows per table, requests made and compliance by status, and writes "
-                    "<output>/report.html. Needs no API key and no network."),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    demo = _command(
+        sub, "demo", "run everything against a built-in simulated Litmos org and write a report",
+        "Starts the Litmos API simulator in this process (fixed seed, no rate limit), backfills ~90 days of a "
+        "few hundred users into <output>/litmos_demo.duckdb, builds the dbt marts, prints rows per table, "
+        "requests made and compliance by status, and writes <output>/report.html. Needs no API key and no "
+        "network.", epilog=None)
     demo.add_argument("--output", default="demo_output", metavar="DIR",
                       help="directory for the DuckDB file and report.html (default ./demo_output)")
     demo.add_argument("--scale", type=int, default=300, metavar="USERS",
@@ -145,13 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1, help="simulator seed (default 1; same seed, same data)")
     _add_output_options(demo)
 
-    report = sub.add_parser(
-        "report", help="write the HTML completion/compliance report from a warehouse",
-        description=_wrap("Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file "
-                    "(inline SVG charts, no network needed to view it): completion rate by course, "
-                    "compliance status by team, what expires in the next 30 days, overdue learners."),
-        epilog=_CONFIG_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    report = _command(
+        sub, "report", "write the HTML completion/compliance report from a warehouse",
+        "Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file (inline SVG charts, "
+        "no network needed to view it): completion rate by course, compliance status by team, what expires in "
+        "the next 30 days, overdue learners.")
     _add_warehouse_options(report, "raw dataset whose run history is summarised (default litmos_raw)")
     report.add_argument("--output", default="report.html", metavar="FILE",
                         help="HTML file to write (default ./report.html)")
@@ -187,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("LITMOS_SYNC_DEBUG"):
             import traceback  # noqa: PLC0415
 
-            sys.stderr.write(config.redact(traceback.format_exc(), secrets))
+            sys.stderr.write(redact(traceback.format_exc(), secrets))
         return _fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
@@ -370,7 +364,7 @@ def _silence_stdout() -> None:
 
 
 def _fail(message: str, secrets: Sequence[str], code: int) -> int:
-    line = " ".join(config.redact(message, secrets).split())  # exactly one line
+    line = " ".join(redact(message, secrets).split())  # exactly one line
     sys.stderr.write(f"{PROG}: error: {line}\n")
     sys.stderr.flush()
     return code

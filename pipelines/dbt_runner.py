@@ -20,14 +20,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+
+from pipelines import destination as dest
+from sources.litmos.exceptions import redact
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_models"
 """The dbt project (also holds profiles.yml)."""
 
 DESTINATIONS = ("duckdb", "postgres")
 COMMANDS = ("build", "run", "test", "compile", "seed", "source freshness", "docs generate", "parse")
-DEFAULT_DUCKDB_PATH = "litmos.duckdb"
 
 # Statuses dbt reports for a node that did not succeed (run, test, freshness results).
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -182,7 +183,7 @@ def build_marts(
         try:
             outcome = dbtRunner().invoke(args)
         except Exception as exc:  # noqa: BLE001 - dbt raises assorted types; report one line
-            raise DbtRunError(_scrub(f"dbt {command} on {destination} could not run: {_first_line(exc)}",
+            raise DbtRunError(redact(f"dbt {command} on {destination} could not run: {_first_line(exc)}",
                                      secret)) from None
         finally:
             if destination == "duckdb":
@@ -191,7 +192,7 @@ def build_marts(
     nodes = tuple(_nodes(outcome.result))
     result = MartsBuildResult(destination, command, nodes, elapsed, all_vars)
     if not outcome.success:
-        raise DbtRunError(_scrub(_failure_line(command, destination, nodes, outcome.exception), secret))
+        raise DbtRunError(redact(_failure_line(command, destination, nodes, outcome.exception), secret))
     return result
 
 
@@ -209,13 +210,8 @@ def profile_env(destination: str, credentials: Any) -> dict[str, str]:
         DbtRunError: Credentials missing or malformed (message never includes the password).
     """
     if destination == "duckdb":
-        path = credentials
-        if path is None:
-            path = os.environ.get("DESTINATION__DUCKDB__CREDENTIALS") or DEFAULT_DUCKDB_PATH
-        path = getattr(path, "database", path)  # dlt DuckDbCredentials
-        path = str(path)
-        if path.startswith("duckdb:///"):
-            path = path[len("duckdb:///"):]
+        path = dest.duckdb_path(credentials or os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
+                                or dest.DEFAULT_DUCKDB_PATH)
         if not path or path == ":memory:":
             raise DbtRunError("dbt needs a DuckDB file path (an in-memory database cannot be shared with dbt): "
                               "pass the warehouse file, e.g. litmos.duckdb")
@@ -224,46 +220,19 @@ def profile_env(destination: str, credentials: Any) -> dict[str, str]:
             raise DbtRunError(f"DuckDB file {resolved} does not exist: run the sync first (litmos-sync run) "
                               "or pass the path of the loaded warehouse")
         return {"LITMOS_DUCKDB_PATH": str(resolved)}
-
-    if credentials is None:
-        credentials = os.environ.get("DESTINATION__POSTGRES__CREDENTIALS")
-        if not credentials:
-            raise DbtRunError("no Postgres credentials: pass a DSN postgresql://user:password@host:5432/dbname "
-                              "or set DESTINATION__POSTGRES__CREDENTIALS")
-    if isinstance(credentials, str):
-        parts = _parse_dsn(credentials)
-    else:
-        def pick(*names: str) -> Any:
-            for name in names:
-                value = credentials.get(name) if isinstance(credentials, Mapping) else getattr(credentials, name, None)
-                if value not in (None, ""):
-                    return value
-            return None
-        parts = {"host": pick("host"), "port": pick("port"), "user": pick("username", "user"),
-                 "password": pick("password"), "dbname": pick("database", "dbname")}
-    if not parts.get("dbname"):
-        raise DbtRunError("Postgres credentials name no database: use postgresql://user:password@host:5432/dbname")
-    return {
-        "LITMOS_PG_HOST": str(parts.get("host") or "127.0.0.1"),
-        "LITMOS_PG_PORT": str(parts.get("port") or 5432),
-        "LITMOS_PG_USER": str(parts.get("user") or "postgres"),
-        "LITMOS_PG_PASSWORD": str(parts.get("password") or ""),
-        "LITMOS_PG_DBNAME": str(parts["dbname"]),
-    }
-
-
-def _parse_dsn(dsn: str) -> dict[str, Any]:
-    """Splits a postgres URL DSN; the error message leaves the DSN out because it may hold a password."""
+    credentials = credentials or os.environ.get("DESTINATION__POSTGRES__CREDENTIALS")
+    if not credentials:
+        raise DbtRunError("no Postgres credentials: pass a DSN postgresql://user:password@host:5432/dbname "
+                          "or set DESTINATION__POSTGRES__CREDENTIALS")
     try:
-        url = urlsplit(dsn.strip())
-        port = url.port
-    except ValueError:
-        url, port = None, None
-    if url is None or url.scheme not in ("postgresql", "postgres") or not url.hostname:
-        raise DbtRunError("Postgres credentials must be a URL DSN like "
-                          "postgresql://user:password@host:5432/dbname (got something else)")
-    return {"host": url.hostname, "port": port, "user": unquote(url.username or ""),
-            "password": unquote(url.password or ""), "dbname": unquote(url.path.lstrip("/"))}
+        pg = dest.postgres_credentials(credentials)
+    except dest.CredentialsError as exc:
+        raise DbtRunError(str(exc)) from None
+    if not pg.database:
+        raise DbtRunError("Postgres credentials name no database: use postgresql://user:password@host:5432/dbname")
+    return {"LITMOS_PG_HOST": str(pg.host or "127.0.0.1"), "LITMOS_PG_PORT": str(pg.port or 5432),
+            "LITMOS_PG_USER": str(pg.username or "postgres"), "LITMOS_PG_PASSWORD": str(pg.password or ""),
+            "LITMOS_PG_DBNAME": str(pg.database)}
 
 
 @contextlib.contextmanager
@@ -366,7 +335,3 @@ def _first_line(value: Any, limit: int = 300) -> str:
     useful = [line for line in lines if not _HEADER.match(line) and not line.startswith(">")]
     line = (useful or lines or [""])[0]
     return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def _scrub(message: str, secret: str) -> str:
-    return message.replace(secret, "***") if secret else message

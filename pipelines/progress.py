@@ -19,35 +19,21 @@ import time
 from dataclasses import asdict, dataclass
 from typing import IO, Any, Callable
 
+from sources.litmos.stats import COUNTS, ResourceStats
+
 SYNC_FINISHED = "SyncFinished"
 """Event name (a dict event `{"event": "SyncFinished"}`) the runner sends when the extract+load is over."""
-_COUNTERS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows")
 _EVENT_NAME_KEYS = ("event", "type", "kind", "name")
 
 
 @dataclass
-class ResourceProgress:
-    """Counters of one resource during the current run (cumulative)."""
+class ResourceProgress(ResourceStats):
+    """One resource's run stats so far, plus where it stands (``pending``, ``running``, ``done``, ``failed``)."""
 
-    resource: str
+    resource: str = ""
     status: str = "pending"
-    windows_total: int = 0
-    windows_done: int = 0
-    pages: int = 0
-    requests: int = 0
-    retries: int = 0
-    rows: int = 0
     rate_wait_s: float = 0.0
-    started: float | None = None
-    finished: float | None = None
     error: str | None = None
-
-    @property
-    def duration_s(self) -> float | None:
-        """Seconds between the first and the last event of this resource."""
-        if self.started is None:
-            return None
-        return round((self.finished or time.monotonic()) - self.started, 3)
 
 
 def event_fields(event: Any) -> dict[str, Any]:
@@ -85,7 +71,7 @@ class ProgressTracker:
 
     def __init__(self, renderer: Any = None, resources: list[str] | None = None) -> None:
         self.renderer = renderer
-        self.resources: dict[str, ResourceProgress] = {r: ResourceProgress(r) for r in resources or []}
+        self.resources: dict[str, ResourceProgress] = {r: ResourceProgress(resource=r) for r in resources or []}
         self.rate_wait_s = 0.0
         self.events = 0
         self._lock = threading.Lock()  # cheap insurance: events may come from worker threads
@@ -99,14 +85,14 @@ class ProgressTracker:
             state = None
             # "_probe" and other underscore labels are the sync's own housekeeping calls, not tables.
             if isinstance(resource, str) and resource and not resource.startswith("_"):
-                state = self.resources.setdefault(resource, ResourceProgress(resource))
+                state = self.resources.setdefault(resource, ResourceProgress(resource=resource))
                 self._apply(state, name, fields_)
             elif name == SYNC_FINISHED:
                 # Every resource that ran is complete, including those without windows (module_details).
                 for other in self.resources.values():
                     if other.status == "running":
                         other.status = "done"
-                        other.finished = other.finished or time.monotonic()
+                        other.last_end = other.last_end or time.monotonic()
             if self.renderer is not None:
                 try:
                     self.renderer.update(self, state, name, fields_)
@@ -115,8 +101,8 @@ class ProgressTracker:
 
     def _apply(self, state: ResourceProgress, name: str, fields_: dict[str, Any]) -> None:
         now = time.monotonic()
-        if state.started is None:
-            state.started = now
+        state.first_start = state.first_start or now
+        state.last_end = now  # the span is from its first to its last event
         if state.status in ("pending", "done"):
             state.status = "running"
         total = fields_.get("total")
@@ -126,7 +112,6 @@ class ProgressTracker:
             state.windows_done += 1
             state.windows_total = max(state.windows_total, total if isinstance(total, int) else 0,
                                       state.windows_done)
-            state.finished = now
             if state.windows_done >= state.windows_total:
                 state.status = "done"
         elif name == "PageFetched":
@@ -144,7 +129,6 @@ class ProgressTracker:
         elif "error" in name.lower() or "fail" in name.lower():
             state.status = "failed"
             state.error = str(fields_.get("error") or fields_.get("message") or name)
-            state.finished = now
 
     def close(self) -> None:
         """Tell the renderer the run is over (final redraw)."""
@@ -291,7 +275,7 @@ class JsonLines:
         doc: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": name}
         doc.update({k: v for k, v in fields_.items() if k not in _EVENT_NAME_KEYS})
         if state is not None:
-            doc.update({f"{c}_so_far": getattr(state, c) for c in _COUNTERS})
+            doc.update({f"{c}_so_far": getattr(state, c) for c in COUNTS})
             doc["rate_wait_s_so_far"] = round(state.rate_wait_s, 3)
             doc["status"] = state.status
         self.stream.write(json.dumps(doc, default=str) + "\n")

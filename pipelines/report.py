@@ -3,9 +3,6 @@
 `collect_report_data` reads the dbt marts (schema `litmos_marts`) from DuckDB or Postgres;
 `render_html` turns that into ONE self-contained HTML file (inline CSS and SVG, no scripts, no network)
 so it can be mailed, archived or opened on a machine without internet.
-
-Column names are looked up in the marts' information schema and matched against a short list of
-candidates, so small renames in the dbt project degrade to an empty cell instead of a crash.
 """
 from __future__ import annotations
 
@@ -18,6 +15,7 @@ from string import Template
 from typing import Any, Sequence
 
 from pipelines import run_history
+from pipelines.destination import display
 from pipelines.config import MARTS_SCHEMA, ConfigError
 from pipelines.report_template import REPORT_TEMPLATE
 from pipelines.warehouse import Warehouse, open_warehouse, quote_ident
@@ -46,42 +44,17 @@ class ReportData:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
 
-class _Marts:
-    """Column lookup for the mart tables (`pick` = first candidate column that exists)."""
-
-    def __init__(self, wh: Warehouse) -> None:
-        self.wh = wh
-        self._cols: dict[str, list[str]] = {}
-
-    def cols(self, table: str) -> list[str]:
-        if table not in self._cols:
-            self._cols[table] = self.wh.columns(MARTS_SCHEMA, table)
-        return self._cols[table]
-
-    def has(self, table: str) -> bool:
-        return bool(self.cols(table))
-
-    def pick(self, table: str, *candidates: str) -> str | None:
-        cols = self.cols(table)
-        return next((c for c in candidates if c in cols), None)
-
-    @staticmethod
-    def t(table: str) -> str:
-        return f"{quote_ident(MARTS_SCHEMA)}.{quote_ident(table)}"
+NEEDED = ("fct_course_completion", "fct_compliance", "dim_users", "dim_courses")
+# Deactivated users and retired courses are history, not work to chase: left out of rates and lists.
+_ACTIVE = "f.is_user_active AND f.is_course_active"
 
 
-def _user_label(m: _Marts, alias: str) -> str:
-    if m.pick("dim_users", "full_name"):
-        return f"{alias}.full_name"
-    if m.pick("dim_users", "first_name") and m.pick("dim_users", "last_name"):
-        return f"trim(coalesce({alias}.first_name, '') || ' ' || coalesce({alias}.last_name, ''))"
-    col = m.pick("dim_users", "user_name", "email", "user_id")
-    return f"{alias}.{col}" if col else "NULL"
+def _t(table: str) -> str:
+    return f"{quote_ident(MARTS_SCHEMA)}.{quote_ident(table)}"
 
 
-def _name_expr(m: _Marts, table: str, alias: str, *candidates: str) -> str:
-    col = m.pick(table, *candidates)
-    return f"{alias}.{col}" if col else "NULL"
+def _count(wh: Warehouse, sql_from: str) -> int:
+    return int(wh.query(f"SELECT count(*) AS n {sql_from}")[0]["n"])
 
 
 def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str = "") -> ReportData:
@@ -90,9 +63,7 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
     Raises:
         ConfigError: The marts do not exist yet (dbt has not been run on this warehouse).
     """
-    m = _Marts(wh)
-    needed = ("fct_course_completion", "fct_compliance", "dim_users", "dim_courses")
-    missing = [t for t in needed if not m.has(t)]
+    missing = [t for t in NEEDED if not wh.table_exists(MARTS_SCHEMA, t)]
     if missing:
         raise ConfigError(
             f"the marts {', '.join(missing)} are missing in schema {MARTS_SCHEMA}; run `litmos-sync run` "
@@ -100,13 +71,19 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
         )
     data = ReportData(generated_at=dt.datetime.now(dt.timezone.utc), source=source)
     for name in ("dim_users", "dim_courses", "dim_teams", "fct_course_completion", "fct_compliance"):
-        if m.has(name):
-            data.totals[name] = int(wh.query(f"SELECT count(*) AS n FROM {m.t(name)}")[0]["n"])
-    data.course_completion = _course_completion(wh, m)
-    data.compliance_by_status = _compliance_by_status(wh, m)
-    data.compliance_by_team = _compliance_by_team(wh, m)
-    data.expiring, data.expiring_total = _expiring(wh, m)
-    data.overdue, data.overdue_total = _overdue(wh, m)
+        if wh.table_exists(MARTS_SCHEMA, name):
+            data.totals[name] = _count(wh, f"FROM {_t(name)}")
+    data.course_completion = _course_completion(wh)
+    data.compliance_by_status = {s: 0 for s in STATUSES}
+    for row in wh.query(f"SELECT compliance_status AS status, count(*) AS n FROM {_t('fct_compliance')} GROUP BY 1"):
+        data.compliance_by_status[str(row["status"])] = int(row["n"])
+    if wh.table_exists(MARTS_SCHEMA, "team_compliance_summary"):
+        data.compliance_by_team = _compliance_by_team(wh)
+    data.expiring, data.expiring_total = _learner_rows(
+        wh, "fct_compliance", "f.compliance_status = 'expiring_soon'",
+        "f.compliant_till_date AS expires, f.days_until_expiry AS days_left")
+    data.overdue, data.overdue_total = _learner_rows(
+        wh, "fct_course_completion", f"f.is_overdue AND {_ACTIVE}", "f.due_date AS due")
     try:
         data.runs = sorted(run_history.latest_per_resource(wh, dataset).values(), key=lambda r: r["resource"])
     except Exception:  # noqa: BLE001 - the history is a footnote, never a reason to fail the report
@@ -114,15 +91,11 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
     return data
 
 
-def _course_completion(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
-    f = "fct_course_completion"
-    completed = m.pick(f, "is_completed", "completed")
-    course_name = _name_expr(m, "dim_courses", "c", "course_name", "name", "course_id")
-    done = f"CASE WHEN f.{completed} THEN 1 ELSE 0 END" if completed else "0"
+def _course_completion(wh: Warehouse) -> list[dict[str, Any]]:
     rows = wh.query(
-        f"SELECT {course_name} AS course, count(*) AS assigned, sum({done}) AS completed "
-        f"FROM {m.t(f)} f LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id "
-        f"WHERE {_active_filter(m, f)} GROUP BY 1 ORDER BY 1"
+        "SELECT c.course_name AS course, count(*) AS assigned, sum(CASE WHEN f.is_completed THEN 1 ELSE 0 END) "
+        f"AS completed FROM {_t('fct_course_completion')} f LEFT JOIN {_t('dim_courses')} c "
+        f"ON c.course_id = f.course_id WHERE {_ACTIVE} GROUP BY 1 ORDER BY 1"
     )
     for row in rows:
         row["assigned"] = int(row["assigned"] or 0)
@@ -132,36 +105,11 @@ def _course_completion(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["rate"], r["course"]))
 
 
-def _active_filter(m: _Marts, fact: str) -> str:
-    # Deactivated users and retired courses are history, not work to chase: leave them out of rates.
-    flags = [f"f.{c}" for c in ("is_user_active", "is_course_active") if m.pick(fact, c)]
-    return " AND ".join(flags) if flags else "1 = 1"
-
-
-def _compliance_by_status(wh: Warehouse, m: _Marts) -> dict[str, int]:
-    rows = wh.query(
-        f"SELECT compliance_status AS status, count(*) AS n FROM {m.t('fct_compliance')} GROUP BY 1"
-    )
-    counts = {s: 0 for s in STATUSES}
-    for row in rows:
-        counts[str(row["status"])] = int(row["n"])
-    return counts
-
-
-def _compliance_by_team(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
-    s = "team_compliance_summary"
-    if not m.has(s):
-        return []
-    team_name = m.pick(s, "team_path", "team_name", "name")
-    name_sql = f"s.{team_name}" if team_name else _name_expr(m, "dim_teams", "t", "team_name", "name")
-    join = "" if team_name or not m.has("dim_teams") else \
-        f" LEFT JOIN {m.t('dim_teams')} t ON t.team_id = s.team_id"
-    where = _direct_scope_filter(m, s)
-    counts = []
-    for status in STATUSES:
-        col = m.pick(s, f"{status}_count", status, f"n_{status}", f"{status}_users")
-        counts.append(f"coalesce(s.{col}, 0) AS {status}" if col else f"0 AS {status}")
-    rows = wh.query(f"SELECT {name_sql} AS team, {', '.join(counts)} FROM {m.t(s)} s{join}{where} ORDER BY 1")
+def _compliance_by_team(wh: Warehouse) -> list[dict[str, Any]]:
+    # The summary holds per-team and rolled-up rows; the chart shows each team's own learners.
+    counts = ", ".join(f"coalesce(s.{status}_count, 0) AS {status}" for status in STATUSES)
+    rows = wh.query(f"SELECT s.team_path AS team, {counts} FROM {_t('team_compliance_summary')} s "
+                    "WHERE s.scope = 'team' ORDER BY 1")
     for row in rows:
         row["team"] = row["team"] or "(unnamed team)"
         for status in STATUSES:
@@ -170,45 +118,12 @@ def _compliance_by_team(wh: Warehouse, m: _Marts) -> list[dict[str, Any]]:
     return rows
 
 
-def _direct_scope_filter(m: _Marts, table: str) -> str:
-    # The summary may hold both per-team and rolled-up rows; the chart shows each team's own learners.
-    scope = m.pick(table, "scope", "rollup_scope", "level", "aggregation")
-    if scope:
-        return f" WHERE s.{scope} IN ('team', 'direct', 'own', 'self')"
-    flag = m.pick(table, "is_rollup", "includes_subteams", "rolled_up")
-    return f" WHERE NOT s.{flag}" if flag else ""
-
-
-def _expiring(wh: Warehouse, m: _Marts) -> tuple[list[dict[str, Any]], int]:
-    f = "fct_compliance"
-    till = m.pick(f, "compliant_till_date", "compliant_till", "expires_at", "compliant_until")
-    days = m.pick(f, "days_until_expiry", "days_to_expiry", "days_until_expiration")
-    where = "f.compliance_status = 'expiring_soon'"
-    return _learner_rows(wh, m, f, where, {
-        "expires": f"f.{till}" if till else "NULL",
-        "days_left": f"f.{days}" if days else "NULL",
-    }, order="3, 1, 2")
-
-
-def _overdue(wh: Warehouse, m: _Marts) -> tuple[list[dict[str, Any]], int]:
-    f = "fct_course_completion"
-    flag = m.pick(f, "is_overdue", "overdue")
-    due = m.pick(f, "due_date", "due_at")
-    where = f"f.{flag} AND {_active_filter(m, f)}" if flag else "1 = 0"
-    return _learner_rows(wh, m, f, where, {"due": f"f.{due}" if due else "NULL"}, order="3, 1, 2")
-
-
-def _learner_rows(wh: Warehouse, m: _Marts, fact: str, where: str, extra: dict[str, str],
-                  order: str) -> tuple[list[dict[str, Any]], int]:
-    user = _user_label(m, "u")
-    course = _name_expr(m, "dim_courses", "c", "course_name", "name", "course_id")
-    extras = ", ".join(f"{expr} AS {name}" for name, expr in extra.items())
-    base = (f"FROM {m.t(fact)} f LEFT JOIN {m.t('dim_users')} u ON u.user_id = f.user_id "
-            f"LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id WHERE {where}")
-    total = int(wh.query(f"SELECT count(*) AS n {base}")[0]["n"])
-    rows = wh.query(f"SELECT {user} AS learner, {course} AS course, {extras} {base} "
-                    f"ORDER BY {order} LIMIT {MAX_TABLE_ROWS}")
-    return rows, total
+def _learner_rows(wh: Warehouse, fact: str, where: str, extras: str) -> tuple[list[dict[str, Any]], int]:
+    base = (f"FROM {_t(fact)} f LEFT JOIN {_t('dim_users')} u ON u.user_id = f.user_id "
+            f"LEFT JOIN {_t('dim_courses')} c ON c.course_id = f.course_id WHERE {where}")
+    rows = wh.query(f"SELECT u.full_name AS learner, c.course_name AS course, {extras} {base} "
+                    f"ORDER BY 3, 1, 2 LIMIT {MAX_TABLE_ROWS}")
+    return rows, _count(wh, base)
 
 
 # ---------------------------------------------------------------------------------------------- render
@@ -225,24 +140,30 @@ def _fmt_date(value: Any) -> str:
     return "" if value is None else str(value)[:10]
 
 
+BAR_H, GAP = 18, 6  # bar height and the gap between bars, in pixels
+
+
+def _svg(chart_id: str, label: str, width: int, bars: int, margin: int) -> str:
+    return (f'<svg class="chart" id="{chart_id}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" '
+            f'width="{width}" height="{bars * (BAR_H + GAP) + margin}">')
+
+
 def svg_completion_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
     """Horizontal bar chart of completion rate per course (inline SVG)."""
     rows = list(rows)[:max_bars]
     if not rows:
         return '<p class="empty">No course assignments yet.</p>'
-    bar_h, gap, label_w, chart_w = 18, 6, 260, 420
-    height = len(rows) * (bar_h + gap) + 10
-    parts = [f'<svg class="chart" id="chart-completion" role="img" aria-label="Completion rate by course" '
-             f'xmlns="http://www.w3.org/2000/svg" width="{label_w + chart_w + 140}" height="{height}">']
+    label_w, chart_w = 260, 420
+    parts = [_svg("chart-completion", "Completion rate by course", label_w + chart_w + 140, len(rows), 10)]
     for i, row in enumerate(rows):
-        y = i * (bar_h + gap) + 5
+        y = i * (BAR_H + GAP) + 5
         w = max(1.0, chart_w * float(row["rate"]))
         parts.append(
             f'<g class="bar" data-course="{_e(row["course"])}" data-rate="{row["rate"]:.4f}">'
             f'<title>{_e(row["course"])}: {row["completed"]} of {row["assigned"]} completed</title>'
             f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["course"], 38))}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{bar_h}" fill="#eceff1"/>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#1565c0"/>'
+            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{BAR_H}" fill="#eceff1"/>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="#1565c0"/>'
             f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["rate"] * 100:.0f}% '
             f'({row["completed"]}/{row["assigned"]})</text></g>'
         )
@@ -255,24 +176,23 @@ def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BAR
     rows = [r for r in rows if r["total"]][:max_bars]
     if not rows:
         return '<p class="empty">No compliance-tracked assignments in any team.</p>'
-    bar_h, gap, label_w, chart_w = 18, 6, 300, 460
-    height = len(rows) * (bar_h + gap) + 40
-    parts = [f'<svg class="chart" id="chart-team-compliance" role="img" aria-label="Compliance status by team" '
-             f'xmlns="http://www.w3.org/2000/svg" width="{max(label_w + chart_w + 70, label_w + 5 * 112)}" height="{height}">']
+    label_w, chart_w = 300, 460
+    parts = [_svg("chart-team-compliance", "Compliance status by team", max(label_w + chart_w + 70, label_w + 5 * 112),
+                  len(rows), 40)]
     for i, row in enumerate(rows):
-        y = i * (bar_h + gap) + 5
+        y = i * (BAR_H + GAP) + 5
         x = float(label_w)
         parts.append(f'<g class="bar" data-team="{_e(row["team"])}">'
                      f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["team"], 46))}</text>')
         for status in STATUSES:
             if row[status]:
                 w = chart_w * row[status] / row["total"]
-                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
+                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}" '
                              f'fill="{STATUS_COLORS[status]}"><title>{_e(row["team"])}: {row[status]} '
                              f'{status.replace("_", " ")}</title></rect>')
                 x += w
         parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["total"]}</text></g>')
-    y = len(rows) * (bar_h + gap) + 15
+    y = len(rows) * (BAR_H + GAP) + 15
     x = label_w
     for status in STATUSES:
         parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{STATUS_COLORS[status]}"/>'
@@ -338,10 +258,8 @@ def write_report(destination: str, credentials: str, output: str | os.PathLike[s
     `output` is the file to write (default of `litmos-sync report`: ./report.html), or an existing
     directory to write report.html into.
     """
-    from pipelines.runner import display_credentials  # noqa: PLC0415
-
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
-        data = collect_report_data(wh, dataset, source=f"{destination} {display_credentials(credentials)}")
+        data = collect_report_data(wh, dataset, source=f"{destination} {display(destination, credentials)}")
     path = Path(output).expanduser()
     if path.is_dir():  # `--output reports/` means reports/report.html
         path = path / "report.html"

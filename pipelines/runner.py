@@ -11,12 +11,13 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
-from pipelines import config, run_history
+from pipelines import config, destination, run_history
 from pipelines.config import ConfigError
 from pipelines.progress import ProgressTracker
 from pipelines.warehouse import open_warehouse
+from sources.litmos import exceptions as errors
+from sources.litmos.exceptions import redact
 
 log = logging.getLogger("litmos_sync")
 
@@ -87,7 +88,7 @@ class RunOptions:
     @property
     def secrets(self) -> list[str]:
         """Strings that must never be printed: the API key and the Postgres password."""
-        return [s for s in (self.api.api_key, dsn_password(self.credentials)) if s]
+        return [s for s in (self.api.api_key, destination.password(self.destination, self.credentials)) if s]
 
 
 def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -127,8 +128,6 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
     api = config.resolve_api_settings(api_key, base_url, source_name)
     config.check_source_settings()
     creds = credentials or config.resolve_credentials(destination)
-    if destination == "postgres":
-        creds = config.dlt_postgres_dsn(creds)
     return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
                       start_date=start, end_date=end, state_dir=state_dir, api=api,
                       requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
@@ -188,12 +187,13 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             on_event(event)
 
     summary = RunSummary(run_id=uuid.uuid4().hex[:16], status="running", destination=opts.destination,
-                         dataset=opts.dataset, credentials_display=display_credentials(opts.credentials),
+                         dataset=opts.dataset, credentials_display=destination.display(opts.destination, opts.credentials),
                          started_at=_utcnow())
     log.info("run %s started: %s -> %s/%s", summary.run_id, ",".join(opts.resources or ["all"]),
              opts.destination, opts.dataset)
     failure: BaseException | None = None
     interrupted = False
+    result = None
     try:
         from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
 
@@ -209,24 +209,22 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
         )
         summary.sync_result = result
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
-        _fill_from_result(summary, result, opts)
-    except KeyboardInterrupt:
-        interrupted = True
-        failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
+    except KeyboardInterrupt as exc:
+        failure = exc
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
         failure = exc
-        if any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e) for e in _chain(exc)):
-            # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
-            interrupted = True
-            failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
     usage = False
     if failure is not None:
+        # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
+        interrupted = any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e) for e in _chain(failure))
+        if interrupted:
+            failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
         summary.error = describe_error(failure, opts.secrets)
         usage = _is_usage_error(failure)
         if not usage and not interrupted and _is_resumable(failure):
             summary.error += f"; to resume: `{opts.command}`"
-        _fill_from_tracker(summary, tracker, opts)
-    elif opts.run_dbt:
+    _fill(summary, opts, result, tracker)
+    if failure is None and opts.run_dbt:
         summary.dbt_status = _build_marts(summary, opts)
     tracker.close()
     summary.finished_at = _utcnow()
@@ -259,65 +257,47 @@ def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
     return "success"
 
 
-def _fill_from_result(summary: RunSummary, result: Any, opts: RunOptions) -> None:
-    summary.requests_total = int(getattr(result, "requests_total", 0) or 0)
-    summary.retries_total = int(getattr(result, "retries_total", 0) or 0)
-    summary.rate_wait_seconds = float(getattr(result, "rate_wait_seconds", 0.0) or 0.0)
-    summary.server_now = getattr(result, "server_now", None)
-    summary.notes = [n for n in [getattr(result, "history", None), *(getattr(result, "notes", None) or [])] if n]
-    summary.rejects = int(getattr(result, "rejects", 0) or 0)
-    started = getattr(result, "started_at", None) or summary.started_at
-    for name, stats in (getattr(result, "resources", None) or {}).items():
-        summary.resources.append(run_history.ResourceRun(
-            run_id=summary.run_id, resource=name, status="skipped" if getattr(stats, "skipped", False) else "success",
-            started_at=started,
-            finished_at=getattr(result, "finished_at", None),
-            duration_s=_num(getattr(stats, "duration_s", None), float),
-            windows_total=_num(getattr(stats, "windows_total", None)),
-            windows_done=_num(getattr(stats, "windows_done", None)),
-            pages=_num(getattr(stats, "pages", None)), requests=_num(getattr(stats, "requests", None)),
-            retries=_num(getattr(stats, "retries", None)), rows_loaded=_num(getattr(stats, "rows", None)),
-            cursor_before=_ts(getattr(stats, "cursor_before", None)),
-            cursor_after=_ts(getattr(stats, "cursor_after", None)),
-            start_date=opts.start_date, end_date=opts.end_date, destination=opts.destination,
-        ))
-
-
-def _fill_from_tracker(summary: RunSummary, tracker: ProgressTracker, opts: RunOptions) -> None:
-    # No SyncResult when sync() raised: record what the events told us, and the error on the resources
-    # that did not finish (or on every requested resource when none started).
-    names = list(tracker.resources) or list(opts.resources or config.known_resources())
-    summary.requests_total = sum(s.requests for s in tracker.resources.values())
-    summary.retries_total = sum(s.retries for s in tracker.resources.values())
+def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressTracker) -> None:
+    """The run's totals and history rows: from the SyncResult, or, when sync() raised, from what the
+    progress events counted (and the rows the committed batches wrote)."""
+    common = {"start_date": opts.start_date, "end_date": opts.end_date, "destination": opts.destination}
+    if result is not None:
+        summary.requests_total, summary.retries_total = result.requests_total, result.retries_total
+        summary.rate_wait_seconds, summary.server_now = result.rate_wait_seconds, result.server_now
+        summary.notes = [n for n in [result.history, *result.notes] if n]
+        summary.rejects = result.rejects
+        summary.resources = [run_history.from_stats(
+            summary.run_id, name, "skipped" if stats.skipped else "success", stats, started_at=result.started_at,
+            finished_at=result.finished_at, **common) for name, stats in result.resources.items()]
+        return
+    states = tracker.resources
+    names = list(states) or list(opts.resources or config.known_resources())
+    summary.requests_total = sum(s.requests for s in states.values())
+    summary.retries_total = sum(s.retries for s in states.values())
     summary.rate_wait_seconds = tracker.rate_wait_s
-    any_started = any(s.status != "pending" for s in tracker.resources.values())
+    any_started = any(s.status != "pending" for s in states.values())
     from pipelines.state_hygiene import rows_committed_since  # noqa: PLC0415
 
     # Rows the committed batches wrote, not the records counted on the wire: the pages of a batch that
     # was cut off (SIGTERM, an error) never reached the table ("rows last 166, rows total 39").
     committed = rows_committed_since(opts.destination, opts.credentials, opts.dataset, names, summary.started_at)
     for name in names:
-        state = tracker.resources.get(name)
+        state = states.get(name)
         started = state is not None and state.status != "pending"
         # A resource whose windows were all fetched may still have been in the batch that did not
         # commit, so nothing of a failed run is "success". Failed before any resource began (bad key,
         # host down): the run failed for every resource; otherwise unstarted ones are "not_run".
         status = "failed" if started or not any_started else "not_run"
-        summary.resources.append(run_history.ResourceRun(
-            run_id=summary.run_id, resource=name, status=status,
-            started_at=summary.started_at, duration_s=state.duration_s if state else None,
-            windows_total=state.windows_total if state else None,
-            windows_done=state.windows_done if state else None, pages=state.pages if state else None,
-            requests=state.requests if state else None, retries=state.retries if state else None,
-            rows_loaded=committed.get(name) if state else None, start_date=opts.start_date, end_date=opts.end_date,
-            destination=opts.destination, error=summary.error if status == "failed" else None,
-        ))
+        summary.resources.append(run_history.from_stats(
+            summary.run_id, name, status, state if started else None, started_at=summary.started_at,
+            error=summary.error if status == "failed" else None, **common,
+            rows_loaded=committed.get(name) if state is not None else None))
 
 
 def _record(summary: RunSummary, opts: RunOptions) -> None:
     try:
         with open_warehouse(opts.destination, opts.credentials) as wh:
-            run_history.record(wh, opts.dataset, summary.resources)
+            run_history.record(wh, opts.dataset, summary.resources, opts.state_dir, opts.pipeline_name)
     except Exception as exc:  # noqa: BLE001 - history must not hide the run's own outcome
         reason = describe_error(exc, opts.secrets)
         log.warning("could not write the run history to %s._litmos_sync_runs: %s", opts.dataset, reason)
@@ -338,14 +318,14 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
 
         known = next((m for m in map(describe_warehouse_exception, chain) if m), None)
         if known:
-            return config.redact(known, secrets)
+            return redact(known, secrets)
     # Unexpected errors: the innermost cause is the real one (dlt's wrappers only add context).
     chosen = ours[0] if ours else chain[-1]
     text = (str(chosen).strip().splitlines() or [""])[0].strip()
     if not ours:
         text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
         text += " (unexpected; rerun with LITMOS_SYNC_DEBUG=1 to see the traceback, and report it)"
-    return config.redact(text, secrets)
+    return redact(text, secrets)
 
 
 def _is_duckdb_interrupt(exc: BaseException) -> bool:
@@ -356,18 +336,13 @@ def _is_duckdb_interrupt(exc: BaseException) -> bool:
 def _is_usage_error(exc: BaseException) -> bool:
     """Bad input found once the server was known (a future date, a cursor ahead of its clock, a
     locked pipeline): exit 2 like the checks before any request."""
-    from sources.litmos.exceptions import LitmosConfigError  # noqa: PLC0415
-
-    return any(isinstance(e, (LitmosConfigError, ConfigError)) for e in _chain(exc))
+    return any(isinstance(e, (errors.LitmosConfigError, ConfigError)) for e in _chain(exc))
 
 
 def _is_resumable(exc: BaseException) -> bool:
     """Failures a rerun of the same command resumes from the last committed batch (not a rejected key)."""
-    from sources.litmos.exceptions import (  # noqa: PLC0415
-        LitmosConnectionError, LitmosMalformedResponseError, LitmosUnavailableError)
-
-    return any(isinstance(e, (LitmosConnectionError, LitmosMalformedResponseError, LitmosUnavailableError))
-               for e in _chain(exc))
+    resumable = (errors.LitmosConnectionError, errors.LitmosMalformedResponseError, errors.LitmosUnavailableError)
+    return any(isinstance(e, resumable) for e in _chain(exc))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -386,57 +361,14 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 def _is_ours(exc: BaseException) -> bool:
-    if isinstance(exc, (ConfigError, RunFailed)):
-        return True
-    try:
-        from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415 - its messages are one-line too
-    except Exception:  # pragma: no cover
-        DbtRunError = ()  # type: ignore[assignment]  # noqa: N806
-    if DbtRunError and isinstance(exc, DbtRunError):
-        return True
-    try:
-        from sources.litmos.exceptions import LitmosError  # noqa: PLC0415
-    except Exception:  # pragma: no cover - before the source exists
-        return False
-    return isinstance(exc, LitmosError)
+    """Errors whose message we wrote: one line that says what to fix."""
+    from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415
 
-
-def dsn_password(credentials: str) -> str | None:
-    """The password inside a Postgres DSN (so it can be redacted), if any."""
-    if "://" not in (credentials or ""):
-        return None
-    try:
-        return urlsplit(credentials).password
-    except ValueError:
-        return None
-
-
-def display_credentials(credentials: str) -> str:
-    """Credentials safe to print: DuckDB path as is, Postgres DSN without its password."""
-    password = dsn_password(credentials)
-    return credentials.replace(f":{password}@", ":***@") if password else credentials
+    return isinstance(exc, (ConfigError, RunFailed, DbtRunError, errors.LitmosError))
 
 
 def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _num(value: Any, kind: type = int) -> Any:
-    return kind(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _ts(value: Any) -> dt.datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def _utcnow() -> dt.datetime:

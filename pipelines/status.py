@@ -6,7 +6,6 @@ Combines three sources without calling the API: the cursors in the dlt pipeline 
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import logging
 from typing import Any
 
@@ -16,28 +15,15 @@ from pipelines.warehouse import open_warehouse, quote_ident
 log = logging.getLogger("litmos_sync")
 
 
-def read_cursor_map(destination: str, credentials: str, dataset: str, state_dir: str,
-                    pipeline_name: str = "litmos") -> dict[str, Any]:
-    """Cursors from the sync core's pipeline state, {resource: cursor}; {} when unavailable.
+def read_cursor_map(state_dir: str, pipeline_name: str = "litmos") -> dict[str, Any]:
+    """Cursors from the sync core's pipeline state, {resource: cursor}; {} when unavailable."""
+    from pipelines.sync import read_cursors  # noqa: PLC0415 - imports dlt
 
-    The call passes only the keyword arguments `read_cursors` declares, so it survives small signature
-    changes in the sync core.
-    """
     try:
-        from pipelines.sync import read_cursors  # noqa: PLC0415
-    except Exception:  # pragma: no cover - before the sync core lands
-        return {}
-    offered = {"pipeline_name": pipeline_name, "state_dir": state_dir, "destination": destination,
-               "credentials": credentials, "dataset": dataset}
-    params = inspect.signature(read_cursors).parameters
-    accepts_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    kwargs = {k: v for k, v in offered.items() if accepts_all or k in params}
-    try:
-        cursors = read_cursors(**kwargs)
+        return dict(read_cursors(state_dir=state_dir, pipeline_name=pipeline_name))
     except Exception as exc:  # noqa: BLE001 - status is diagnostic, show what we can
         log.warning("could not read cursors from %s: %s", state_dir, str(exc).splitlines()[0] if str(exc) else exc)
         return {}
-    return dict(cursors or {})
 
 
 def collect_status(destination: str, credentials: str, dataset: str, state_dir: str) -> list[dict[str, Any]]:
@@ -47,8 +33,7 @@ def collect_status(destination: str, credentials: str, dataset: str, state_dir: 
     Resources are every known one that has a cursor, a history row or a table (others are omitted).
     """
     # read_cursors lists every resource; None = never loaded (or full refresh), so not worth a line.
-    cursors = {k: v for k, v in read_cursor_map(destination, credentials, dataset, state_dir).items()
-               if _cursor_value(v) is not None}
+    cursors = {k: v for k, v in read_cursor_map(state_dir).items() if v is not None}
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         latest = run_history.latest_per_resource(wh, dataset)
         counts: dict[str, int] = {}
@@ -61,7 +46,7 @@ def collect_status(destination: str, credentials: str, dataset: str, state_dir: 
     rows = []
     for name in dict.fromkeys(names):
         last = latest.get(name, {})
-        cursor = _cursor_value(cursors.get(name))
+        cursor = cursors.get(name)
         rows.append({
             "resource": name,
             "cursor": cursor if cursor is not None else last.get("cursor_after"),
@@ -73,15 +58,6 @@ def collect_status(destination: str, credentials: str, dataset: str, state_dir: 
             "rows_in_table": counts.get(name),
         })
     return rows
-
-
-def _cursor_value(value: Any) -> Any:
-    # read_cursors may return plain values or small objects/dicts; show the timestamp.
-    if isinstance(value, dict):
-        for key in ("cursor", "cursor_after", "last_value", "value"):
-            if key in value:
-                return value[key]
-    return getattr(value, "cursor", value)
 
 
 def format_status(rows: list[dict[str, Any]]) -> str:

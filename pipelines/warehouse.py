@@ -64,11 +64,9 @@ class Warehouse:
         """Run a query (parameters in the driver's style: ``?`` DuckDB, ``%s`` Postgres); rows as dicts."""
         cur = self.connection.cursor()
         try:
-            cur.execute(sql, tuple(params)) if params else cur.execute(sql)
-            if not fetch:
-                return []
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            cur.execute(sql, tuple(params) or None)
+            names = [d[0] for d in cur.description or ()] if fetch else []
+            return [dict(zip(names, row)) for row in cur.fetchall()] if names else []
         finally:
             cur.close()
 
