@@ -17,11 +17,10 @@ import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines.state_hygiene import prune_loaded_packages, verify_committed
-from sources.litmos import SOURCE_NAME, batch_source
+from sources.litmos import SOURCE_NAME, batch_source, cursors_from_state
 from sources.litmos.events import BatchCommitted
 from sources.litmos.exceptions import LitmosError
-from sources.litmos.session import cursors_from_state
-from sources.litmos.stats import ResourceStats, RunStats
+from sources.litmos.stats import ResourceStats
 
 log = logging.getLogger("pipelines.sync.batches")  # under the sync's logger: one logger shows the run
 
@@ -79,7 +78,7 @@ class Runs:
     def __init__(self, client: Any, tables: list[str]) -> None:
         self.client = client
         self.tables = tables
-        self.stats = RunStats()  # windows, pages, rows of every session
+        self.stats = client.stats  # the run's one RunStats: every session counts into it
         self.cursors_before: dict[str, datetime | None] = {}
         self.skipped: list[str] = []
         self.notes: list[str] = []
@@ -109,14 +108,14 @@ class Runs:
                 prune_loaded_packages(pipeline)  # load/loaded/ keeps the newest 2 packages' metadata
                 if emit:
                     committed = cursors_from_state(source_state(pipeline))
-                    emit(BatchCommitted(index, session.batches_total, self._rows(session),
+                    emit(BatchCommitted(index, session.batches_total, self.stats.total("rows"),
                                         {t: committed.get(t) for t in self.tables}))
                 if session.history_mode:
                     self._history_progress(session, index)
             failed = False
         finally:
             session.close(cancel=failed)
-            self._add(session)
+            self.rejected.extend(session.rejected)
 
     def announce_history(self, session: Any, bound: datetime) -> None:
         """Says what the history walk will cost before it starts (requests, and time at the budget)."""
@@ -131,7 +130,7 @@ class Runs:
 
     @property
     def requests_total(self) -> int:
-        return self.client.counters.requests_total
+        return self.stats.requests_total
 
     def _history_progress(self, session: Any, index: int) -> None:
         """One line per committed batch of the walk: how far back, what is left, and when it ends at
@@ -146,25 +145,12 @@ class Runs:
         log.info("history: batch %d/%d committed, back to %s; ~%s requests left%s", index + 1,
                  session.batches_total, f"{reached:%Y-%m-%d}" if reached else "?", f"{left:,}", eta)
 
-    def _rows(self, session: Any) -> int:
-        return self.stats.total("rows") + sum(c.rows for c in session.fetcher.counters.values())
-
-    def _add(self, session: Any) -> None:
-        self.rejected.extend(session.rejected)
-        for table, c in session.fetcher.counters.items():
-            self.stats[table].add(ResourceStats(windows_total=c.windows_total, windows_done=c.windows_done,
-                                                pages=c.pages, rows=c.rows, first_start=0.0,
-                                                last_end=c.duration_s))
-
     def resource_stats(self, table: str, cursor_after: datetime | None) -> ResourceStats:
-        """``table``'s stats for the run's result: this run's counts, the client's requests, the cursors."""
-        stats = self.stats.resources.get(table) or ResourceStats()
-        counters = self.client.counters
-        return ResourceStats(
-            windows_total=stats.windows_total, windows_done=stats.windows_done, pages=stats.pages,
-            requests=counters.requests.get(table, 0), retries=counters.retries.get(table, 0), rows=stats.rows,
-            cursor_before=self.cursors_before.get(table), cursor_after=cursor_after, skipped=table in self.skipped,
-            first_start=stats.first_start, last_end=stats.last_end)
+        """``table``'s stats for the run's result: the run's counts and its cursors before and after."""
+        stats = self.stats[table]
+        stats.cursor_before, stats.cursor_after = self.cursors_before.get(table), cursor_after
+        stats.skipped = table in self.skipped
+        return stats
 
 
 def _minutes(seconds: float) -> str:

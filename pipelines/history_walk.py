@@ -15,11 +15,10 @@ from pipelines.batches import Runs, source_state
 from pipelines.history import (DANGLING_STEP_DAYS, HISTORY_FLOOR, clear_shadow, dangling_references,
                                discovered_bound, earliest_created, held_since, new_resync_entry, swap_in)
 from pipelines.sync_options import AUTO, raise_resync_with_end_date
-from sources.litmos import open_session
+from sources.litmos import (STATE_COVERED, STATE_HISTORY_START, STATE_RESYNC, WHOLE_FEED, cursors_from_state,
+                            open_session, session_state)
 from sources.litmos.exceptions import LitmosConfigError
 from sources.litmos.options import LitmosOptions
-from sources.litmos.session import (STATE_COVERED, STATE_HISTORY_START, STATE_RESYNC, WHOLE_FEED,
-                                    cursors_from_state, session_state)
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import floor_day, parse_user_date
 
@@ -142,12 +141,10 @@ def walk_history(pipeline: dlt.Pipeline, client: Any, runs: Runs, opts: LitmosOp
         if not todo:
             break
         planned = session_state(state)
-        session = open_session(client, resources=[t for t in tables if t in todo or t == "module_details"],
-                               max_workers=opts.max_workers,
+        session = open_session(client, opts, resources=[t for t in tables if t in todo or t == "module_details"],
                                windows_per_batch=opts.windows_per_batch and opts.windows_per_batch * HISTORY_BATCH_FACTOR,
-                               server_now=server_now, emit=emit, store_login_keys=opts.store_login_keys,
-                               history=todo, **clock, **{k: v for k, v in planned.items() if k != "cursors"},
-                               cursors=planned["cursors"])
+                               server_now=server_now, emit=emit, history=todo, **clock,
+                               **{k: v for k, v in planned.items() if k != "cursors"}, cursors=planned["cursors"])
         runs.announce_history(session, bound)
         before = runs.requests_total
         runs.run(pipeline, session, emit)

@@ -39,7 +39,7 @@ class StateNotCommittedError(LitmosError):
 
 
 def _cursors(pipeline: Any) -> dict[str, datetime | None]:
-    from sources.litmos.session import cursors_from_state  # noqa: PLC0415
+    from sources.litmos import cursors_from_state  # noqa: PLC0415
 
     return cursors_from_state(pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
 

@@ -24,9 +24,9 @@ from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending
 from pipelines.sync_options import check_dates, sync_options
-from sources.litmos import make_client, open_session, probe_server_clock
+from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
+                            session_state)
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
-from sources.litmos.session import STATE_CURSORS, cursors_from_state, session_state
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.stats import ResourceStats
 from sources.litmos.windows import floor_day
@@ -147,10 +147,7 @@ def sync(
     start, end = opts.start_date, opts.end_date
     dest = dlt_destination(destination, credentials)
     emit = serialised(on_event)
-    client = make_client(opts.api_key, opts.base_url, opts.source_name, response_format=opts.response_format,
-                         auth_in_query=opts.auth_in_query, requests_per_minute=opts.requests_per_minute,
-                         max_workers=opts.max_workers, max_retries=opts.max_retries,
-                         backoff_base=opts.backoff_base, on_event=emit)
+    client = make_client(opts, on_event=emit)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
     server_now, clock_trusted = probe_server_clock(client)
     check_dates(server_now, start, end, options.history_start)
@@ -179,12 +176,9 @@ def sync(
         log.info("first sync: reading the last %d days first, then the org's history back to %s",
                  walk.RECENT_DAYS, f"{chosen:%Y-%m-%d} (history_start)" if chosen else "its first record")
     choice_text = None if chosen is walk.NO_WALK else (f"{chosen:%Y-%m-%d}" if chosen else "")
-    session = open_session(client, resources=tables, start_date=start, end_date=end,
-                           lookback_days=opts.lookback_days, max_workers=opts.max_workers,
-                           windows_per_batch=opts.windows_per_batch, server_now=server_now, emit=emit,
-                           collection_refresh_days=opts.collection_refresh_days,
-                           store_login_keys=opts.store_login_keys, first_start=first_start, resync=resync_plan,
-                           history_choice=choice_text, since_whole=since_whole, **clock, **planned)
+    session = open_session(client, opts, server_now=server_now, emit=emit, first_start=first_start,
+                           resync=resync_plan, history_choice=choice_text, since_whole=since_whole, **clock,
+                           **planned)
     runs.run(pipeline, session, emit)
     walk.finish_resyncs(pipeline)
     if end is None:
@@ -202,7 +196,7 @@ def sync(
 
     after = cursors_from_state(source_state(pipeline))
     return SyncResult(started_at=started_at, finished_at=datetime.now(timezone.utc), server_now=server_now,
-                      requests_total=runs.requests_total, retries_total=client.counters.retries_total,
+                      requests_total=client.stats.requests_total, retries_total=client.stats.retries_total,
                       rate_wait_seconds=round(client.limiter.waited_s, 3),
                       resources={t: runs.resource_stats(t, after.get(t)) for t in tables},
                       history=runs.history_summary, notes=runs.notes,
