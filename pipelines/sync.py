@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
 import dlt
@@ -82,8 +82,8 @@ def sync(
     credentials: Any = None,
     dataset: str = "litmos_raw",
     resources: list[str] | str | None = None,
-    start_date: Any = None,
-    end_date: Any = None,
+    start_date: date | str | None = None,
+    end_date: date | str | None = None,
     lookback_days: float = 1,
     state_dir: str = "state",
     pipeline_name: str = "litmos",
@@ -95,7 +95,7 @@ def sync(
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE,
     on_event: Callable[[Any], None] | None = None,
     collection_refresh_days: int | None = None,
-    history_start: Any = None,
+    history_start: date | str | None = None,
     resync: list[str] | str | None = None,
 ) -> SyncResult:
     """Copies the selected Litmos resources into the warehouse, incrementally, in committed batches.
