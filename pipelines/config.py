@@ -78,19 +78,21 @@ def parse_history_start(value: str | None) -> dt.date | str | None:
     return "auto" if parsed is AUTO else as_date(parsed)
 
 
-def parse_resync(value: str | Sequence[str] | None) -> list[str] | None:
-    """Parse `--resync a,b` (or `all`) into table names, with the sync's own check (known, dated).
+def parse_resync(value: str | Sequence[str] | None, end_date: dt.date | None = None) -> list[str] | None:
+    """Parse `--resync a,b` (or `all`) into table names, with the sync's own checks.
 
     The sync expands `all` and checks the names against the resources it reads.
 
     Raises:
-        ConfigError: An unknown table, or one without dates.
+        ConfigError: An unknown table, one without dates, or a re-sync with an `end_date`.
     """
-    from pipelines.sync_options import select_resync  # noqa: PLC0415
+    from pipelines.sync_options import raise_resync_with_end_date, select_resync  # noqa: PLC0415
 
     if not value:
         return None
     names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value) if n and n.strip()]
+    if end_date is not None:
+        raise_resync_with_end_date()
     return ["all"] if names == ["all"] else select_resync(names, list(known_resources())) or None
 
 
@@ -154,9 +156,14 @@ def _config_value(*keys: str) -> Any:
     return None
 
 
-def check_source_settings(api: ApiSettings | None = None) -> None:
+def check_source_settings(api: ApiSettings | None = None, **given: Any) -> None:
     """Checks the ``[sources.litmos]`` settings the sync reads, with the sync's own validators, before any
-    request (the connection settings are :func:`resolve_api_settings`'s: pass its result).
+    request.
+
+    Args:
+        api: :func:`resolve_api_settings`'s result (the connection settings are checked there).
+        **given: Settings the command line gives (``history_start``, ``collection_refresh_days``...),
+            checked instead of the configured ones; None = not given.
 
     Raises:
         ConfigError: A value is malformed.
@@ -166,7 +173,7 @@ def check_source_settings(api: ApiSettings | None = None) -> None:
     api = api or ApiSettings(REGION_BASE_URLS["us"], DEFAULT_SOURCE_NAME, api_key="checked by resolve_api_settings")
     sync_options(resources=None, start_date=None, end_date=None, lookback_days=1, response_format="xml",
                  auth_in_query=False, requests_per_minute=0, api_key=api.api_key, base_url=api.base_url,
-                 source=api.source_name)
+                 source=api.source_name, **given)
 
 
 def resolve_credentials(destination: str) -> str:
