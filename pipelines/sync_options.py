@@ -55,7 +55,7 @@ def configured(api_key: TSecretStrValue = None, base_url: Any = None, source: An
 
 def sync_options(*, resources: Sequence[str] | str | None, start_date: Any, end_date: Any, lookback_days: Any,
                  response_format: str, auth_in_query: bool, requests_per_minute: Any,
-                 **settings: Any) -> SyncOptions:
+                 resync: Sequence[str] | str | None = None, **settings: Any) -> SyncOptions:
     """Validates a sync's arguments and settings (``settings``: see :func:`configured`; None = not given).
 
     Raises:
@@ -70,10 +70,10 @@ def sync_options(*, resources: Sequence[str] | str | None, start_date: Any, end_
         store_login_keys=given.get("store_login_keys", False), max_workers=given.get("max_workers", 8),
         windows_per_batch=given.get("windows_per_batch", WINDOWS_PER_BATCH),
         max_retries=given.get("max_retries", 6), backoff_base=given.get("backoff_base", 1.0))
-    resync = select_resync(settings.get("resync"), list(source.resources))
-    if resync and source.end_date is not None:
+    tables = select_resync(resync, list(source.resources))
+    if tables and source.end_date is not None:
         raise_resync_with_end_date()
-    return SyncOptions(source, parse_history_start(given.get("history_start")), tuple(resync))
+    return SyncOptions(source, parse_history_start(given.get("history_start")), tuple(tables))
 
 
 def parse_history_start(value: Any) -> Any:
