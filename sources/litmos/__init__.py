@@ -128,12 +128,8 @@ def litmos_source(
     describes each one; ``source_name`` is ``sources.litmos.source``. A bad one fails here, before any
     request.
     """
-    options = litmos_options(
-        api_key, base_url, source_name or dlt.config.get("sources.litmos.source"),
-        response_format=response_format, auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
-        resources=resources, start_date=start_date, end_date=end_date, lookback_days=lookback_days,
-        page_limit=page_limit, collection_refresh_days=collection_refresh_days,
-        store_login_keys=store_login_keys, max_workers=max_workers)
+    raw = dict(locals())  # the arguments above, as dlt injected them
+    options = litmos_options(**{**raw, "source_name": source_name or dlt.config.get("sources.litmos.source")})
     run = _SharedRun(options)
     return [table_resource(ENDPOINTS[table], run.pages(table)) for table in options.resources]
 
