@@ -31,7 +31,7 @@ from .state import (RESYNC_SUFFIX, STATE_COVERED, STATE_CURSORS, STATE_HISTORY_S
 from .windows import format_api_date
 
 __all__ = ["litmos_source", "LitmosError", "ENDPOINTS", "open_session", "batch_source", "make_client",
-           "probe_server_now", "probe_server_clock", "LitmosOptions", "litmos_options", "select_resources",
+           "probe_server_clock", "LitmosOptions", "litmos_options", "select_resources",
            "SOURCE_NAME", "STATE_CURSORS", "STATE_COVERED", "STATE_RESYNC", "STATE_HISTORY_START", "WHOLE_FEED",
            "RESYNC_SUFFIX", "cursors_from_state", "session_state", "SyncSession", "BatchWork"]
 
@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 
 SOURCE_NAME = "litmos"
 """dlt source name and config section (``sources.litmos.*``); cursors live in this source's state."""
-
-
-def probe_server_now(client: LitmosClient) -> datetime:
-    """Makes one cheap request and returns the server's clock from its HTTP ``Date`` header."""
-    return probe_server_clock(client)[0]
 
 
 def probe_server_clock(client: LitmosClient) -> tuple[datetime, bool]:
@@ -88,7 +83,7 @@ def open_session(client: LitmosClient, options: LitmosOptions, *, server_now: da
             ``history``, ``resync``...); they win over the options' (e.g. ``resources`` or
             ``windows_per_batch`` of a history walk).
     """
-    now = server_now or probe_server_now(client)
+    now = server_now or probe_server_clock(client)[0]
     kwargs: dict[str, Any] = dict(
         resources=list(options.resources), start_date=options.start_date, end_date=options.end_date,
         lookback_days=options.lookback_days, page_limit=options.page_limit, max_workers=options.max_workers,
@@ -128,12 +123,8 @@ def litmos_source(
     describes each one; ``source_name`` is ``sources.litmos.source``. A bad one fails here, before any
     request.
     """
-    options = litmos_options(
-        api_key, base_url, source_name or dlt.config.get("sources.litmos.source"),
-        response_format=response_format, auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
-        resources=resources, start_date=start_date, end_date=end_date, lookback_days=lookback_days,
-        page_limit=page_limit, collection_refresh_days=collection_refresh_days,
-        store_login_keys=store_login_keys, max_workers=max_workers)
+    raw = dict(locals())  # the arguments above, as dlt injected them
+    options = litmos_options(**{**raw, "source_name": source_name or dlt.config.get("sources.litmos.source")})
     run = _SharedRun(options)
     return [table_resource(ENDPOINTS[table], run.pages(table)) for table in options.resources]
 

@@ -22,7 +22,8 @@ from .budget import PriorityGate
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
 from .exceptions import Cancelled, LitmosNotFoundError, LitmosUndecodableError
-from .parsing import arrow_schema, parse_page, salvage_undecodable
+from .parsing import arrow_schema, parse_page
+from .salvage import salvage_undecodable
 from .settings import PAGE_LIMIT, Endpoint
 from .stats import RunStats
 from .windows import Window

@@ -7,8 +7,8 @@ values and never re-checks or re-parses them.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
 from typing import Any, Sequence
 
 from .budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -18,21 +18,38 @@ from .windows import parse_user_date
 
 log = logging.getLogger(__name__)
 
-DateLike = str | date | datetime | None
-
-
 @dataclass(frozen=True)
 class LitmosOptions:
-    """Validated options of one run (see :func:`litmos_options` for each one's meaning)."""
+    """Validated options of one run; build it with :func:`litmos_options`.
 
-    # connection
+    Attributes:
+        api_key: Litmos API key (``SOURCES__LITMOS__API_KEY``).
+        base_url: API root; EU ``https://api.litmoseu.com/v1.svc``.
+        source_name: The ``source`` query parameter (<= 50 characters; ``SOURCES__LITMOS__SOURCE``).
+        response_format: ``xml`` or ``json``.
+        auth_in_query: Send the key in the query string (old tenants) instead of the header.
+        requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
+        resources: Table names in endpoint-table order (all by default). Naming any reads the
+            collection family now (``collection_refresh_days`` becomes 0).
+        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill.
+        end_date: Inclusive last day of a bounded backfill that leaves the cursors alone.
+        lookback_days: Days re-read before each cursor (late-committed rows).
+        page_limit: Records per page (1..1000).
+        collection_refresh_days: Read the collection family (1 + C + 2L requests) every run (0) or once
+            every this many days.
+        store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in) instead of NULL.
+        max_workers: Requests in flight at once.
+        windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
+        max_retries: Retries of a transient failure.
+        backoff_base: First retry backoff in seconds.
+    """
+
     api_key: str = field(repr=False)
     base_url: str = DEFAULT_BASE_URL
     source_name: str = DEFAULT_SOURCE_NAME
     response_format: str = "xml"
     auth_in_query: bool = False
     requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
-    # run
     resources: tuple[str, ...] = tuple(ENDPOINTS)
     start_date: datetime | None = None
     end_date: datetime | None = None
@@ -40,105 +57,80 @@ class LitmosOptions:
     page_limit: int = PAGE_LIMIT
     collection_refresh_days: int = 0
     store_login_keys: bool = False
-    # tuning
     max_workers: int = 8
-    windows_per_batch: int | None = None  # None: one batch
+    windows_per_batch: int | None = None
     max_retries: int = 6
     backoff_base: float = 1.0
 
 
-def litmos_options(
-    api_key: str | None,
-    base_url: str | None = None,
-    source_name: str | None = None,
-    *,
-    response_format: str | None = "xml",
-    auth_in_query: Any = False,
-    requests_per_minute: Any = DEFAULT_REQUESTS_PER_MINUTE,
-    resources: Sequence[str] | str | None = None,
-    start_date: DateLike = None,
-    end_date: DateLike = None,
-    lookback_days: Any = 1,
-    page_limit: Any = PAGE_LIMIT,
-    collection_refresh_days: Any = 0,
-    store_login_keys: Any = False,
-    max_workers: Any = 8,
-    windows_per_batch: Any = None,
-    max_retries: Any = 6,
-    backoff_base: Any = 1.0,
-) -> LitmosOptions:
-    """Validates raw option values (text from the environment is fine) once and types them.
+_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
+
+
+def litmos_options(**raw: Any) -> LitmosOptions:
+    """Validates raw option values once and types them (the one configuration path).
 
     Args:
-        api_key: Litmos API key (``SOURCES__LITMOS__API_KEY``).
-        base_url: API root; None = the US host. EU ``https://api.litmoseu.com/v1.svc``.
-        source_name: The ``source`` query parameter (<= 50 characters); None = ``litmos-sync``.
-        response_format: ``xml`` or ``json``; None = ``xml``.
-        auth_in_query: Send the key in the query string (old tenants) instead of the header.
-        requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
-        resources: Table names (list or comma-separated); None/empty = all. Naming any reads the
-            collection family now (``collection_refresh_days`` becomes 0).
-        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill.
-        end_date: Inclusive last day of a bounded backfill that leaves the cursors alone.
-        lookback_days: Days re-read before each cursor.
-        page_limit: Records per page (1..1000).
-        collection_refresh_days: Read the collection family every run (0) or every this many days.
-        store_login_keys: Load the users' ``LoginKey`` instead of NULL.
-        max_workers: Requests in flight at once.
-        windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
-        max_retries: Retries of a transient failure.
-        backoff_base: First retry backoff in seconds.
+        **raw: :class:`LitmosOptions` fields as given: text from the environment, numbers, dates
+            (``str``/``date``/``datetime``), a comma-separated ``resources``; None or missing = the default.
 
     Raises:
         LitmosConfigError: The first bad value, in one line naming the setting.
+        TypeError: A name that is not an option.
     """
+    unknown = sorted(set(raw) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")
+    given = {name: _DEFAULTS[name] if raw.get(name) is None else raw[name] for name in _DEFAULTS}
+    api_key, requests_per_minute = given["api_key"], given["requests_per_minute"]
     if not api_key:
         raise LitmosConfigError(
             "no Litmos API key: set SOURCES__LITMOS__API_KEY or sources.litmos.api_key in .dlt/secrets.toml"
         )
-    base_url = str(base_url or DEFAULT_BASE_URL).strip()
+    base_url = str(given["base_url"] or DEFAULT_BASE_URL).strip()
     if not base_url.startswith(("http://", "https://")):
         raise LitmosConfigError(
             f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} (SOURCES__LITMOS__BASE_URL)"
         )
-    source_name = str(source_name or DEFAULT_SOURCE_NAME)
+    source_name = str(given["source_name"] or DEFAULT_SOURCE_NAME)
     if len(source_name) > 50:
         raise LitmosConfigError(
             f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters (SOURCES__LITMOS__SOURCE)"
         )
-    response_format = response_format or "xml"
+    response_format = given["response_format"] or "xml"
     if response_format not in ("xml", "json"):
         raise LitmosConfigError(f"bad response_format {response_format!r}: use 'xml' or 'json'")
     rate = _number(requests_per_minute)
     if rate is None or rate < 0:
         raise LitmosConfigError(f"bad requests_per_minute {requests_per_minute!r}: use 0 (unlimited) or more")
+    resources = raw.get("resources")
     tables = select_resources(resources)
-    start = parse_user_date(start_date, "start_date")
-    end = parse_user_date(end_date, "end_date")
+    start = parse_user_date(given["start_date"], "start_date")
+    end = parse_user_date(given["end_date"], "end_date")
     if start and end and end < start:
         raise LitmosConfigError(f"bad end_date {end:%Y-%m-%d}: it is before the start date {start:%Y-%m-%d}")
+    lookback_days, page_limit, refresh_days = given["lookback_days"], given["page_limit"], given["collection_refresh_days"]
     lookback = _number(lookback_days)
     if lookback is None or lookback < 0:
         raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
     limit = _number(page_limit)
     if limit is None or not limit.is_integer() or not 1 <= limit <= 1000:
         raise LitmosConfigError(f"bad page_limit {page_limit}: the API allows 1..1000")
-    refresh = _number(collection_refresh_days)
+    refresh = _number(refresh_days)
     if refresh is None or refresh < 0 or not refresh.is_integer():
         raise LitmosConfigError(
-            f"bad collection_refresh_days {collection_refresh_days!r}: use 0 (every run) or a whole number of "
+            f"bad collection_refresh_days {refresh_days!r}: use 0 (every run) or a whole number of "
             "days, e.g. 7 (SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
+    batch = given["windows_per_batch"]
     return LitmosOptions(
         api_key=api_key, base_url=base_url, source_name=source_name, response_format=response_format,
-        auth_in_query=parse_flag(auth_in_query, "auth_in_query"), requests_per_minute=rate,
+        auth_in_query=parse_flag(given["auth_in_query"], "auth_in_query"), requests_per_minute=rate,
         resources=tuple(tables), start_date=start, end_date=end, lookback_days=lookback, page_limit=int(limit),
         collection_refresh_days=0 if _named(resources) else int(refresh),
-        store_login_keys=parse_flag(store_login_keys, "store_login_keys"),
-        max_workers=_tuning("max_workers", max_workers, int, 1),
-        windows_per_batch=None if windows_per_batch in (None, "", 0) else _tuning(
-            "windows_per_batch", windows_per_batch, int, 1),
-        max_retries=_tuning("max_retries", max_retries, int, 0),
-        backoff_base=_tuning("backoff_base", backoff_base, float, 0))
+        store_login_keys=parse_flag(given["store_login_keys"], "store_login_keys"),
+        max_workers=_tuning("max_workers", given["max_workers"], int, 1),
+        windows_per_batch=None if batch in (None, "", 0) else _tuning("windows_per_batch", batch, int, 1),
+        max_retries=_tuning("max_retries", given["max_retries"], int, 0),
+        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0))
 
 
 def select_resources(resources: Sequence[str] | str | None) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import dlt
 import pyarrow as pa
@@ -23,8 +23,9 @@ from .settings import ENDPOINTS, Endpoint
 from .state import COLLECTION_FAMILY, RESYNC_SUFFIX, WHOLE_FEED
 from .windows import Window
 
-if TYPE_CHECKING:
-    from .session import BatchWork, SyncSession
+# The functions below take the running ``session.SyncSession`` (which imports this module) and its
+# ``BatchWork``; they are typed ``Any`` so the import runs one way.
+Session = Any
 
 # Rows per table handed to dlt for a delta resource: consecutive pages are combined (zero-copy) up to
 # this many rows, because dlt's extract pays a fixed Python cost per item (schema checks, column
@@ -50,7 +51,7 @@ def table_resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], 
                         columns={endpoint.cursor: {"dedup_sort": "desc"}} if endpoint.cursor else None)
 
 
-def batch_resources(session: SyncSession, work: BatchWork) -> list[Any]:
+def batch_resources(session: Session, work: Any) -> list[Any]:
     """The dlt resources of a submitted batch (only tables with work in it), then its rejects."""
     items = batch_items(session, work)
     running = set(items)
@@ -75,7 +76,7 @@ def batch_resources(session: SyncSession, work: BatchWork) -> list[Any]:
     return resources
 
 
-def batch_items(session: SyncSession, work: BatchWork) -> dict[str, Iterator[pa.Table | None]]:
+def batch_items(session: Session, work: Any) -> dict[str, Iterator[pa.Table | None]]:
     """The page generators of a submitted batch by table (only tables with work in it).
 
     From now on this batch's requests go before those of batches fetched ahead. Nothing runs until
@@ -96,7 +97,7 @@ def batch_items(session: SyncSession, work: BatchWork) -> dict[str, Iterator[pa.
     return out
 
 
-def _delta_items(session: SyncSession, table: str, positions: list[int]) -> Iterator[pa.Table | None]:
+def _delta_items(session: Session, table: str, positions: list[int]) -> Iterator[pa.Table | None]:
     if not session.history_mode:  # (a walk's tables exist: an empty one then costs no load job)
         yield _empty(table)
     state.remember_history_choice(session.history_choice)
@@ -124,7 +125,7 @@ def _delta_items(session: SyncSession, table: str, positions: list[int]) -> Iter
     yield from pending.flush()
 
 
-def _mark_loaded(session: SyncSession, table: str, window: Window, position: int, last: Window) -> None:
+def _mark_loaded(session: Session, table: str, window: Window, position: int, last: Window) -> None:
     """Moves the state mark that ``window``'s role says it proves (see ``Window.role``)."""
     if window.role == "cursor":
         state.set_cursor(table, session.cursor_after(window))
@@ -138,7 +139,7 @@ def _mark_loaded(session: SyncSession, table: str, window: Window, position: int
         state.set_backfill(table, session.backfill_range, None if window == last else window.to)
 
 
-def _family_items(session: SyncSession, table: str, future: Future) -> Iterator[pa.Table | None]:
+def _family_items(session: Session, table: str, future: Future) -> Iterator[pa.Table | None]:
     yield from _future_items(table, future, key=table)
     # the future covers the whole family, so its requests are all counted by now
     counted = session.client.stats.resources
@@ -146,7 +147,7 @@ def _family_items(session: SyncSession, table: str, future: Future) -> Iterator[
     state.set_refreshed(table, session.server_now, requests)
 
 
-def _since_items(session: SyncSession, table: str, future: Future) -> Iterator[pa.Table | None]:
+def _since_items(session: Session, table: str, future: Future) -> Iterator[pa.Table | None]:
     yield from _future_items(table, future)
     if table not in session.resync:
         state.forget_finished_resync(table)

@@ -48,45 +48,30 @@ class BatchWork:
 class SyncSession:
     """Plans and fetches one run; see the module docstring.
 
+    ``start_date``, ``end_date``, ``lookback_days``, ``page_limit``, ``max_workers``,
+    ``windows_per_batch``, ``collection_refresh_days`` and ``store_login_keys`` mean what they mean in
+    :class:`~sources.litmos.options.LitmosOptions`; the state values (``cursors``, ``backfills``,
+    ``refreshed``, ``rows_per_day``, ``family_requests``, ``covered``) are :func:`state.session_state`'s.
+
     Args:
-        client: HTTP client carrying the shared rate budget.
+        client: HTTP client carrying the shared rate budget and the run's stats.
         server_now: The server's clock at the start of the run (HTTP ``Date``).
-        cursors: Stored cursor per table (None = never loaded).
         resources: Validated table names to load.
-        start_date: Start without a cursor (default one year before ``server_now``); with ``end_date``
-            the start of a bounded backfill.
-        end_date: Inclusive last day of a bounded backfill; cursors are then left alone.
-        lookback_days: Days re-read before each cursor.
-        page_limit: Records per page requested.
-        max_workers: Concurrent requests in flight.
-        windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
         emit: Serialised event callback, or None.
-        backfills: Stored progress of bounded backfills per table (``done_to`` of the same range).
-        rows_per_item: Most rows per table handed to dlt for a delta resource (pages are combined
-            up to it; a single page larger than it is handed over alone); None = ``ROWS_PER_ITEM``.
-        refreshed: When each collection-family table was last read in full (``refreshed_from_state``).
-        collection_refresh_days: Read the collection family every run (0) or only when its last full
-            read is this many UTC days old; skipped tables keep their rows and are in ``skipped``.
-        store_login_keys: Load ``LoginKey`` (a per-user login credential) instead of NULL.
-        rows_per_day: Rows per day each delta resource read last time (``STATE_ROWS_PER_DAY``).
-        family_requests: Requests of the last full read of the collection family, if known.
+        rows_per_item: Most rows per table handed to dlt at once (None = ``ROWS_PER_ITEM``).
         first_start: Where resources without a cursor start (None: ``start_date``, else one year
             back); the achievements feed is then read whole (no ``since``) unless ``start_date`` is set.
         history: A history walk instead of a nightly run: per delta table ``(bound, top)``, the
             windows from ``top`` back to ``bound``, newest first; each loaded window moves the table's
             ``covered_from`` down to its ``since``. Nothing else is read.
-        resync: Tables re-read into their shadow copy (``<table>__resync``) in this run: per table
-            ``{"id", "bound", "cursor"}`` (see pipelines/history.py, which swaps them in).
-        covered: Each table's ``covered_from`` as stored (None = unknown); a table starting without a
-            cursor records its first window's ``since`` there.
-        clock_trusted: False when ``server_now`` is the local clock (the server sent no ``Date``):
-            cursors then advance no further than the newest change read (``newest_seen`` and on).
+        resync: Tables re-read into their shadow copy (``<table>__resync``): per table
+            ``{"id", "bound", "cursor"}`` (pipelines/history.py swaps them in).
+        clock_trusted: False when ``server_now`` is the local clock (no ``Date``): cursors then
+            advance no further than the newest change read (``newest_seen`` and on).
         newest_seen: The newest cursor value known before this session (stored cursors).
-        since_whole: ``since`` resources to read whole (no ``since``): a warehouse whose feed was read
-            from a later date only (the old one-year default, or a partial history now completed).
-        history_choice: The history start to remember in the state (``history_start``): an ISO date
-            the user chose (``--start-date`` / ``history_start``), "" for the discovered bound, None
-            to leave the stored value alone.
+        since_whole: ``since`` resources to read whole (their feed was read from a later date only).
+        history_choice: The history start to remember (``history_start``): an ISO date the user
+            chose, "" for the discovered bound, None to leave the stored value alone.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
