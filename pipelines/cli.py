@@ -10,11 +10,15 @@ import argparse
 import os
 import sys
 import textwrap
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from pipelines import config
 from pipelines.config import ConfigError
 from sources.litmos.exceptions import redact
+
+if TYPE_CHECKING:
+    from pipelines.runner import RunSummary
 
 PROG = "litmos-sync"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -225,35 +229,31 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
     # Off a terminal: totals once a minute, not a line per resource (the summary table lists them).
     renderer = make_renderer(args.quiet, args.log_format, emit=log.info, per_resource=False)
     progress = ProgressTracker(renderer, resources=opts.resources)
-    previous = _sigterm_interrupts()
     failure: runner.RunFailed | None = None
     try:
-        summary = runner.run_sync(options=opts, on_event=progress)
+        with _sigterm_interrupts():
+            summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
         failure = exc
     finally:
         progress.close()  # final bars first, so the error stays the last line on the terminal
-        _restore_sigterm(previous)
     if failure is not None:
         code = EXIT_INTERRUPTED if failure.interrupted else EXIT_USAGE if failure.usage else EXIT_FAILED
         return _fail(str(failure), secrets, code)
+    if not args.quiet and args.log_format == "text":
+        print(format_run_summary(summary))
+    elif not args.quiet and not summary.rejects:
+        log.info("run finished", extra={"run_id": summary.run_id, "rows": summary.rows_total,
+                                        "requests": summary.requests_total, "dbt": summary.dbt_status})
     if summary.rejects:
         from sources.litmos.rejects import EXIT_REJECTS  # noqa: PLC0415
 
-        if not args.quiet and args.log_format == "text":
-            print(format_run_summary(summary))
         warning = next((n for n in summary.notes if "could not be decoded" in n), "records were quarantined")
-        _fail(warning, secrets, EXIT_REJECTS)
-        return EXIT_REJECTS
-    if not args.quiet and args.log_format == "text":
-        print(format_run_summary(summary))
-    elif not args.quiet:
-        log.info("run finished", extra={"run_id": summary.run_id, "rows": summary.rows_total,
-                                        "requests": summary.requests_total, "dbt": summary.dbt_status})
+        return _fail(warning, secrets, EXIT_REJECTS)
     return EXIT_OK
 
 
-def format_run_summary(summary: Any) -> str:
+def format_run_summary(summary: "RunSummary") -> str:
     """Human summary of a finished run (stdout).
 
     The per-resource `span s` is wall time from that resource's first to its last request; resources are
@@ -269,13 +269,11 @@ def format_run_summary(summary: Any) -> str:
                      f"{r.rows_loaded or 0:>9} {r.duration_s or 0:>8.1f}")
     lines.append("rows: records read, re-reads included (the merge keeps one per key); span s: wall time from "
                  "a resource's first to its last request (resources run in parallel, spans overlap)")
-    wall = ""
-    if getattr(summary, "finished_at", None) and getattr(summary, "started_at", None):
-        wall = f" in {(summary.finished_at - summary.started_at).total_seconds():.1f}s wall"
+    wall = f" in {(summary.finished_at - summary.started_at).total_seconds():.1f}s wall" if summary.finished_at else ""
     lines.append(f"total: {summary.rows_total} rows, {summary.requests_total} requests, "
                  f"{summary.retries_total} retries{wall}; {summary.rate_wait_seconds:.1f}s waiting for the rate "
                  f"budget (summed over parallel requests); dbt: {summary.dbt_status}")
-    lines.extend(getattr(summary, "notes", None) or [])
+    lines.extend(summary.notes)
     return "\n".join(lines)
 
 
@@ -326,28 +324,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _sigterm_interrupts() -> Any:
-    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it.
-
-    Returns:
-        The previous handler (for `_restore_sigterm`), or None when not on the main thread.
-    """
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it."""
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
     def _raise(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    import signal  # noqa: PLC0415
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    on_main = threading.current_thread() is threading.main_thread()  # signals only work there
+    previous = signal.signal(signal.SIGTERM, _raise) if on_main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _known_secrets() -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from sources.litmos.exceptions import LitmosConfigError
 
@@ -64,14 +65,15 @@ def postgres_credentials(credentials: Any) -> Any:
     return parsed
 
 
-def password(destination: str, credentials: Any) -> str | None:
-    """The Postgres password in ``credentials`` (so it can be redacted), if any."""
+def secrets(destination: str, credentials: Any) -> list[str]:
+    """The Postgres password in ``credentials``, as written in a DSN and decoded, so both are redacted."""
     if destination != "postgres" or not credentials:
-        return None
+        return []
     try:
-        return postgres_credentials(credentials).password or None
+        password = postgres_credentials(credentials).password
     except CredentialsError:
-        return None
+        return []
+    return list(dict.fromkeys([password, quote(password, safe="")])) if password else []
 
 
 def display(destination: str, credentials: Any) -> str:
@@ -111,8 +113,8 @@ def dlt_destination(destination: Any, credentials: Any = None) -> Any:
         # per statement and one load job at a time: 20 parallel jobs of the wide tables on one 100MB
         # pool failed with "failed to pin block" (docs/benchmarks.md).
         duck = DuckDbCredentials(credentials)
-        duck.global_config = {"memory_limit": str(_setting("duckdb_memory_limit", "100MB")),
-                              "threads": _setting("duckdb_threads", 1)}
+        duck.global_config = {"memory_limit": str(setting("duckdb_memory_limit", "100MB")),
+                              "threads": setting("duckdb_threads", 1)}
         return dlt.destinations.duckdb(credentials=duck, max_parallel_load_jobs=1)
     if destination == "postgres":
         credentials = credentials or dlt.secrets.get("destination.postgres.credentials")
@@ -125,7 +127,7 @@ def dlt_destination(destination: Any, credentials: Any = None) -> Any:
     raise LitmosConfigError(f"bad destination {destination!r}: use 'duckdb' or 'postgres'")
 
 
-def _setting(key: str, default: Any) -> Any:
+def setting(key: str, default: Any) -> Any:
     """``sources.litmos.<key>`` from dlt config, as the default's type."""
     import dlt  # noqa: PLC0415
 

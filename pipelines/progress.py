@@ -7,8 +7,8 @@
 - `JsonLines`: one JSON object per event for schedulers (`--log-format json`).
 `--quiet` shows none of them.
 
-Events are the sync core's dataclasses (sources/litmos/events.py); unknown events are passed through to
-the renderer, never an error.
+Events are the sync core's dataclasses (sources/litmos/events.py); those it does not count still reach
+the renderer.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from sources.litmos.stats import COUNTS, ResourceStats
 
 SYNC_FINISHED = "SyncFinished"
 """Event name (a dict event `{"event": "SyncFinished"}`) the runner sends when the extract+load is over."""
-_EVENT_NAME_KEYS = ("event", "type", "kind", "name")
 
 
 @dataclass
@@ -37,24 +36,8 @@ class ResourceProgress(ResourceStats):
 
 
 def event_fields(event: Any) -> dict[str, Any]:
-    """Return an event as a plain dict whatever its type (dict, dataclass, object with attributes)."""
-    if isinstance(event, dict):
-        return dict(event)
-    if hasattr(event, "__dataclass_fields__"):
-        return asdict(event)
-    if hasattr(event, "_asdict"):
-        return dict(event._asdict())
-    return {k: v for k, v in vars(event).items() if not k.startswith("_")} if hasattr(event, "__dict__") else {
-        "event": str(event)}
-
-
-def event_name(fields_: dict[str, Any]) -> str:
-    """The event's kind, e.g. `window_done`, from whichever key the producer used."""
-    for key in _EVENT_NAME_KEYS:
-        value = fields_.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return "event"
+    """An event (a ``sources.litmos.events`` dataclass, or a dict such as ``{"event": "SyncFinished"}``) as a dict."""
+    return dict(event) if isinstance(event, dict) else asdict(event)
 
 
 class ProgressTracker:
@@ -78,7 +61,7 @@ class ProgressTracker:
 
     def __call__(self, event: Any) -> None:
         fields_ = event_fields(event)
-        name = event_name(fields_) if isinstance(event, dict) else type(event).__name__
+        name = str(fields_.get("event", "event")) if isinstance(event, dict) else type(event).__name__
         resource = fields_.get("resource")
         with self._lock:
             self.events += 1
@@ -273,7 +256,7 @@ class JsonLines:
         if name in self.SKIP:
             return
         doc: dict[str, Any] = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "event": name}
-        doc.update({k: v for k, v in fields_.items() if k not in _EVENT_NAME_KEYS})
+        doc.update({k: v for k, v in fields_.items() if k != "event"})
         if state is not None:
             doc.update({f"{c}_so_far": getattr(state, c) for c in COUNTS})
             doc["rate_wait_s_so_far"] = round(state.rate_wait_s, 3)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Iterable, Iterator
 
@@ -86,14 +86,9 @@ def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> 
     from pipelines.destination import dlt_destination  # noqa: PLC0415
 
     target = dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials)
-    with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else _nothing() as tmp:
-        yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset,
-                           pipelines_dir=state_dir or tmp, progress=None)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield None
+    with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
+        yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset, pipelines_dir=path,
+                           progress=None)
 
 
 def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun], state_dir: str | None = None,
@@ -112,10 +107,13 @@ def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun], state_dir: 
     """
     import dlt  # noqa: PLC0415
 
+    from pipelines.state_hygiene import prune_loaded_packages  # noqa: PLC0415
+
     rows = [{k: _utc(v) for k, v in asdict(run).items()} for run in runs]
     if rows:
         with _pipeline(wh, dataset, state_dir, pipeline_name + PIPELINE_SUFFIX) as pipeline:
             pipeline.run(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
+            prune_loaded_packages(pipeline)  # else a package a night piles up in its load/loaded/
     return len(rows)
 
 

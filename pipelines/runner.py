@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pipelines import config, destination, run_history
+from pipelines import config, run_history
+from pipelines import destination as dest
 from pipelines.config import ConfigError
 from pipelines.progress import ProgressTracker
 from pipelines.warehouse import open_warehouse
@@ -88,7 +89,7 @@ class RunOptions:
     @property
     def secrets(self) -> list[str]:
         """Strings that must never be printed: the API key and the Postgres password."""
-        return [s for s in (self.api.api_key, destination.password(self.destination, self.credentials)) if s]
+        return [self.api.api_key, *dest.secrets(self.destination, self.credentials)]
 
 
 def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -187,7 +188,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             on_event(event)
 
     summary = RunSummary(run_id=uuid.uuid4().hex[:16], status="running", destination=opts.destination,
-                         dataset=opts.dataset, credentials_display=destination.display(opts.destination, opts.credentials),
+                         dataset=opts.dataset, credentials_display=dest.display(opts.destination, opts.credentials),
                          started_at=_utcnow())
     log.info("run %s started: %s -> %s/%s", summary.run_id, ",".join(opts.resources or ["all"]),
              opts.destination, opts.dataset)
@@ -209,9 +210,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
         )
         summary.sync_result = result
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
-    except KeyboardInterrupt as exc:
-        failure = exc
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line + a history row
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc
     usage = False
     if failure is not None:

@@ -26,7 +26,7 @@ class Warehouse:
     """
 
     def __init__(self, destination: str, credentials: str, read_only: bool = False) -> None:
-        self.destination, self.credentials, self.read_only = destination, credentials, read_only
+        self.destination, self.credentials = destination, credentials
         if destination == "duckdb":
             import duckdb  # noqa: PLC0415
 
