@@ -63,13 +63,12 @@ def sync_options(*, resources: Sequence[str] | str | None, start_date: Any, end_
     """
     given = configured(**{k: v for k, v in settings.items() if v is not None})
     source = litmos_options(
-        given.get("api_key"), given.get("base_url"), given.get("source"), response_format=response_format,
-        auth_in_query=auth_in_query, requests_per_minute=requests_per_minute, resources=resources,
-        start_date=start_date, end_date=end_date, lookback_days=lookback_days,
-        collection_refresh_days=given.get("collection_refresh_days", 0),
-        store_login_keys=given.get("store_login_keys", False), max_workers=given.get("max_workers", 8),
-        windows_per_batch=given.get("windows_per_batch", WINDOWS_PER_BATCH),
-        max_retries=given.get("max_retries", 6), backoff_base=given.get("backoff_base", 1.0))
+        api_key=given.get("api_key"), base_url=given.get("base_url"), source_name=given.get("source"),
+        response_format=response_format, auth_in_query=auth_in_query, requests_per_minute=requests_per_minute,
+        resources=resources, start_date=start_date, end_date=end_date, lookback_days=lookback_days,
+        collection_refresh_days=given.get("collection_refresh_days"), store_login_keys=given.get("store_login_keys"),
+        max_workers=given.get("max_workers"), windows_per_batch=given.get("windows_per_batch", WINDOWS_PER_BATCH),
+        max_retries=given.get("max_retries"), backoff_base=given.get("backoff_base"))
     tables = select_resync(resync, list(source.resources))
     if tables and source.end_date is not None:
         raise_resync_with_end_date()
