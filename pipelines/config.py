@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE  # noqa: F401 - the CLI's default
+from sources.litmos.exceptions import LitmosConfigError
+from sources.litmos.settings import ENDPOINTS
 
 DESTINATIONS = ("duckdb", "postgres")
 DEFAULT_DATASET = "litmos_raw"
@@ -28,42 +30,17 @@ REGION_BASE_URLS = {
     "au": "https://api.litmos.com.au/v1.svc",
 }
 
-# Fallback copy of the table list in docs/architecture.md; sources/litmos/settings.py is the source of
-# truth and is used whenever it can be imported (see known_resources()).
-_FALLBACK_RESOURCES = (
-    "users", "user_logins", "module_results", "course_results", "learning_path_results",
-    "org_achievements", "modules", "courses", "learning_paths", "course_modules",
-    "learning_path_courses", "user_courses", "learning_path_users", "teams", "team_users",
-    "team_courses", "team_learning_paths", "achievements", "collections", "collection_listings",
-    "collection_listing_users", "collection_listing_teams", "module_details",
-)
-
 _DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
-class ConfigError(ValueError):
-    """Bad user input or missing configuration; the message is one line saying what and how to fix."""
+ConfigError = LitmosConfigError
+"""Bad user input or missing configuration (one line saying what and how to fix): the source's own
+:class:`~sources.litmos.exceptions.LitmosConfigError`, so the CLI and the sync share one error root."""
 
 
 def known_resources() -> tuple[str, ...]:
-    """Names of every resource (= raw table) the source can load, in the source's own order.
-
-    Returns:
-        Resource names from `sources.litmos.settings` when importable, else the documented list.
-    """
-    try:
-        from sources.litmos import settings  # noqa: PLC0415 - optional until the source lands
-    except Exception:  # pragma: no cover - only before the source package exists
-        return _FALLBACK_RESOURCES
-    for attr in ("RESOURCE_NAMES", "RESOURCES", "ENDPOINTS", "ENDPOINT_TABLE"):
-        table = getattr(settings, attr, None)
-        if isinstance(table, Mapping) and table:
-            return tuple(str(name) for name in table)
-        if isinstance(table, (list, tuple)) and table:
-            names = [getattr(item, "name", getattr(item, "table", item)) for item in table]
-            if all(isinstance(name, str) for name in names):
-                return tuple(names)
-    return _FALLBACK_RESOURCES
+    """Names of every resource (= raw table) the source can load, in the endpoint table's order."""
+    return tuple(ENDPOINTS)
 
 
 def parse_date(value: str | None, option: str) -> dt.date | None:
@@ -90,38 +67,33 @@ def parse_date(value: str | None, option: str) -> dt.date | None:
 
 
 def parse_history_start(value: str | None) -> dt.date | str | None:
-    """Parse `--history-start`: a `YYYY-MM-DD` date, `auto` (discover it), or None.
+    """Parse `--history-start`: a `YYYY-MM-DD` date, `auto` (discover it), or None (the sync's parser).
 
     Raises:
         ConfigError: Neither a date nor `auto`.
     """
-    if value is None or not str(value).strip():
-        return None
-    if str(value).strip().lower() == "auto":
-        return "auto"
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(value).strip()):
-        raise ConfigError(f"--history-start {value!r} is not a date; use YYYY-MM-DD (where the org's history "
-                          "begins, e.g. 2015-01-01) or auto (discover it)")
-    return parse_date(str(value), "--history-start")
+    from pipelines.sync_options import AUTO, as_date, parse_history_start as parse  # noqa: PLC0415
+
+    parsed = parse(value)
+    return "auto" if parsed is AUTO else as_date(parsed)
 
 
-def parse_resync(value: str | Sequence[str] | None) -> list[str] | None:
-    """Parse `--resync a,b` (or `all`) into table names; the sync checks which ones have dates.
+def parse_resync(value: str | Sequence[str] | None, end_date: dt.date | None = None) -> list[str] | None:
+    """Parse `--resync a,b` (or `all`) into table names, with the sync's own checks.
+
+    The sync expands `all` and checks the names against the resources it reads.
 
     Raises:
-        ConfigError: An unknown table.
+        ConfigError: An unknown table, one without dates, or a re-sync with an `end_date`.
     """
-    if value is None or value == "" or value == []:
+    from pipelines.sync_options import raise_resync_with_end_date, select_resync  # noqa: PLC0415
+
+    if not value:
         return None
     names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value) if n and n.strip()]
-    if names == ["all"]:
-        return ["all"]
-    known = known_resources()
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigError(f"--resync: unknown table(s) {', '.join(unknown)}; use all or a comma-separated list "
-                          "of raw tables (`litmos-sync run --resources help` lists them)")
-    return list(dict.fromkeys(names))
+    if end_date is not None:
+        raise_resync_with_end_date()
+    return ["all"] if names == ["all"] else select_resync(names, list(known_resources())) or None
 
 
 def parse_resources(value: str | Sequence[str] | None) -> list[str] | None:
@@ -184,48 +156,24 @@ def _config_value(*keys: str) -> Any:
     return None
 
 
-def parse_refresh_days(value: Any) -> int:
-    """``collection_refresh_days`` (flag, env or toml; text or number) as whole days >= 0.
+def check_source_settings(api: ApiSettings | None = None, **given: Any) -> None:
+    """Checks the ``[sources.litmos]`` settings the sync reads, with the sync's own validators, before any
+    request.
 
-    Raises:
-        ConfigError: Not a whole number of days >= 0.
-    """
-    try:
-        days = float(value)
-    except (TypeError, ValueError):
-        days = -1.0
-    if days < 0 or not days.is_integer():
-        raise ConfigError(f"bad collection_refresh_days {value!r}: use 0 (every run) or a whole number of days, "
-                          "e.g. 7 (SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
-    return int(days)
-
-
-def parse_flag(value: Any, name: str) -> bool:
-    """A true/false setting ``sources.litmos.<name>`` that may arrive as text from the environment.
-
-    Raises:
-        ConfigError: Neither true nor false.
-    """
-    if isinstance(value, bool) or value is None:
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"bad {name} {value!r}: use true or false (SOURCES__LITMOS__{name.upper()})")
-
-
-def check_source_settings() -> None:
-    """Checks the optional ``[sources.litmos]`` settings read by the sync, before any request.
+    Args:
+        api: :func:`resolve_api_settings`'s result (the connection settings are checked there).
+        **given: Settings the command line gives (``history_start``, ``collection_refresh_days``...),
+            checked instead of the configured ones; None = not given.
 
     Raises:
         ConfigError: A value is malformed.
     """
-    days = _config_value("sources.litmos.collection_refresh_days")
-    if days is not None:
-        parse_refresh_days(days)
-    parse_flag(_config_value("sources.litmos.store_login_keys"), "store_login_keys")
+    from pipelines.sync_options import sync_options  # noqa: PLC0415
+
+    api = api or ApiSettings(REGION_BASE_URLS["us"], DEFAULT_SOURCE_NAME, api_key="checked by resolve_api_settings")
+    sync_options(resources=None, start_date=None, end_date=None, lookback_days=1, response_format="xml",
+                 auth_in_query=False, requests_per_minute=0, api_key=api.api_key, base_url=api.base_url,
+                 source=api.source_name, **given)
 
 
 def resolve_credentials(destination: str) -> str:
@@ -276,13 +224,16 @@ def resolve_api_settings(api_key: str | None = None, base_url: str | None = None
     Raises:
         ConfigError: The key is missing, or a value is malformed.
     """
-    key = api_key or _config_value("sources.litmos.api_key", "sources.api_key")
+    from pipelines.sync_options import configured  # noqa: PLC0415 - dlt injects sources.litmos.*
+
+    given = configured()
+    key = api_key or given.get("api_key")
     if not key:
         raise ConfigError(
             "no Litmos API key; set SOURCES__LITMOS__API_KEY (or api_key under [sources.litmos] in "
             ".dlt/secrets.toml); find it in Litmos under My Profile & Settings"
         )
-    url = str(base_url or _config_value("sources.litmos.base_url") or REGION_BASE_URLS["us"]).strip()
+    url = str(base_url or given.get("base_url") or REGION_BASE_URLS["us"]).strip()
     if url.lower() in REGION_BASE_URLS:  # a bare region name is accepted as a shortcut
         url = REGION_BASE_URLS[url.lower()]
     if not re.match(r"^https?://[^/\s]+", url):
@@ -291,7 +242,7 @@ def resolve_api_settings(api_key: str | None = None, base_url: str | None = None
             f"{REGION_BASE_URLS['eu']} (or us/eu/au)"
         )
     # `source` is required by the API but any short name works; default to the product's name.
-    source = str(source_name or _config_value("sources.litmos.source") or DEFAULT_SOURCE_NAME).strip()
+    source = str(source_name or given.get("source") or DEFAULT_SOURCE_NAME).strip()
     if len(source) > 50:
         raise ConfigError(f"SOURCES__LITMOS__SOURCE is {len(source)} characters; Litmos allows at most 50")
     return ApiSettings(base_url=url.rstrip("/"), source_name=source, api_key=str(key))

@@ -25,7 +25,7 @@ from typing import Any
 
 import dlt
 
-from sources.litmos.session import RESYNC_SUFFIX
+from sources.litmos import RESYNC_SUFFIX
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import floor_day
 

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from pipelines.config import ConfigError
 from sources.litmos.exceptions import LitmosConfigError
 
 log = logging.getLogger(__name__)
@@ -43,11 +42,10 @@ except ImportError:  # pragma: no cover - Windows: only the pid file protects
     fcntl = None  # type: ignore[assignment]
 
 
-class PipelineLockedError(LitmosConfigError, ConfigError):
+class PipelineLockedError(LitmosConfigError):
     """Another run of the same pipeline (state dir + pipeline name) holds the lock.
 
-    Both a :class:`LitmosError` (what ``sync()`` raises) and a ``ConfigError`` (what the CLI maps to exit
-    status 2 and one line).
+    A usage error like any ``ConfigError``: the CLI prints its one line and exits with status 2.
     """
 
     def __init__(self, message: str, holder: dict[str, Any] | None = None) -> None:

@@ -22,15 +22,15 @@ import shutil
 from datetime import datetime, timezone
 from typing import Any
 
+from sources.litmos import SOURCE_NAME, cursors_from_state
 from sources.litmos.exceptions import LitmosError
 
 log = logging.getLogger(__name__)
 
-# dlt settings for pipelines.sync._make_pipeline: delete a loaded package's job files (parquet/jsonl)
+# dlt settings (pipelines.dlt_defaults registers them): delete a loaded package's job files (parquet/jsonl)
 # right after the load; a package with failed jobs keeps them.
 DLT_CONFIG = {"load.delete_completed_jobs": True}
 KEEP_LOADED_PACKAGES = 2
-SOURCE_NAME = "litmos"
 STATE_TABLE = "_dlt_pipeline_state"
 
 
@@ -39,28 +39,7 @@ class StateNotCommittedError(LitmosError):
 
 
 def _cursors(pipeline: Any) -> dict[str, datetime | None]:
-    from sources.litmos.session import cursors_from_state  # noqa: PLC0415
-
     return cursors_from_state(pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
-
-
-def expected_cursors(session: Any, work: Any) -> dict[str, datetime]:
-    """The cursors a submitted batch moves when it commits (delta windows and since-resources).
-
-    Empty for a bounded backfill (it moves no cursor) and for the collection family (no cursor).
-    """
-    if getattr(session, "backfill", False):
-        return {}
-    out: dict[str, datetime] = {}
-    windows = getattr(session, "windows", {}) or {}
-    for table, positions in (getattr(work, "delta", None) or {}).items():
-        if positions and table in windows:
-            out[table] = session.cursor_after(windows[table][max(positions)])
-    server_now = getattr(session, "server_now", None)
-    for table in (getattr(work, "since", None) or {}):
-        if server_now is not None:
-            out[table] = server_now
-    return {t: c.astimezone(timezone.utc) for t, c in out.items()}
 
 
 def _destination_state(pipeline: Any) -> tuple[int, str] | None:
@@ -80,7 +59,7 @@ def verify_committed(pipeline: Any, expected: dict[str, datetime] | None = None,
     - the run extracted the batch and loaded what it extracted (dlt's ``run(data)`` loads a pending
       package it finds instead, and drops ``data`` with a warning);
     - nothing is left pending in the working dir;
-    - the cursors in ``expected`` (optional; e.g. :func:`expected_cursors`) are the local state's;
+    - the cursors in ``expected`` (optional) are the local state's;
     - the warehouse's ``_dlt_pipeline_state`` holds the local state's version (one query).
 
     Args:
@@ -236,5 +215,5 @@ def prune_loaded_packages(pipeline_or_dir: Any, keep: int = KEEP_LOADED_PACKAGES
     return freed
 
 
-__all__ = ["StateNotCommittedError", "verify_committed", "finish_pending", "rows_committed_since", "expected_cursors", "prune_loaded_packages",
+__all__ = ["StateNotCommittedError", "verify_committed", "finish_pending", "rows_committed_since", "prune_loaded_packages",
            "dir_size", "DLT_CONFIG", "KEEP_LOADED_PACKAGES"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import random
-import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,15 +26,15 @@ from .budget import RateLimiter
 from .events import RateWait, RequestRetried
 from .exceptions import (
     Cancelled,
-    LitmosAuthError,
     LitmosConnectionError,
     LitmosMalformedResponseError,
-    LitmosNotFoundError,
     LitmosRedirectError,
-    LitmosRequestError,
     LitmosUnavailableError,
+    RedactingFilter,
     redact,
 )
+from .request_errors import client_error, describe_network_error, give_up, snippet
+from .stats import RunStats
 
 log = logging.getLogger(__name__)
 
@@ -53,31 +52,6 @@ class Response:
     body: bytes
     server_date: datetime | None
     attempts: int
-
-
-@dataclass
-class RequestCounters:
-    """Thread-safe counters of one run (per resource and in total)."""
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: dict[str, int] = {}
-        self.retries: dict[str, int] = {}
-
-    def add(self, label: str, requests_made: int, retries: int) -> None:
-        with self._lock:
-            self.requests[label] = self.requests.get(label, 0) + requests_made
-            self.retries[label] = self.retries.get(label, 0) + retries
-
-    @property
-    def requests_total(self) -> int:
-        with self._lock:
-            return sum(self.requests.values())
-
-    @property
-    def retries_total(self) -> int:
-        with self._lock:
-            return sum(self.retries.values())
 
 
 class LitmosClient:
@@ -126,10 +100,15 @@ class LitmosClient:
         self.timeout = timeout
         self.pool_size = pool_size
         self.on_event = on_event
-        self.counters = RequestCounters()
+        self.stats = RunStats()  # the run's one stats object: the fetcher and the session count into it too
         self.cancelled = threading.Event()
         self._local = threading.local()
-        _install_log_redaction(api_key)
+        self._http_lock = threading.Lock()
+        self._http_sessions: list[requests.Session] = []  # every thread's, so close() reaches them all
+        _redactor.add(api_key)
+        for name in ("urllib3.connectionpool", "requests", __name__):  # urllib3 logs query strings
+            if _redactor not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_redactor)
 
     def cancel(self) -> None:
         """Stops this client's requests: waits for the rate budget and retry backoffs end at once with
@@ -149,7 +128,18 @@ class LitmosClient:
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._local.session = session
+            with self._http_lock:
+                self._http_sessions.append(session)
         return session
+
+    def close(self) -> None:
+        """Closes every pooled HTTP connection of the run (a later request opens a new one)."""
+        with self._http_lock:
+            sessions, self._http_sessions = self._http_sessions, []
+        if getattr(self._local, "session", None) in sessions:
+            del self._local.session
+        for session in sessions:
+            session.close()
 
     def get(
         self,
@@ -211,7 +201,7 @@ class LitmosClient:
                 resp = self._send(where, url, query, headers, label, attempt)
                 body = resp.content  # reads the whole body: a dropped connection raises here
             except requests.exceptions.RequestException as exc:
-                last_problem = _describe_network_error(exc)
+                last_problem = describe_network_error(exc)
                 kind = LitmosConnectionError
             else:
                 status = resp.status_code
@@ -228,19 +218,19 @@ class LitmosClient:
                         last_problem = str(exc)
                         kind = LitmosMalformedResponseError
                         if not getattr(exc, "transient", True):  # the same bytes again: retrying cannot help
-                            self.counters.add(label, attempt, attempt - 1)
-                            raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
+                            self.stats.count(label, requests=attempt, retries=attempt - 1)
+                            raise give_up(kind, where, self.base_url, attempt, last_problem) from None
                     else:
-                        self.counters.add(label, attempt, attempt - 1)
+                        self.stats.count(label, requests=attempt, retries=attempt - 1)
                         return Response(body, _server_date(resp), attempt), parsed
                 elif status in RETRYABLE_STATUS or status >= 500:
-                    last_problem = f"HTTP {status} {_snippet(body, self._api_key)}".strip()
+                    last_problem = f"HTTP {status} {snippet(body, self._api_key)}".strip()
                     kind = LitmosUnavailableError
                     if refused:
                         retry_after = _retry_after(resp)
                 else:
-                    self.counters.add(label, attempt, attempt - 1)
-                    raise _client_error(where, status, body, self._api_key) from None
+                    self.stats.count(label, requests=attempt, retries=attempt - 1)
+                    raise client_error(where, status, body, self._api_key) from None
             adapting = refused and self.limiter.refused(sent_at, retry_after or None)
             served = self.limiter.accepted_total
             # A refusal while the run's other requests are served means our rate is being lowered to
@@ -253,8 +243,8 @@ class LitmosClient:
             # the same key: 503/429 get twice the retries (about six minutes with the default backoff).
             allowed = self.max_retries * 2 if refused else self.max_retries
             if strikes > allowed:
-                self.counters.add(label, attempt, attempt - 1)
-                raise _give_up(kind, where, self.base_url, attempt, last_problem) from None
+                self.stats.count(label, requests=attempt, retries=attempt - 1)
+                raise give_up(kind, where, self.base_url, attempt, last_problem) from None
             if adapting and strikes <= 1:
                 delay = 0.0  # the lowered shared rate (and any Retry-After hold) paces the retry
             else:
@@ -291,7 +281,7 @@ class LitmosClient:
             location = resp.headers.get("Location", "")
             target = urljoin(resp.url, location)
             if not location or not same_origin(self.base_url, target):
-                self.counters.add(label, attempt + hop, attempt - 1)
+                self.stats.count(label, requests=attempt + hop, retries=attempt - 1)
                 raise LitmosRedirectError(
                     f"{where}: HTTP {resp.status_code} redirect to another host ({_netloc(target) or 'none given'}, "
                     f"not {_netloc(self.base_url)}); the API key is only sent to the configured host - "
@@ -299,7 +289,7 @@ class LitmosClient:
             # A Location with a query is taken as given; without one the original parameters go along.
             params = None if urlsplit(target).query else query
             url = target
-        self.counters.add(label, attempt + MAX_REDIRECTS, attempt - 1)
+        self.stats.count(label, requests=attempt + MAX_REDIRECTS, retries=attempt - 1)
         last = redact(urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else ""), self._api_key)
         raise LitmosRedirectError(
             f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {_BASE_URL_ADVICE}",
@@ -351,100 +341,4 @@ def _retry_after(resp: requests.Response) -> float:
         return 0.0
 
 
-_TAGS = re.compile(r"<[^>]+>")
-_SPACES = re.compile(r"\s+")
-
-
-def _snippet(body: bytes, secret: str, limit: int = 160) -> str:
-    """First words of an error body as one line (HTML tags stripped, key removed)."""
-    text = body[:4000].decode("utf-8", "replace")
-    text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
-    text = redact(text, secret)
-    return f"({text[:limit]})" if text else ""
-
-
-def _client_error(where: str, status: int, body: bytes, secret: str) -> Exception:
-    detail = _snippet(body, secret)
-    if status in (401, 403):
-        return LitmosAuthError(
-            f"{where}: HTTP {status} Forbidden {detail} - the API key was rejected; check "
-            "SOURCES__LITMOS__API_KEY (an administrator's key), SOURCES__LITMOS__SOURCE and that "
-            "SOURCES__LITMOS__BASE_URL is your region's host"
-        )
-    if status == 404:
-        return LitmosNotFoundError(
-            f"{where}: HTTP 404 Not Found {detail} - check SOURCES__LITMOS__BASE_URL (it must end "
-            "in /v1.svc) and the id in the path", status
-        )
-    if status in (400, 406):
-        return LitmosRequestError(
-            f"{where}: HTTP {status} {detail} - the API rejected the parameters; since/to must be "
-            "'YYYY-MM-DD HH:MM:SS' at most 7 days apart, limit 1..1000, source <= 50 characters", status
-        )
-    return LitmosRequestError(f"{where}: HTTP {status} {detail} - unexpected client error", status)
-
-
-def _give_up(kind: type[Exception], where: str, base_url: str, attempts: int, problem: str) -> Exception:
-    if kind is LitmosConnectionError:
-        return LitmosConnectionError(
-            f"{where}: cannot reach {base_url} after {attempts} attempts ({problem}); check "
-            "SOURCES__LITMOS__BASE_URL and the network, then rerun (loaded data is kept)"
-        )
-    if kind is LitmosMalformedResponseError:
-        return LitmosMalformedResponseError(
-            f"{where}: unreadable response after {attempts} attempts ({problem}); a sign-in page, proxy or "
-            "other server may be answering: check that SOURCES__LITMOS__BASE_URL is the Litmos API host, then "
-            "rerun (loaded data is kept)"
-        )
-    return LitmosUnavailableError(
-        f"{where}: still failing after {attempts} attempts ({problem}); the API is rate limiting or "
-        "down - lower requests_per_minute or rerun later (loaded data is kept)"
-    )
-
-
-def _describe_network_error(exc: requests.exceptions.RequestException) -> str:
-    """A short, key-free description (requests' messages quote the full URL)."""
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "timed out"
-    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
-        return "DNS lookup failed"
-    if "Connection refused" in text:
-        return "connection refused"
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
-        return "connection dropped mid-body"
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection dropped"
-    return type(exc).__name__
-
-
-class _RedactKey(logging.Filter):
-    """Scrubs the API key from records of libraries that log URLs (urllib3 logs query strings)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.args or self.secrets:
-            message = record.getMessage()
-            cleaned = message
-            for secret in self.secrets:
-                cleaned = redact(cleaned, secret)
-            cleaned = redact(cleaned)
-            if cleaned != message:
-                record.msg, record.args = cleaned, ()
-        return True
-
-
-_redactor = _RedactKey()
-
-
-def _install_log_redaction(secret: str) -> None:
-    # Very short "keys" (tests) would mangle ordinary words; the query-string pattern still applies.
-    if secret and len(secret) >= 8:
-        _redactor.secrets.add(secret)
-    for name in ("urllib3.connectionpool", "requests", __name__):
-        logger = logging.getLogger(name)
-        if _redactor not in logger.filters:
-            logger.addFilter(_redactor)
+_redactor = RedactingFilter()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,29 +22,13 @@ from .budget import PriorityGate
 from .client import LitmosClient
 from .events import PageFetched, WindowDone, WindowStarted
 from .exceptions import Cancelled, LitmosNotFoundError, LitmosUndecodableError
-from .parsing import arrow_schema, parse_page, salvage_undecodable
+from .parsing import arrow_schema, parse_page
+from .salvage import salvage_undecodable
 from .settings import PAGE_LIMIT, Endpoint
+from .stats import RunStats
 from .windows import Window
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ResourceCounters:
-    """Per-resource progress collected by worker threads."""
-
-    windows_total: int = 0
-    windows_done: int = 0
-    pages: int = 0
-    rows: int = 0
-    first_start: float | None = None
-    last_end: float | None = None
-
-    @property
-    def duration_s(self) -> float:
-        if self.first_start is None or self.last_end is None:
-            return 0.0
-        return self.last_end - self.first_start
 
 
 @dataclass
@@ -74,7 +57,7 @@ class Page:
 
 @dataclass
 class Fetcher:
-    """Reads pages through a :class:`LitmosClient` and keeps per-resource counters.
+    """Reads pages through a :class:`LitmosClient`, counting windows, pages and rows into ``client.stats``.
 
     Attributes:
         client: The HTTP client (shared rate budget inside).
@@ -85,7 +68,6 @@ class Fetcher:
     client: LitmosClient
     page_limit: int = PAGE_LIMIT
     emit: Callable[[Any], None] | None = None
-    counters: dict[str, ResourceCounters] = field(default_factory=dict)
     cancelled: threading.Event | None = None  # None: the client's, so a cancel also cuts its backoffs short
     gate: PriorityGate | None = None  # bounds requests in flight across all fetching threads
     store_login_keys: bool = False  # keep Endpoint.credentials columns (else loaded as NULL)
@@ -96,9 +78,10 @@ class Fetcher:
         if self.cancelled is None:
             self.cancelled = getattr(self.client, "cancelled", None) or threading.Event()
 
-    def counter(self, table: str) -> ResourceCounters:
-        with self._lock:
-            return self.counters.setdefault(table, ResourceCounters())
+    @property
+    def stats(self) -> RunStats:
+        """The run's stats (the client's): one object for every session of a run."""
+        return self.client.stats
 
     def _event(self, event: Any) -> None:
         if self.emit:
@@ -125,11 +108,7 @@ class Fetcher:
         Returns:
             The non-empty pages as tables (empty when ``on_page`` is given).
         """
-        counter = self.counter(endpoint.table)
-        began = time.monotonic()
-        with self._lock:
-            if counter.first_start is None:
-                counter.first_start = began
+        self.stats.started(endpoint.table)
         since, to = (window.since, window.to) if window else (None, None)
         self._event(WindowStarted(endpoint.table, since, to, index, total))
         base = dict(window.params()) if window else {}
@@ -179,11 +158,7 @@ class Fetcher:
             if page.received < self.page_limit:
                 break
             start += page.received
-        with self._lock:
-            counter.windows_done += 1
-            counter.pages += pages
-            counter.rows += rows
-            counter.last_end = time.monotonic()
+        self.stats.window_done(endpoint.table, pages, rows)
         self._event(WindowDone(endpoint.table, since, to, rows, pages, index, total))
         return tables
 
@@ -191,10 +166,7 @@ class Fetcher:
         """GETs one object (``/modules/{id}``); a 404 means "not a SCORM/Tin Can module": skipped."""
         if self.cancelled.is_set():
             raise Cancelled("run cancelled")
-        counter = self.counter(endpoint.table)
-        with self._lock:
-            if counter.first_start is None:
-                counter.first_start = time.monotonic()
+        self.stats.started(endpoint.table)
         path = endpoint.path.replace("{parent}", quote(object_id, safe=""))
         try:
             _, page = self._get(path, label=endpoint.table, validate=self._parser(endpoint, None, path, None, 0))
@@ -203,10 +175,7 @@ class Fetcher:
             return None
         table = page.table
         self._keep_rejects(path, page)
-        with self._lock:
-            counter.pages += 1
-            counter.rows += table.num_rows
-            counter.last_end = time.monotonic()
+        self.stats.detail_done(endpoint.table, table.num_rows)
         return table
 
     def _get(self, path: str, params: dict[str, str] | None = None, priority: int = 0, **kwargs: Any) -> Any:

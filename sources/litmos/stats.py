@@ -82,6 +82,14 @@ class RunStats:
             stats.rows += rows
             stats.last_end = time.monotonic()
 
+    def detail_done(self, table: str, rows: int) -> None:
+        """Counts one object read of ``table`` (a page that belongs to no window)."""
+        with self._lock:
+            stats = self.resources.setdefault(table, ResourceStats())
+            stats.pages += 1
+            stats.rows += rows
+            stats.last_end = time.monotonic()
+
     def total(self, name: str) -> int:
         """The sum of one count (``requests``, ``retries``, ``rows``...) over every table."""
         with self._lock:

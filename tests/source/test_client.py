@@ -93,7 +93,7 @@ def test_transient_failures_are_retried_with_events():
     assert [e.attempt for e in retries] == [1, 2, 3]
     assert retries[0].reason == "HTTP 502 (bad gateway)"
     assert retries[2].reason.startswith("/org/teams: malformed XML")
-    assert client.counters.requests_total == 4 and client.counters.retries_total == 3
+    assert client.stats.requests_total == 4 and client.stats.retries_total == 3
 
 
 def test_503_burst_pauses_everyone_then_recovers_and_429_honours_retry_after():

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pipelines.sync import _destination
+from pipelines.destination import dlt_destination as _destination
 
 TABLES = 6
 ROWS = 6_000

@@ -237,7 +237,7 @@ def test_pages_reach_dlt_combined_in_tables_of_at_most_rows_per_item(tmp_path, m
     """Consecutive pages of a resource are handed to dlt as one table of <= ROWS_PER_ITEM rows; the
     warehouse still equals the truth (merge keys, dedup on the cursor, typed columns) and the cursors
     move as without combining."""
-    from sources.litmos import session as session_module
+    from sources.litmos import resources as session_module
 
     handed: list[tuple[int, int]] = []  # (pages, rows) of each table handed to dlt
 

@@ -79,7 +79,7 @@ def test_kill_9_mid_backfill_repeatedly_then_rerun_is_exact(tmp_path):
 
 def test_batch_extracted_but_not_loaded_is_loaded_first_on_rerun(tmp_path, monkeypatch):
     """A crash between extract and load leaves a pending package (rows + cursors): the rerun loads it."""
-    import pipelines.sync as core
+    import pipelines.batches as core
     from pipelines.sync import sync
 
     monkeypatch.setenv("SOURCES__LITMOS__WINDOWS_PER_BATCH", "3")

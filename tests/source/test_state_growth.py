@@ -85,7 +85,7 @@ def test_cursor_or_warehouse_state_behind_is_not_committed(tmp_path):
 
 
 def test_verify_committed_reads_the_postgres_state_too(tmp_path, pg_database):
-    from pipelines.sync import _pg_credentials
+    from pipelines.destination import postgres_credentials as _pg_credentials
 
     p = dlt.pipeline("litmos", destination=dlt.destinations.postgres(credentials=_pg_credentials(pg_database)),
                      dataset_name="raw", pipelines_dir=str(tmp_path / "state"))

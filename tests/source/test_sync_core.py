@@ -102,7 +102,7 @@ def test_read_cursors_without_a_pipeline_is_empty_and_creates_nothing(tmp_path):
 def test_page_buffer_combines_pages_up_to_max_rows_and_unifies_extra_columns():
     import pyarrow as pa
 
-    from sources.litmos.session import _PageBuffer
+    from sources.litmos.resources import _PageBuffer
 
     def page(first: int, n: int, extra: bool = False) -> pa.Table:
         cols = {"id": [str(i) for i in range(first, first + n)]}

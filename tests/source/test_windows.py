@@ -7,7 +7,8 @@ import pytest
 
 from sources.litmos.client import LitmosClient
 from sources.litmos.exceptions import LitmosConfigError
-from sources.litmos.session import BatchWork, SyncSession, select_resources
+from sources.litmos.options import select_resources
+from sources.litmos.session import BatchWork, SyncSession
 from sources.litmos.windows import parse_user_date, plan_windows, run_end, start_for
 
 UTC = timezone.utc

@@ -1,0 +1,160 @@
+"""Runs a source session into the warehouse in committed batches, fetching the next batch while one loads.
+
+One ``pipeline.run`` per batch commits the batch's rows and the cursors it moves together, so a run
+killed at any point resumes from its last committed batch (``state_hygiene.verify_committed`` checks
+each one). :class:`Runs` keeps what the run's summary needs across its sessions (the nightly one and
+the history walk's passes).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime
+from typing import Any, Callable
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from pipelines.state_hygiene import prune_loaded_packages, verify_committed
+from sources.litmos import SOURCE_NAME, batch_source, cursors_from_state
+from sources.litmos.events import BatchCommitted
+from sources.litmos.exceptions import LitmosError
+from sources.litmos.stats import ResourceStats
+
+log = logging.getLogger("pipelines.sync.batches")  # under the sync's logger: one logger shows the run
+
+
+def source_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
+    """The Litmos source's state in ``pipeline`` (cursors, history marks, re-syncs)."""
+    return pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
+
+
+def serialised(on_event: Callable[[Any], None] | None) -> Callable[[Any], None] | None:
+    """Wraps the user's callback so it is never called from two threads at once nor breaks a run."""
+    if on_event is None:
+        return None
+    lock = threading.Lock()
+
+    def emit(event: Any) -> None:
+        with lock:
+            try:
+                on_event(event)
+            except Exception:  # a progress bar must never break the sync
+                log.exception("on_event handler failed for %r", type(event).__name__)
+
+    return emit
+
+
+def _unwrap(exc: BaseException) -> LitmosError | None:
+    """Finds the LitmosError dlt wrapped (PipelineStepFailed -> ResourceExtractionError -> ours)."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, LitmosError):
+            return current
+        stack.extend([current.__cause__, current.__context__, getattr(current, "exception", None)])
+    return None
+
+
+def _run(pipeline: dlt.Pipeline, data: Any = None) -> Any:
+    """``pipeline.run``; an error of ours that dlt wrapped is raised as itself (its one-line message)."""
+    try:
+        return pipeline.run(data) if data is not None else pipeline.run()
+    except PipelineStepFailed as exc:
+        inner = _unwrap(exc)
+        if inner is not None:
+            raise type(inner)(str(inner)) from None
+        raise
+
+
+class Runs:
+    """Runs sessions in committed batches and keeps what the run's summary needs across them."""
+
+    def __init__(self, client: Any, tables: list[str]) -> None:
+        self.client = client
+        self.tables = tables
+        self.stats = client.stats  # the run's one RunStats: every session counts into it
+        self.cursors_before: dict[str, datetime | None] = {}
+        self.skipped: list[str] = []
+        self.notes: list[str] = []
+        self.history_summary: str | None = None
+        self.rejected: list[Any] = []  # records quarantined in _litmos_rejects
+        self.history_estimate = 0  # requests the walk's passes said they would make
+        self.history_requests = 0  # requests they made
+        self._walk_started: tuple[float, int] | None = None
+        self._sessions = 0
+
+    def run(self, pipeline: dlt.Pipeline, session: Any, emit: Any) -> None:
+        """Fetches and commits every batch of ``session``; batch ``i + 1`` is fetched while ``i`` loads."""
+        for table, before in session.cursors_before.items():
+            self.cursors_before.setdefault(table, before)
+        if not self._sessions:
+            self.skipped = list(session.skipped)
+        self._sessions += 1
+        failed = True
+        try:
+            pending = session.submit(0)
+            for index in range(session.batches_total):
+                work = pending
+                if index + 1 < session.batches_total:
+                    pending = session.submit(index + 1)
+                _run(pipeline, batch_source(session, work))
+                verify_committed(pipeline, batch=f"batch {index + 1} of {session.batches_total}")
+                prune_loaded_packages(pipeline)  # load/loaded/ keeps the newest 2 packages' metadata
+                if emit:
+                    committed = cursors_from_state(source_state(pipeline))
+                    emit(BatchCommitted(index, session.batches_total, self.stats.total("rows"),
+                                        {t: committed.get(t) for t in self.tables}))
+                if session.history_mode:
+                    self._history_progress(session, index)
+            failed = False
+        finally:
+            session.close(cancel=failed)
+            self.rejected.extend(session.rejected)
+
+    def announce_history(self, session: Any, bound: datetime) -> None:
+        """Says what the history walk will cost before it starts (requests, and time at the budget)."""
+        requests = sum(map(sum, (session.expected_pages.get(t, []) for t in session.windows)))
+        rate = getattr(self.client.limiter, "rate", 0.0) or 0.0
+        at = (f"~{_minutes(requests / rate)} at {rate * 60:.0f}/min" if rate > 0 else "no rate limit")
+        oldest = min((w[-1].since for w in session.windows.values() if w), default=bound)
+        log.info("history: ~%s requests back to %s, %s", f"{requests:,}", f"{oldest:%Y-%m-%d}", at)
+        self.history_estimate += requests
+        if self._walk_started is None:
+            self._walk_started = (time.monotonic(), self.requests_total)
+
+    @property
+    def requests_total(self) -> int:
+        return self.stats.requests_total
+
+    def _history_progress(self, session: Any, index: int) -> None:
+        """One line per committed batch of the walk: how far back, what is left, and when it ends at
+        the pace measured so far."""
+        began, base = self._walk_started or (time.monotonic(), self.requests_total)
+        done = self.requests_total - base
+        left = max(0, self.history_estimate - done)
+        reached = min((w[min(len(w), (index + 1) * session.per_batch) - 1].since
+                       for w in session.windows.values() if w), default=None)
+        pace = done / max(time.monotonic() - began, 1e-6)
+        eta = f", ETA ~{_minutes(left / pace)}" if pace > 0 and left else ""
+        log.info("history: batch %d/%d committed, back to %s; ~%s requests left%s", index + 1,
+                 session.batches_total, f"{reached:%Y-%m-%d}" if reached else "?", f"{left:,}", eta)
+
+    def resource_stats(self, table: str, cursor_after: datetime | None) -> ResourceStats:
+        """``table``'s stats for the run's result: the run's counts and its cursors before and after."""
+        stats = self.stats[table]
+        stats.cursor_before, stats.cursor_after = self.cursors_before.get(table), cursor_after
+        stats.skipped = table in self.skipped
+        return stats
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+__all__ = ["Runs", "source_state", "serialised"]

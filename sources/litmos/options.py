@@ -1,0 +1,198 @@
+"""The run options of the Litmos source: one frozen dataclass, built and validated by one function.
+
+``litmos_source(...)`` (arguments injected by dlt from ``sources.litmos.*``) and ``pipelines.sync``
+both call :func:`litmos_options`; everything downstream (client, session, resources) takes the typed
+values and never re-checks or re-parses them.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
+from typing import Any, Sequence
+
+from .budget import DEFAULT_REQUESTS_PER_MINUTE
+from .exceptions import LitmosConfigError
+from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
+from .windows import parse_user_date
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class LitmosOptions:
+    """Validated options of one run; build it with :func:`litmos_options`.
+
+    Attributes:
+        api_key: Litmos API key (``SOURCES__LITMOS__API_KEY``).
+        base_url: API root; EU ``https://api.litmoseu.com/v1.svc``.
+        source_name: The ``source`` query parameter (<= 50 characters; ``SOURCES__LITMOS__SOURCE``).
+        response_format: ``xml`` or ``json``.
+        auth_in_query: Send the key in the query string (old tenants) instead of the header.
+        requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
+        resources: Table names in endpoint-table order (all by default). Naming any reads the
+            collection family now (``collection_refresh_days`` becomes 0).
+        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill.
+        end_date: Inclusive last day of a bounded backfill that leaves the cursors alone.
+        lookback_days: Days re-read before each cursor (late-committed rows).
+        page_limit: Records per page (1..1000).
+        collection_refresh_days: Read the collection family (1 + C + 2L requests) every run (0) or once
+            every this many days.
+        store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in) instead of NULL.
+        max_workers: Requests in flight at once.
+        windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
+        max_retries: Retries of a transient failure.
+        backoff_base: First retry backoff in seconds.
+    """
+
+    api_key: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    source_name: str = DEFAULT_SOURCE_NAME
+    response_format: str = "xml"
+    auth_in_query: bool = False
+    requests_per_minute: float = DEFAULT_REQUESTS_PER_MINUTE
+    resources: tuple[str, ...] = tuple(ENDPOINTS)
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    lookback_days: float = 1.0
+    page_limit: int = PAGE_LIMIT
+    collection_refresh_days: int = 0
+    store_login_keys: bool = False
+    max_workers: int = 8
+    windows_per_batch: int | None = None
+    max_retries: int = 6
+    backoff_base: float = 1.0
+
+
+_DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
+
+
+def litmos_options(**raw: Any) -> LitmosOptions:
+    """Validates raw option values once and types them (the one configuration path).
+
+    Args:
+        **raw: :class:`LitmosOptions` fields as given: text from the environment, numbers, dates
+            (``str``/``date``/``datetime``), a comma-separated ``resources``; None or missing = the default.
+
+    Raises:
+        LitmosConfigError: The first bad value, in one line naming the setting.
+        TypeError: A name that is not an option.
+    """
+    unknown = sorted(set(raw) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")
+    given = {name: _DEFAULTS[name] if raw.get(name) is None else raw[name] for name in _DEFAULTS}
+    api_key, requests_per_minute = given["api_key"], given["requests_per_minute"]
+    if not api_key:
+        raise LitmosConfigError(
+            "no Litmos API key: set SOURCES__LITMOS__API_KEY or sources.litmos.api_key in .dlt/secrets.toml"
+        )
+    base_url = str(given["base_url"] or DEFAULT_BASE_URL).strip()
+    if not base_url.startswith(("http://", "https://")):
+        raise LitmosConfigError(
+            f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} (SOURCES__LITMOS__BASE_URL)"
+        )
+    source_name = str(given["source_name"] or DEFAULT_SOURCE_NAME)
+    if len(source_name) > 50:
+        raise LitmosConfigError(
+            f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters (SOURCES__LITMOS__SOURCE)"
+        )
+    response_format = given["response_format"] or "xml"
+    if response_format not in ("xml", "json"):
+        raise LitmosConfigError(f"bad response_format {response_format!r}: use 'xml' or 'json'")
+    rate = _number(requests_per_minute)
+    if rate is None or rate < 0:
+        raise LitmosConfigError(f"bad requests_per_minute {requests_per_minute!r}: use 0 (unlimited) or more")
+    resources = raw.get("resources")
+    tables = select_resources(resources)
+    start = parse_user_date(given["start_date"], "start_date")
+    end = parse_user_date(given["end_date"], "end_date")
+    if start and end and end < start:
+        raise LitmosConfigError(f"bad end_date {end:%Y-%m-%d}: it is before the start date {start:%Y-%m-%d}")
+    lookback_days, page_limit, refresh_days = given["lookback_days"], given["page_limit"], given["collection_refresh_days"]
+    lookback = _number(lookback_days)
+    if lookback is None or lookback < 0:
+        raise LitmosConfigError(f"bad lookback_days {lookback_days!r}: use 0 or more days")
+    limit = _number(page_limit)
+    if limit is None or not limit.is_integer() or not 1 <= limit <= 1000:
+        raise LitmosConfigError(f"bad page_limit {page_limit}: the API allows 1..1000")
+    refresh = _number(refresh_days)
+    if refresh is None or refresh < 0 or not refresh.is_integer():
+        raise LitmosConfigError(
+            f"bad collection_refresh_days {refresh_days!r}: use 0 (every run) or a whole number of "
+            "days, e.g. 7 (SOURCES__LITMOS__COLLECTION_REFRESH_DAYS)")
+    batch = given["windows_per_batch"]
+    return LitmosOptions(
+        api_key=api_key, base_url=base_url, source_name=source_name, response_format=response_format,
+        auth_in_query=parse_flag(given["auth_in_query"], "auth_in_query"), requests_per_minute=rate,
+        resources=tuple(tables), start_date=start, end_date=end, lookback_days=lookback, page_limit=int(limit),
+        collection_refresh_days=0 if _named(resources) else int(refresh),
+        store_login_keys=parse_flag(given["store_login_keys"], "store_login_keys"),
+        max_workers=_tuning("max_workers", given["max_workers"], int, 1),
+        windows_per_batch=None if batch in (None, "", 0) else _tuning("windows_per_batch", batch, int, 1),
+        max_retries=_tuning("max_retries", given["max_retries"], int, 0),
+        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0))
+
+
+def select_resources(resources: Sequence[str] | str | None) -> list[str]:
+    """Validates resource names and returns them in endpoint-table order.
+
+    ``module_details`` follows ``modules`` (its ids come from the modules pages), so selecting it adds
+    ``modules``.
+
+    Raises:
+        LitmosConfigError: A name is not a known resource.
+    """
+    if not _named(resources):
+        return list(ENDPOINTS)
+    if isinstance(resources, str):
+        resources = resources.split(",")
+    names = [r.strip() for r in resources if r and r.strip()]  # type: ignore[union-attr]
+    unknown = [r for r in names if r not in ENDPOINTS]
+    if unknown:
+        raise LitmosConfigError(
+            f"unknown resource {', '.join(map(repr, unknown))}; choose from: {', '.join(ENDPOINTS)}"
+        )
+    chosen = set(names)
+    if "module_details" in chosen and "modules" not in chosen:
+        log.info("module_details follows modules: adding the modules resource")
+        chosen.add("modules")
+    return [t for t in ENDPOINTS if t in chosen]
+
+
+def parse_flag(value: Any, name: str) -> bool:
+    """A true/false setting that may arrive as text from the environment.
+
+    Raises:
+        LitmosConfigError: Neither true nor false.
+    """
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise LitmosConfigError(f"bad {name} {value!r}: use true or false (SOURCES__LITMOS__{name.upper()})")
+
+
+def _named(resources: Any) -> bool:
+    return resources not in (None, "", [], ())
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tuning(name: str, value: Any, kind: type, least: float) -> Any:
+    number = _number(value)
+    if number is None or number < least or (kind is int and not number.is_integer()):
+        raise LitmosConfigError(f"bad sources.litmos.{name} {value!r}: expected a {kind.__name__}")
+    return kind(number)
+
+
+__all__ = ["LitmosOptions", "litmos_options", "select_resources", "parse_flag"]

@@ -1,0 +1,86 @@
+"""The one-line messages of failed requests: what the API answered and which setting to check.
+
+They quote the endpoint path and a short, tag-free, key-free snippet of the server's text, never the URL
+with its query (the key may travel there).
+"""
+from __future__ import annotations
+
+import re
+
+import requests
+
+from .exceptions import (
+    LitmosAuthError,
+    LitmosConnectionError,
+    LitmosMalformedResponseError,
+    LitmosNotFoundError,
+    LitmosRequestError,
+    LitmosUnavailableError,
+    redact,
+)
+
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def snippet(body: bytes, secret: str, limit: int = 160) -> str:
+    """First words of an error body as one line (HTML tags stripped, key removed)."""
+    text = body[:4000].decode("utf-8", "replace")
+    text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+    text = redact(text, secret)
+    return f"({text[:limit]})" if text else ""
+
+
+def client_error(where: str, status: int, body: bytes, secret: str) -> Exception:
+    detail = snippet(body, secret)
+    if status in (401, 403):
+        return LitmosAuthError(
+            f"{where}: HTTP {status} Forbidden {detail} - the API key was rejected; check "
+            "SOURCES__LITMOS__API_KEY (an administrator's key), SOURCES__LITMOS__SOURCE and that "
+            "SOURCES__LITMOS__BASE_URL is your region's host"
+        )
+    if status == 404:
+        return LitmosNotFoundError(
+            f"{where}: HTTP 404 Not Found {detail} - check SOURCES__LITMOS__BASE_URL (it must end "
+            "in /v1.svc) and the id in the path", status
+        )
+    if status in (400, 406):
+        return LitmosRequestError(
+            f"{where}: HTTP {status} {detail} - the API rejected the parameters; since/to must be "
+            "'YYYY-MM-DD HH:MM:SS' at most 7 days apart, limit 1..1000, source <= 50 characters", status
+        )
+    return LitmosRequestError(f"{where}: HTTP {status} {detail} - unexpected client error", status)
+
+
+def give_up(kind: type[Exception], where: str, base_url: str, attempts: int, problem: str) -> Exception:
+    if kind is LitmosConnectionError:
+        return LitmosConnectionError(
+            f"{where}: cannot reach {base_url} after {attempts} attempts ({problem}); check "
+            "SOURCES__LITMOS__BASE_URL and the network, then rerun (loaded data is kept)"
+        )
+    if kind is LitmosMalformedResponseError:
+        return LitmosMalformedResponseError(
+            f"{where}: unreadable response after {attempts} attempts ({problem}); a sign-in page, proxy or "
+            "other server may be answering: check that SOURCES__LITMOS__BASE_URL is the Litmos API host, then "
+            "rerun (loaded data is kept)"
+        )
+    return LitmosUnavailableError(
+        f"{where}: still failing after {attempts} attempts ({problem}); the API is rate limiting or "
+        "down - lower requests_per_minute or rerun later (loaded data is kept)"
+    )
+
+
+def describe_network_error(exc: requests.exceptions.RequestException) -> str:
+    """A short, key-free description (requests' messages quote the full URL)."""
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if "NameResolution" in text or "Name or service not known" in text or "getaddrinfo" in text:
+        return "DNS lookup failed"
+    if "Connection refused" in text:
+        return "connection refused"
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return "connection dropped mid-body"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection dropped"
+    return type(exc).__name__
