@@ -20,7 +20,10 @@ def main() -> int:
     t0 = time.monotonic()
     try:
         if task == "sync":
+            from pipelines.process_memory import tune_process_memory
             from pipelines.sync import sync
+
+            tune_process_memory()
 
             t0 = time.monotonic()  # time the run, not the imports
             payload = result_to_dict(sync(**kwargs))

@@ -161,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `litmos-sync` console script; returns the exit status."""
     args = build_parser().parse_args(argv)
     secrets = _known_secrets()
+    if args.command in ("run", "demo"):  # process-wide, before any thread allocates (see process_memory)
+        from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
+
+        tune_process_memory()
     try:
         if args.command == "run":
             return _cmd_run(args, secrets, argv)

@@ -115,9 +115,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
     if isinstance(history, dt.date) and start is not None and history > start:
         raise ConfigError(f"--history-start {history.isoformat()} is after --start-date {start.isoformat()}; "
                           "the history starts at or before the start date")
-    resync_names = config.parse_resync(resync)
-    if resync_names and end is not None:
-        raise ConfigError("--resync cannot be combined with --end-date; run it without --end-date")
+    resync_names = config.parse_resync(resync, end)
     config.validate_requests_per_minute(int(requests_per_minute))
     if lookback_days < 0:
         raise ConfigError(f"--lookback-days {lookback_days} is negative; use 0 or more days (default 1)")
@@ -127,7 +125,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
         raise ConfigError(f"--collection-refresh-days {collection_refresh_days} is negative; use 0 (every run) "
                           "or a number of days, e.g. 7")
     api = config.resolve_api_settings(api_key, base_url, source_name)
-    config.check_source_settings()
+    config.check_source_settings(api, history_start=history_start, collection_refresh_days=collection_refresh_days)
     creds = credentials or config.resolve_credentials(destination)
     return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
                       start_date=start, end_date=end, state_dir=state_dir, api=api,
@@ -200,7 +198,7 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
 
         result = sync(
             destination=opts.destination, credentials=opts.credentials, dataset=opts.dataset,
-            resources=opts.resources, start_date=_iso(opts.start_date), end_date=_iso(opts.end_date),
+            resources=opts.resources, start_date=opts.start_date, end_date=opts.end_date,
             lookback_days=opts.lookback_days, state_dir=opts.state_dir, pipeline_name=opts.pipeline_name,
             api_key=opts.api.api_key, base_url=opts.api.base_url, source_name=opts.api.source_name,
             response_format=opts.response_format, auth_in_query=opts.auth_in_query,
@@ -364,10 +362,6 @@ def _is_ours(exc: BaseException) -> bool:
     from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415
 
     return isinstance(exc, (ConfigError, RunFailed, DbtRunError, errors.LitmosError))
-
-
-def _iso(value: dt.date | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _utcnow() -> dt.datetime:

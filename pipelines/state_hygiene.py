@@ -159,7 +159,7 @@ def _rows_committed_since(destination: str, credentials: str, dataset: str, tabl
             if wh.table_exists(dataset, table) and "_dlt_load_id" in wh.columns(dataset, table):
                 out[table] = int(wh.query(
                     f"SELECT count(*) AS n FROM {ds}.{quote_ident(table)} "
-                    "WHERE CAST(_dlt_load_id AS DOUBLE PRECISION) >= ?", [since.timestamp() - 1])[0]["n"])
+                    f"WHERE CAST(_dlt_load_id AS DOUBLE PRECISION) >= {since.timestamp() - 1:.6f}")[0]["n"])
     return out
 
 
