@@ -16,18 +16,13 @@ from typing import Any, Callable
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from pipelines.state_hygiene import prune_loaded_packages, verify_committed
-from sources.litmos import SOURCE_NAME, batch_source, cursors_from_state
+from pipelines.state_hygiene import prune_loaded_packages, source_state, verify_committed
+from sources.litmos import batch_source, cursors_from_state
 from sources.litmos.events import BatchCommitted
 from sources.litmos.exceptions import LitmosError
 from sources.litmos.stats import ResourceStats
 
 log = logging.getLogger("pipelines.sync.batches")  # under the sync's logger: one logger shows the run
-
-
-def source_state(pipeline: dlt.Pipeline) -> dict[str, Any]:
-    """The Litmos source's state in ``pipeline`` (cursors, history marks, re-syncs)."""
-    return pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
 
 
 def serialised(on_event: Callable[[Any], None] | None) -> Callable[[Any], None] | None:

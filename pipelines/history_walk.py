@@ -11,7 +11,8 @@ from typing import Any
 
 import dlt
 
-from pipelines.batches import Runs, source_state
+from pipelines.batches import Runs
+from pipelines.state_hygiene import source_state
 from pipelines.history import (DANGLING_STEP_DAYS, HISTORY_FLOOR, clear_shadow, dangling_references,
                                discovered_bound, earliest_created, held_since, new_resync_entry, swap_in)
 from pipelines.sync_options import AUTO, raise_resync_with_end_date

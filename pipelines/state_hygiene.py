@@ -38,8 +38,13 @@ class StateNotCommittedError(LitmosError):
     """A batch's pipeline.run returned, but its cursors are not in the local or the warehouse state."""
 
 
+def source_state(pipeline: Any) -> dict[str, Any]:
+    """The Litmos source's state in ``pipeline`` (cursors, history marks, re-syncs)."""
+    return pipeline.state.get("sources", {}).get(SOURCE_NAME, {})
+
+
 def _cursors(pipeline: Any) -> dict[str, datetime | None]:
-    return cursors_from_state(pipeline.state.get("sources", {}).get(SOURCE_NAME, {}))
+    return cursors_from_state(source_state(pipeline))
 
 
 def _destination_state(pipeline: Any) -> tuple[int, str] | None:

@@ -18,11 +18,11 @@ from typing import Any, Callable
 import dlt
 
 from pipelines import history_walk as walk
-from pipelines.batches import Runs, serialised, source_state
+from pipelines.batches import Runs, serialised
 from pipelines.destination import dlt_destination
 from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
-from pipelines.state_hygiene import finish_pending
+from pipelines.state_hygiene import finish_pending, source_state
 from pipelines.sync_options import check_dates, sync_options
 from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
