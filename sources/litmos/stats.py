@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 
 COUNTS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows")
@@ -36,16 +36,6 @@ class ResourceStats:
         if self.first_start is None or self.last_end is None:
             return 0.0
         return round(self.last_end - self.first_start, 3)
-
-    def add(self, other: "ResourceStats") -> None:
-        """Adds ``other``'s counts (another session of the same run); the time span covers both."""
-        for name in COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        starts = [t for t in (self.first_start, other.first_start) if t is not None]
-        ends = [t for t in (self.last_end, other.last_end) if t is not None]
-        self.first_start = min(starts) if starts else None
-        self.last_end = max(ends) if ends else None
-        self.skipped = self.skipped or other.skipped
 
 
 @dataclass
@@ -103,11 +93,5 @@ class RunStats:
     def retries_total(self) -> int:
         return self.total("retries")
 
-    def merge(self, other: "RunStats") -> None:
-        """Adds every table of ``other`` (a finished session) into this run's stats."""
-        for table, stats in list(other.resources.items()):
-            self[table].add(stats)
-
 
 __all__ = ["ResourceStats", "RunStats", "COUNTS"]
-assert {f.name for f in fields(ResourceStats)} >= set(COUNTS)
