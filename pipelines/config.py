@@ -38,6 +38,27 @@ ConfigError = LitmosConfigError
 :class:`~sources.litmos.exceptions.LitmosConfigError`, so the CLI and the sync share one error root."""
 
 
+DEFAULT_TENANT = "default"
+"""Tenant name of a single-org setup (today's `SOURCES__LITMOS__API_KEY` settings, dataset `litmos_raw`)."""
+
+
+def schema_prefix(dataset: str = DEFAULT_DATASET) -> str:
+    """Prefix of the dbt schemas built from a raw dataset: `litmos_raw` -> `litmos` (`litmos_staging`,
+    `litmos_intermediate`, `litmos_marts`); `dev_raw` -> `dev`; a name without `_raw` is used whole."""
+    return dataset[: -len("_raw")] if dataset.endswith("_raw") and len(dataset) > len("_raw") else dataset
+
+
+def marts_schema(dataset: str = DEFAULT_DATASET) -> str:
+    """Schema of the marts built from `dataset` (and its tenants' datasets): `litmos_raw` -> `litmos_marts`."""
+    return f"{schema_prefix(dataset)}_marts"
+
+
+def tenant_dataset(dataset: str, tenant: str) -> str:
+    """Raw dataset of one tenant of a many-org setup: `litmos_raw`, `acme` -> `litmos_raw__acme`; the
+    single-org tenant keeps `dataset` itself, so a warehouse from before tenants upgrades in place."""
+    return dataset if tenant == DEFAULT_TENANT else f"{dataset}__{tenant}"
+
+
 def known_resources() -> tuple[str, ...]:
     """Names of every resource (= raw table) the source can load, in the endpoint table's order."""
     return tuple(ENDPOINTS)
