@@ -56,13 +56,31 @@ def param(params: dict[str, str], name: str) -> str | None:
     return None
 
 
-def check_api_key(params: dict[str, str], headers, api_key: str) -> Response | None:
-    """403 unless the apikey header (any case) or apikey query parameter equals the configured key."""
+FORBIDDEN_KEY_MESSAGE = "Forbidden: missing or invalid API key; send it in the 'apikey' request header"
+
+
+def given_api_key(params: dict[str, str], headers) -> str | None:
+    """The key a request carries: the apikey header (any case), else the apikey query parameter."""
     given = headers.get("apikey") if headers is not None else None
     if given is None:
         given = param(params, "apikey")
-    if not given or not hmac.compare_digest(given.encode(), api_key.encode()):
-        return error(403, "Forbidden: missing or invalid API key; send it in the 'apikey' request header")
+    return given
+
+
+def key_matches(given: str | None, api_key: str) -> bool:
+    """Constant-time comparison of a request's key with an org's key (False when none was sent)."""
+    return bool(given) and hmac.compare_digest(given.encode(), api_key.encode())
+
+
+def forbidden_key() -> Response:
+    """The 403 of a missing or wrong key."""
+    return error(403, FORBIDDEN_KEY_MESSAGE)
+
+
+def check_api_key(params: dict[str, str], headers, api_key: str) -> Response | None:
+    """403 unless the apikey header (any case) or apikey query parameter equals the configured key."""
+    if not key_matches(given_api_key(params, headers), api_key):
+        return forbidden_key()
     return None
 
 

@@ -48,17 +48,28 @@ def _coerce(value: str):
     return value
 
 
-def handle(sim, method: str, path: str, query: str, body: bytes) -> tuple[int, dict | list | str]:
-    """Answer a control request; returns (status, JSON-able payload)."""
+def parse_args(query: str, body: bytes) -> dict | None:
+    """Arguments of a control request (query string, then a JSON object body); None when the body is bad."""
     args: dict = {k: _coerce(v) for k, v in parse_qsl(query, keep_blank_values=True)}
     if body:
         try:
             payload = json.loads(body)
         except ValueError:
-            return 400, {"error": "request body must be a JSON object"}
+            return None
         if not isinstance(payload, dict):
-            return 400, {"error": "request body must be a JSON object"}
+            return None
         args.update(payload)
+    return args
+
+
+BAD_BODY = {"error": "request body must be a JSON object"}
+
+
+def handle(sim, method: str, path: str, query: str, body: bytes) -> tuple[int, dict | list | str]:
+    """Answer a control request; returns (status, JSON-able payload)."""
+    args = parse_args(query, body)
+    if args is None:
+        return 400, BAD_BODY
     action = path[len(CONTROL_PREFIX):].strip("/")
     try:
         if action == "health":

@@ -69,6 +69,8 @@ class Simulator:
         self.lock = threading.RLock()
         self._server = None
         self._thread = None
+        self._fleet = None  # the Fleet serving this org, if any (see attach_to_fleet)
+        self.name: str | None = None
         self._build()
 
     # ---- state -----------------------------------------------------------------------------------------
@@ -286,12 +288,25 @@ class Simulator:
             self._thread.join(timeout=5)
             self._server = self._thread = None
 
+    def attach_to_fleet(self, fleet, name: str) -> None:
+        """Mark this org as served by `fleet` under `name`: port/base_url become the fleet's."""
+        self._fleet, self.name = fleet, name
+
     @property
     def port(self) -> int:
-        """TCP port the server listens on."""
+        """TCP port the server listens on (the fleet's when the org is served by a fleet)."""
         if self._server is None:
+            if self._fleet is not None:
+                return self._fleet.port
             raise RuntimeError("the simulator is not serving; call start() or use run_simulator()")
         return self._server.server_address[1]
+
+    @property
+    def control_url(self) -> str:
+        """Base of this org's control endpoints: .../_sim, or .../_sim/orgs/<name> in a fleet."""
+        if self._server is None and self._fleet is not None:
+            return f"{self.root_url}/_sim/orgs/{self.name}"
+        return self.root_url + "/_sim"
 
     @property
     def root_url(self) -> str:

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from litmos_sim.pytest_fixtures import DEFAULT_TEST_NOW, litmos_sim, make_litmos_sim  # noqa: F401
+from litmos_sim.pytest_fixtures import (DEFAULT_TEST_NOW, litmos_fleet, litmos_sim, make_litmos_fleet,  # noqa: F401
+                                        make_litmos_sim)
 
 NOW = DEFAULT_TEST_NOW
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
