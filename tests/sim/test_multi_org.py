@@ -202,3 +202,20 @@ def test_default_fixture_and_fixed_names(litmos_fleet, make_litmos_fleet):
     assert named.by_key("beta-key") is named.orgs["beta"] and named.by_key("nope") is None
     assert get(named.orgs["beta"], "/org/teams", since=fmt(datetime(2025, 5, 25)), to=fmt(datetime(2025, 6, 1))
                ).headers["Date"] == "Sun, 01 Jun 2025 00:00:00 GMT"
+
+
+def test_three_orgs_at_100_a_minute_serve_300_concurrently(make_litmos_fleet):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fleet = make_litmos_fleet(3, scale=10, rate_limit=100)
+
+    def burst(sim) -> list[int]:
+        with requests.Session() as session:
+            session.headers["apikey"] = sim.api_key
+            return [session.get(sim.base_url + "/org/teams", params={"source": "t", **WINDOW}, timeout=30).status_code
+                    for _ in range(101)]
+
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(burst, fleet.orgs.values()))
+    # Each key's 101st request inside the minute is its first 503, whatever the other keys did.
+    assert results == [[200] * 100 + [503]] * 3
