@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 CONTROL_PREFIX = "/_sim"
 
 
-def _jsonable(value):
+def jsonable(value):
+    """A value made JSON-serialisable (dates as ISO text, timedeltas as seconds)."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):
@@ -28,9 +29,9 @@ def _jsonable(value):
     if isinstance(value, timedelta):
         return value.total_seconds()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -95,14 +96,14 @@ def handle(sim, method: str, path: str, query: str, body: bytes) -> tuple[int, d
             if not endpoint:
                 return 400, {"error": "add ?endpoint=/org/... (a documented endpoint path)"}
             return 200, {"endpoint": endpoint, "key": list(sim.keys(endpoint)),
-                         "records": _jsonable(sim.ground_truth(endpoint))}
+                         "records": jsonable(sim.ground_truth(endpoint))}
         if action == "requests":
             if method == "DELETE":
                 sim.clear_requests()
                 return 200, {"status": "cleared"}
-            return 200, [_jsonable(r.__dict__) for r in sim.requests()]
+            return 200, [jsonable(r.__dict__) for r in sim.requests()]
         if action == "stats":
-            return 200, _jsonable(sim.stats())
+            return 200, jsonable(sim.stats())
     except (TypeError, ValueError) as exc:
         return 400, {"error": str(exc).splitlines()[0]}
     return 404, {"error": f"unknown control endpoint {method} {path}"}

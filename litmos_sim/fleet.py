@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 from . import control
 from .api import BASE_PATH, forbidden_key, given_api_key, key_matches
 from .config import DEFAULT_API_KEY, SimConfig
-from .simulator import RequestRecord, Served, Simulator, _redact
+from .simulator import RequestRecord, Served, Simulator, redact_key
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
 """Org names: they appear in control paths, so letters, digits, '_' and '-' (at most 40)."""
@@ -143,7 +143,7 @@ class Fleet:
         """A single org's wrong-key 403, logged in the fleet's own log (no org's latency or faults)."""
         resp = forbidden_key()
         short = path[len(BASE_PATH):] if path.startswith(BASE_PATH + "/") else path
-        record = RequestRecord(method, short, _redact(params), resp.status, 0, self.clock_sim.now())
+        record = RequestRecord(method, short, redact_key(params), resp.status, 0, self.clock_sim.now())
         with self._lock:
             self._rejected.append(record)
         return Served(resp, 0.0, resp.body.encode("utf-8"))
@@ -175,7 +175,7 @@ class Fleet:
             if method == "DELETE":
                 self.clear_rejected()
                 return None, 200, {"status": "cleared"}
-            return None, 200, [control._jsonable(r.__dict__) for r in self.rejected_requests()]
+            return None, 200, [control.jsonable(r.__dict__) for r in self.rejected_requests()]
         if parts[0] != "orgs":
             return None, 404, {"error": f"unknown control endpoint {method} {path}; this server hosts "
                                         f"{len(self.orgs)} orgs: use /_sim/orgs/<name>/<action> "

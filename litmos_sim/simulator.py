@@ -52,7 +52,8 @@ class Served:
     extra_headers: dict = field(default_factory=dict)
 
 
-def _redact(params: dict[str, str]) -> dict[str, str]:
+def redact_key(params: dict[str, str]) -> dict[str, str]:
+    """The query parameters without apikey (any case): what a log may hold."""
     return {k: v for k, v in params.items() if k.lower() != "apikey"}
 
 
@@ -258,14 +259,14 @@ class Simulator:
             body = resp.body.encode("utf-8")
             rows = resp.rows if resp.status == 200 else 0
             if fault == "drop":
-                self._log.append(RequestRecord(method, path, _redact(params), 0, 0, at, "drop"))
+                self._log.append(RequestRecord(method, path, redact_key(params), 0, 0, at, "drop"))
                 return Served(None, delay)
             if fault == "error":
                 resp = self.faults.error_response()
                 body, rows = resp.body.encode("utf-8"), 0
             elif fault == "truncate":
                 body, rows = self.faults.truncate(body), 0
-            self._log.append(RequestRecord(method, path, _redact(params), resp.status, rows, at, fault))
+            self._log.append(RequestRecord(method, path, redact_key(params), resp.status, rows, at, fault))
             return Served(resp, delay, body)
 
     # ---- HTTP server lifecycle -------------------------------------------------------------------------

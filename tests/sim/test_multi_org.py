@@ -167,7 +167,8 @@ def test_control_endpoints_per_org(make_litmos_fleet):
     assert get(org2, "/org/teams", **WINDOW).status_code == 200  # org2.api_key is read live
 
     missing = requests.get(root + "/orgs/nope/clock", timeout=10)
-    assert (missing.status_code, missing.json()) == (404, {"error": "no org named 'nope'; GET /_sim/orgs lists the orgs"})
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "no org named 'nope'; GET /_sim/orgs lists the orgs"}
     single_path = requests.get(root + "/clock", timeout=10)
     assert single_path.status_code == 404
     assert single_path.json()["error"] == ("unknown control endpoint GET /_sim/clock; this server hosts 3 orgs: use "
@@ -196,9 +197,9 @@ def test_fleet_rejects_bad_names_and_shared_keys():
 def test_default_fixture_and_fixed_names(litmos_fleet, make_litmos_fleet):
     assert litmos_fleet.names == ["org01", "org02", "org03"]
     assert [s.config.scale for s in litmos_fleet.orgs.values()] == [200] * 3
+    june = datetime(2025, 6, 1, tzinfo=timezone.utc)
     named = make_litmos_fleet([SimConfig(seed=3, scale=10, api_key="acme-key", now=NOW),
-                               SimConfig(seed=4, scale=10, api_key="beta-key", now=datetime(2025, 6, 1, tzinfo=timezone.utc))],
-                              names=["acme", "beta"])
+                               SimConfig(seed=4, scale=10, api_key="beta-key", now=june)], names=["acme", "beta"])
     assert named.by_key("beta-key") is named.orgs["beta"] and named.by_key("nope") is None
     assert get(named.orgs["beta"], "/org/teams", since=fmt(datetime(2025, 5, 25)), to=fmt(datetime(2025, 6, 1))
                ).headers["Date"] == "Sun, 01 Jun 2025 00:00:00 GMT"

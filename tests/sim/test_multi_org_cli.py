@@ -85,14 +85,16 @@ def test_bad_orgs_file_exits_2_with_one_line(tmp_path):
     assert bad.stderr == f"litmos-sim: error: orgs file {path}: org 'acme': scale must be an integer, got 'big'\n"
 
 
+NO_ORGS = 'has no [[orgs]] tables; add one [[orgs]] table per org, each with at least name = "..."'
 ALLOWED = ("name, seed, scale, api_key, history_days, now, rate_limit, rate_limit_status, latency_ms, "
            "latency_jitter_ms, fail_rate, truncate_rate, drop_rate, day_granular_to, oversize_pages, empty_final_page")
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[[orgs]\nname = "a"\n', "is not valid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
-    ('', "has no [[orgs]] tables; add one [[orgs]] table per org, each with at least name = \"...\""),
-    ('[orgs]\nname = "a"\n', "has no [[orgs]] tables; add one [[orgs]] table per org, each with at least name = \"...\""),
+    ('[[orgs]\nname = "a"\n',
+     "is not valid TOML: Expected ']]' at the end of an array declaration (at line 1, column 7)"),
+    ('', NO_ORGS),
+    ('[orgs]\nname = "a"\n', NO_ORGS),
     ('title = "x"\n', ": unknown top-level key 'title'; the file holds an optional [defaults] table and one "
                       "[[orgs]] table per org"),
     ('[[orgs]]\nseed = 1\n', ": org #1 has no name; add name = \"...\" to its [[orgs]] table"),
