@@ -5,9 +5,8 @@ destination credentials (a DuckDB file path or a Postgres DSN) into the ``LITMOS
 variables that ``dbt_models/profiles.yml`` reads, invokes dbt in-process through ``dbtRunner`` and
 turns any failure into one line that names the failing models/tests.
 
-Many orgs: ``tenants`` lists (tenant name, raw dataset) pairs; staging unions those datasets and every
-model carries a ``tenant`` column (dbt_models/README.md, "Tenants"). The built schemas are
-``<prefix>_staging`` / ``_intermediate`` / ``_marts``, the prefix being ``config.schema_prefix(raw_schema)``.
+Many orgs: staging unions the ``tenants``' raw datasets, every model has a ``tenant`` column (dbt_models/
+README.md, "Tenants"); schemas are ``<config.schema_prefix(raw_schema)>_staging`` / ``_intermediate`` / ``_marts``.
 
 dbt keeps global state, so run at most one ``build_marts`` at a time per process.
 """
@@ -65,8 +64,7 @@ class NodeResult:
         status: dbt status: ``success``, ``pass``, ``warn``, ``error``, ``fail``, ``skipped`` ...
         message: dbt's message (first line only), e.g. ``Got 3 results, configured to fail if != 0``.
         failures: Failing rows of a test, when dbt reports them.
-        tenant: The tenant a source freshness check was run for, when there are several ("" otherwise:
-            models and tests cover every tenant at once).
+        tenant: The tenant of a source freshness check when there are several; "" for everything else.
     """
 
     unique_id: str
@@ -219,28 +217,24 @@ def _tenant_pairs(tenants: Sequence[tuple[str, str]] | None, raw_schema: str) ->
     """The checked (tenant name, raw dataset) pairs; None = the single-org tenant reading raw_schema."""
     if tenants is None:
         return [(config.DEFAULT_TENANT, raw_schema)]
-    pairs = [tuple(pair) for pair in tenants]
+    pairs = [tuple(str(part) for part in pair) for pair in tenants]
     if not pairs:
         raise DbtRunError("no tenants to build: pass at least one (tenant name, raw dataset) pair, "
                           "e.g. tenants=[('acme', 'litmos_raw__acme')]")
-    names: set[str] = set()
-    for pair in pairs:
-        name, schema = (str(part) for part in pair) if len(pair) == 2 else ("", "")
-        if not _TENANT_RE.match(name):
+    for i, pair in enumerate(pairs):
+        if len(pair) != 2 or not _TENANT_RE.match(pair[0]):
             raise DbtRunError(f"invalid tenant {pair!r}: give (name, raw dataset), the name of letters, digits, "
                               "'_' and '-', e.g. ('acme', 'litmos_raw__acme')")
-        if not _SCHEMA_RE.match(schema):
-            raise DbtRunError(f"invalid raw dataset {schema!r} of tenant {name!r}: use the tenant's dlt dataset "
-                              f"name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, name)}")
-        if name in names:
-            raise DbtRunError(f"tenant {name!r} is listed twice: give each tenant once")
-        names.add(name)
-    return [(str(n), _dlt_schema(str(s))) for n, s in pairs]
+        if not _SCHEMA_RE.match(pair[1]):
+            raise DbtRunError(f"invalid raw dataset {pair[1]!r} of tenant {pair[0]!r}: use the tenant's dlt "
+                              f"dataset name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, pair[0])}")
+        if pair[0] in (name for name, _ in pairs[:i]):
+            raise DbtRunError(f"tenant {pair[0]!r} is listed twice: give each tenant once")
+    return [(name, _dlt_schema(schema)) for name, schema in pairs]
 
 
 def _dlt_schema(dataset: str) -> str:
-    """The schema dlt creates for a dataset name: its default snake_case naming lower-cases it and folds
-    ``__`` into ``_`` (``litmos_raw__acme`` -> ``litmos_raw_acme``)."""
+    """The schema dlt's default naming makes of a dataset name: ``litmos_raw__acme`` -> ``litmos_raw_acme``."""
     from dlt.common.normalizers.naming.snake_case import NamingConvention  # noqa: PLC0415 - slow import
 
     return NamingConvention().normalize_identifier(dataset)
@@ -282,14 +276,8 @@ def _invoke(args: list[str], command: str, destination: str, secret: str) -> Any
 
 
 def profile_env(destination: str, credentials: Any) -> dict[str, str]:
-    """Translates destination credentials into the LITMOS_* variables read by profiles.yml.
-
-    Args:
-        destination: ``"duckdb"`` or ``"postgres"``.
-        credentials: See ``build_marts``.
-
-    Returns:
-        The environment variables to set for dbt.
+    """Translates destination credentials (see ``build_marts``) into the LITMOS_* variables read by
+    profiles.yml.
 
     Raises:
         DbtRunError: Credentials missing or malformed (message never includes the password).
@@ -323,37 +311,28 @@ def profile_env(destination: str, credentials: Any) -> dict[str, str]:
 @contextlib.contextmanager
 def _environ(values: Mapping[str, str]) -> Iterator[None]:
     """Sets the profile variables for the dbt call and restores the previous environment after it."""
-    saved = {name: os.environ.get(name) for name in _PROFILE_ENV}
-    for name in _PROFILE_ENV:
-        os.environ.pop(name, None)
+    saved = {name: os.environ.pop(name, None) for name in _PROFILE_ENV}
     os.environ.update(values)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in _PROFILE_ENV:
+            os.environ.pop(name, None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
 @contextlib.contextmanager
 def _project_lock() -> Iterator[None]:
-    """One dbt invocation at a time per project directory, across processes.
-
-    dbt writes its target directory (manifest, partial-parse file, run results) and its log in place; two
-    runs at once (two pipelines from one checkout, parallel test workers) would overwrite each other.
-    """
+    """One dbt invocation at a time per project directory, across processes: dbt writes its target
+    directory (manifest, partial-parse file, run results) and its log in place, so two runs at once (two
+    pipelines from one checkout, parallel test workers) would overwrite each other."""
     import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
 
     lock_dir = DBT_PROJECT_DIR / "target"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / ".litmos-sync.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, on any exit
+        yield
 
 
 def _release_duckdb() -> None:
@@ -370,10 +349,8 @@ def _release_duckdb() -> None:
         environment = DuckDBConnectionManager._ENV
         DuckDBConnectionManager._ENV = None
         if environment is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort; the run already finished
                 environment.close()
-            except Exception:  # noqa: BLE001 - closing is best effort; the run already finished
-                pass
 
 
 def _as_list(select: str | Sequence[str]) -> list[str]:
@@ -406,18 +383,14 @@ def _failure_line(command: str, destination: str, nodes: Sequence[NodeResult], p
                       f"({n.status}: {n.message or 'no message'})" for n in failed[:3])
     shown += "".join(f"; {problem}" for problem in problems)
     more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-    skipped = sum(1 for n in nodes if n.status == "skipped")
-    tail = f"; {skipped} skipped" if skipped else ""
+    tail = f"; {skipped} skipped" if (skipped := sum(1 for n in nodes if n.status == "skipped")) else ""
     return (f"dbt {command} on {destination} failed: {shown}{more}{tail}; "
             "details in dbt_models/logs/dbt.log")
 
 
 def _first_line(value: Any, limit: int = 300) -> str:
-    """The informative line of a dbt message, so errors stay one line.
-
-    dbt puts a header such as ``Compilation Error in model x (path)`` first and the cause after it, and
-    ends with ``> in macro ...`` context lines; both are skipped when there is something better.
-    """
+    """The informative line of a dbt message, so errors stay one line: dbt's header (``Compilation Error in
+    model x (path)``) and its ``> in macro ...`` context lines are skipped when there is something better."""
     lines = [line.strip() for line in str(value).splitlines() if line.strip()]
     useful = [line for line in lines if not _HEADER.match(line) and not line.startswith(">")]
     line = (useful or lines or [""])[0]
