@@ -64,7 +64,7 @@ class NodeResult:
         status: dbt status: ``success``, ``pass``, ``warn``, ``error``, ``fail``, ``skipped`` ...
         message: dbt's message (first line only), e.g. ``Got 3 results, configured to fail if != 0``.
         failures: Failing rows of a test, when dbt reports them.
-        tenant: The tenant of a source freshness check when there are several; "" for everything else.
+        tenant: The tenant of a source freshness check when ``tenants`` was given; "" for everything else.
     """
 
     unique_id: str
@@ -162,7 +162,7 @@ def build_marts(
             unions these datasets and every model gets a ``tenant`` column; a tenant whose dataset or
             table does not exist yet is skipped (the run fails only when none exists). None = the one
             tenant ``default`` reading ``raw_schema``. Passed to dbt as vars ``tenants: [{name, schema}]``
-            and ``schema_prefix``. With several tenants, ``source freshness`` runs once per tenant.
+            and ``schema_prefix``. ``source freshness`` then runs once per tenant (``NodeResult.tenant``).
         quiet: Print nothing of dbt's own log (the default unless ``echo``).
         echo: Also print dbt's own log to stdout (coloured only on a terminal). Either way the full
             log is in ``dbt_models/logs/dbt.log`` and ``MartsBuildResult.summary()`` is one line.
@@ -189,9 +189,9 @@ def build_marts(
     all_vars = {**dict(vars or {}), "raw_schema": raw_schema}
     if tenants is not None:
         all_vars.update(schema_prefix=prefix, tenants=[{"name": n, "schema": s} for n, s in pairs])
-    # dbt's sources have one schema, so freshness is checked per tenant, reading that tenant's dataset.
+    # dbt's sources have one schema (var raw_schema), so freshness is checked per tenant, on its dataset.
     runs: list[tuple[str, dict[str, Any]]] = [("", all_vars)]
-    if command == "source freshness" and len(pairs) > 1:
+    if command == "source freshness" and tenants is not None:
         runs = [(n, {**all_vars, "raw_schema": s, "tenants": [{"name": n, "schema": s}]}) for n, s in pairs]
 
     started = time.monotonic()

@@ -253,3 +253,18 @@ def _active_pairs(sim, oracle) -> int:
     courses = {r["Id"]: r for r in sim.ground_truth("/org/courses")}
     return sum(1 for u, c in oracle.completion_pairs if u in users and c in courses
                and users[u].get("Active") is not False and courses[c].get("Active") is not False)
+
+
+def test_freshness_of_one_given_tenant_reads_its_dataset_and_a_never_loaded_one_fails(duckdb_tenants):
+    # There is no litmos_raw in this warehouse: the source is read in the tenant's own dataset.
+    result = build_marts("duckdb", duckdb_tenants.credentials, command="source freshness", quiet=True,
+                         tenants=[("beta", config.tenant_dataset("litmos_raw", "beta"))])
+    assert sorted((n.tenant, n.name, n.status) for n in result.nodes if n.resource_type == "source") == [
+        ("beta", s, "pass") for s in ("course_results", "module_results", "user_logins")]
+    with pytest.raises(DbtRunError) as err:
+        build_marts("duckdb", duckdb_tenants.credentials, command="source freshness", quiet=True,
+                    tenants=[("acme", config.tenant_dataset("litmos_raw", "acme")),
+                             ("ghost", config.tenant_dataset("litmos_raw", "ghost"))])
+    assert str(err.value) == (
+        "dbt source freshness on duckdb failed: tenant ghost: raw schema 'litmos_raw_ghost' does not exist in the "
+        "duckdb warehouse: run the sync first (litmos-sync run) or pass the schema the pipeline loaded (var raw_schema)")
