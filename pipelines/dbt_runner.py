@@ -5,6 +5,9 @@ destination credentials (a DuckDB file path or a Postgres DSN) into the ``LITMOS
 variables that ``dbt_models/profiles.yml`` reads, invokes dbt in-process through ``dbtRunner`` and
 turns any failure into one line that names the failing models/tests.
 
+Many orgs: staging unions the ``tenants``' raw datasets, every model has a ``tenant`` column (dbt_models/
+README.md, "Tenants"); schemas are ``<config.schema_prefix(raw_schema)>_staging`` / ``_intermediate`` / ``_marts``.
+
 dbt keeps global state, so run at most one ``build_marts`` at a time per process.
 """
 from __future__ import annotations
@@ -17,10 +20,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipelines import config
 from pipelines import destination as dest
 from sources.litmos.exceptions import redact
 
@@ -40,6 +44,9 @@ _HEADER = re.compile(r"^(Compilation|Runtime|Database|Parsing) Error( in .*)?$")
 # Environment variables read by dbt_models/profiles.yml.
 _PROFILE_ENV = ("LITMOS_DUCKDB_PATH", "LITMOS_PG_HOST", "LITMOS_PG_PORT", "LITMOS_PG_USER",
                 "LITMOS_PG_PASSWORD", "LITMOS_PG_DBNAME")
+# What dbt_models/macros/tenants.sql accepts; names and schemas are written into SQL.
+_TENANT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
+_SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class DbtRunError(RuntimeError):
@@ -57,6 +64,7 @@ class NodeResult:
         status: dbt status: ``success``, ``pass``, ``warn``, ``error``, ``fail``, ``skipped`` ...
         message: dbt's message (first line only), e.g. ``Got 3 results, configured to fail if != 0``.
         failures: Failing rows of a test, when dbt reports them.
+        tenant: The tenant of a source freshness check when ``tenants`` was given; "" for everything else.
     """
 
     unique_id: str
@@ -65,6 +73,7 @@ class NodeResult:
     status: str
     message: str = ""
     failures: int | None = None
+    tenant: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,10 @@ class MartsBuildResult:
         command: The dbt command run, e.g. ``build``.
         nodes: One entry per node dbt reported, in dbt's order.
         elapsed_s: Wall time of the dbt invocation in seconds.
-        vars: The dbt vars passed (raw_schema included).
+        vars: The dbt vars passed (raw_schema included; tenants and schema_prefix when ``tenants`` was
+            given, else the project derives them from raw_schema the same way).
+        tenants: The (tenant name, raw dataset) pairs the build read.
+        schema_prefix: Prefix of the built schemas, e.g. ``litmos`` (``litmos_marts``).
     """
 
     destination: str
@@ -84,6 +96,13 @@ class MartsBuildResult:
     nodes: tuple[NodeResult, ...] = ()
     elapsed_s: float = 0.0
     vars: Mapping[str, Any] = field(default_factory=dict)
+    tenants: tuple[tuple[str, str], ...] = ()
+    schema_prefix: str = config.schema_prefix(config.DEFAULT_DATASET)
+
+    @property
+    def marts_schema(self) -> str:
+        """Schema holding the marts, e.g. ``litmos_marts``."""
+        return f"{self.schema_prefix}_marts"
 
     @property
     def status_counts(self) -> dict[str, int]:
@@ -120,6 +139,7 @@ def build_marts(
     select: str | Sequence[str] | None = None,
     command: str = "build",
     *,
+    tenants: Sequence[tuple[str, str]] | None = None,
     quiet: bool = False,
     echo: bool = False,
 ) -> MartsBuildResult:
@@ -132,10 +152,17 @@ def build_marts(
             ``postgresql://user:password@host:port/dbname``, a mapping or an object with host, port,
             username (or user), password, database (or dbname), or None for
             ``$DESTINATION__POSTGRES__CREDENTIALS``.
-        raw_schema: Schema holding the raw tables (the dlt dataset).
+        raw_schema: Schema holding the raw tables (the dlt dataset) of a single-org warehouse, and the
+            configured dataset whose prefix names the built schemas: ``litmos_raw`` -> ``litmos_staging``,
+            ``litmos_intermediate``, ``litmos_marts``; ``dev_raw`` -> ``dev_marts`` ...
         vars: Extra dbt vars, e.g. ``{"as_of_date": "2025-06-30", "expiring_soon_days": 14}``.
         select: dbt selection (string with spaces or a list), e.g. ``"+fct_compliance"``.
         command: One of ``COMMANDS``, e.g. ``"build"``, ``"source freshness"``, ``"docs generate"``.
+        tenants: ``[(tenant name, raw dataset), ...]``, e.g. ``[("acme", "litmos_raw__acme")]``: staging
+            unions these datasets and every model gets a ``tenant`` column; a tenant whose dataset or
+            table does not exist yet is skipped (the run fails only when none exists). None = the one
+            tenant ``default`` reading ``raw_schema``. Passed to dbt as vars ``tenants: [{name, schema}]``
+            and ``schema_prefix``. ``source freshness`` then runs once per tenant (``NodeResult.tenant``).
         quiet: Print nothing of dbt's own log (the default unless ``echo``).
         echo: Also print dbt's own log to stdout (coloured only on a terminal). Either way the full
             log is in ``dbt_models/logs/dbt.log`` and ``MartsBuildResult.summary()`` is one line.
@@ -155,16 +182,72 @@ def build_marts(
         raise DbtRunError(f"unsupported dbt command {command!r}: use one of {', '.join(COMMANDS)}")
     if not raw_schema or not str(raw_schema).replace("_", "").isalnum():
         raise DbtRunError(f"invalid raw_schema {raw_schema!r}: use the dlt dataset name, e.g. litmos_raw")
+    pairs = _tenant_pairs(tenants, raw_schema)
+    prefix = config.schema_prefix(raw_schema)
     env = profile_env(destination, credentials)
     secret = env.get("LITMOS_PG_PASSWORD", "")
     all_vars = {**dict(vars or {}), "raw_schema": raw_schema}
+    if tenants is not None:
+        all_vars.update(schema_prefix=prefix, tenants=[{"name": n, "schema": s} for n, s in pairs])
+    # dbt's sources have one schema (var raw_schema), so freshness is checked per tenant, on its dataset.
+    runs: list[tuple[str, dict[str, Any]]] = [("", all_vars)]
+    if command == "source freshness" and tenants is not None:
+        runs = [(n, {**all_vars, "raw_schema": s, "tenants": [{"name": n, "schema": s}]}) for n, s in pairs]
 
+    started = time.monotonic()
+    nodes: list[NodeResult] = []
+    problems: list[str] = []
+    with _environ(env), _project_lock():
+        for tenant, run_vars in runs:
+            outcome = _invoke(_dbt_args(command, destination, run_vars, select, quiet, echo), command,
+                              destination, secret)
+            ran = [replace(n, tenant=tenant) for n in _nodes(outcome.result)]
+            nodes += ran
+            if not outcome.success and not any(n.status in _FAILED_STATUSES for n in ran):
+                reason = _first_line(outcome.exception) if outcome.exception else f"see {LOG_FILE_DISPLAY}"
+                problems.append(f"tenant {tenant}: {reason}" if tenant else reason)
+    elapsed = time.monotonic() - started
+    result = MartsBuildResult(destination, command, tuple(nodes), elapsed, all_vars, tuple(pairs), prefix)
+    if problems or any(n.status in _FAILED_STATUSES for n in nodes):
+        raise DbtRunError(redact(_failure_line(command, destination, result.nodes, problems), secret))
+    return result
+
+
+def _tenant_pairs(tenants: Sequence[tuple[str, str]] | None, raw_schema: str) -> list[tuple[str, str]]:
+    """The checked (tenant name, raw dataset) pairs; None = the single-org tenant reading raw_schema."""
+    if tenants is None:
+        return [(config.DEFAULT_TENANT, raw_schema)]
+    pairs = [tuple(str(part) for part in pair) for pair in tenants]
+    if not pairs:
+        raise DbtRunError("no tenants to build: pass at least one (tenant name, raw dataset) pair, "
+                          "e.g. tenants=[('acme', 'litmos_raw__acme')]")
+    for i, pair in enumerate(pairs):
+        if len(pair) != 2 or not _TENANT_RE.match(pair[0]):
+            raise DbtRunError(f"invalid tenant {pair!r}: give (name, raw dataset), the name of letters, digits, "
+                              "'_' and '-', e.g. ('acme', 'litmos_raw__acme')")
+        if not _SCHEMA_RE.match(pair[1]):
+            raise DbtRunError(f"invalid raw dataset {pair[1]!r} of tenant {pair[0]!r}: use the tenant's dlt "
+                              f"dataset name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, pair[0])}")
+        if pair[0] in (name for name, _ in pairs[:i]):
+            raise DbtRunError(f"tenant {pair[0]!r} is listed twice: give each tenant once")
+    return [(name, _dlt_schema(schema)) for name, schema in pairs]
+
+
+def _dlt_schema(dataset: str) -> str:
+    """The schema dlt's default naming makes of a dataset name: ``litmos_raw__acme`` -> ``litmos_raw_acme``."""
+    from dlt.common.normalizers.naming.snake_case import NamingConvention  # noqa: PLC0415 - slow import
+
+    return NamingConvention().normalize_identifier(dataset)
+
+
+def _dbt_args(command: str, destination: str, run_vars: Mapping[str, Any], select: str | Sequence[str] | None,
+              quiet: bool, echo: bool) -> list[str]:
     args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target", destination,
             # One target dir per destination: keeps partial parsing useful when both are used in turn.
             "--target-path", str(DBT_PROJECT_DIR / "target" / destination),
             "--log-path", str(DBT_PROJECT_DIR / "logs"),
-            "--vars", json.dumps(all_vars, default=str)]
+            "--vars", json.dumps(dict(run_vars), default=str)]
     if select:
         args += ["--select", *_as_list(select)]
     # The full log (debug level, no colour codes) always goes to dbt_models/logs/dbt.log. The console
@@ -175,36 +258,26 @@ def build_marts(
                 "--use-colors" if colours else "--no-use-colors", "--no-use-colors-file"]
     if quiet:
         args.insert(0, "--quiet")
+    return args
 
+
+def _invoke(args: list[str], command: str, destination: str, secret: str) -> Any:
+    """One in-process dbt invocation (the caller holds the project lock and the profile environment)."""
     from dbt.cli.main import dbtRunner  # imported late: dbt is slow to import
 
-    started = time.monotonic()
-    with _environ(env), _project_lock():
-        try:
-            outcome = dbtRunner().invoke(args)
-        except Exception as exc:  # noqa: BLE001 - dbt raises assorted types; report one line
-            raise DbtRunError(redact(f"dbt {command} on {destination} could not run: {_first_line(exc)}",
-                                     secret)) from None
-        finally:
-            if destination == "duckdb":
-                _release_duckdb()
-    elapsed = time.monotonic() - started
-    nodes = tuple(_nodes(outcome.result))
-    result = MartsBuildResult(destination, command, nodes, elapsed, all_vars)
-    if not outcome.success:
-        raise DbtRunError(redact(_failure_line(command, destination, nodes, outcome.exception), secret))
-    return result
+    try:
+        return dbtRunner().invoke(args)
+    except Exception as exc:  # noqa: BLE001 - dbt raises assorted types; report one line
+        raise DbtRunError(redact(f"dbt {command} on {destination} could not run: {_first_line(exc)}",
+                                 secret)) from None
+    finally:
+        if destination == "duckdb":
+            _release_duckdb()
 
 
 def profile_env(destination: str, credentials: Any) -> dict[str, str]:
-    """Translates destination credentials into the LITMOS_* variables read by profiles.yml.
-
-    Args:
-        destination: ``"duckdb"`` or ``"postgres"``.
-        credentials: See ``build_marts``.
-
-    Returns:
-        The environment variables to set for dbt.
+    """Translates destination credentials (see ``build_marts``) into the LITMOS_* variables read by
+    profiles.yml.
 
     Raises:
         DbtRunError: Credentials missing or malformed (message never includes the password).
@@ -238,37 +311,28 @@ def profile_env(destination: str, credentials: Any) -> dict[str, str]:
 @contextlib.contextmanager
 def _environ(values: Mapping[str, str]) -> Iterator[None]:
     """Sets the profile variables for the dbt call and restores the previous environment after it."""
-    saved = {name: os.environ.get(name) for name in _PROFILE_ENV}
-    for name in _PROFILE_ENV:
-        os.environ.pop(name, None)
+    saved = {name: os.environ.pop(name, None) for name in _PROFILE_ENV}
     os.environ.update(values)
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        for name in _PROFILE_ENV:
+            os.environ.pop(name, None)
+        os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
 @contextlib.contextmanager
 def _project_lock() -> Iterator[None]:
-    """One dbt invocation at a time per project directory, across processes.
-
-    dbt writes its target directory (manifest, partial-parse file, run results) and its log in place; two
-    runs at once (two pipelines from one checkout, parallel test workers) would overwrite each other.
-    """
+    """One dbt invocation at a time per project directory, across processes: dbt writes its target
+    directory (manifest, partial-parse file, run results) and its log in place, so two runs at once (two
+    pipelines from one checkout, parallel test workers) would overwrite each other."""
     import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
 
     lock_dir = DBT_PROJECT_DIR / "target"
     lock_dir.mkdir(parents=True, exist_ok=True)
     with open(lock_dir / ".litmos-sync.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, on any exit
+        yield
 
 
 def _release_duckdb() -> None:
@@ -285,10 +349,8 @@ def _release_duckdb() -> None:
         environment = DuckDBConnectionManager._ENV
         DuckDBConnectionManager._ENV = None
         if environment is not None:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort; the run already finished
                 environment.close()
-            except Exception:  # noqa: BLE001 - closing is best effort; the run already finished
-                pass
 
 
 def _as_list(select: str | Sequence[str]) -> list[str]:
@@ -312,25 +374,23 @@ def _nodes(result: Any) -> Iterator[NodeResult]:
         )
 
 
-def _failure_line(command: str, destination: str, nodes: Sequence[NodeResult], exception: Any) -> str:
+def _failure_line(command: str, destination: str, nodes: Sequence[NodeResult], problems: Sequence[str]) -> str:
+    """One line: the failing nodes (at most 3 named) or, when dbt failed before any node, its reasons."""
     failed = [n for n in nodes if n.status in _FAILED_STATUSES]
     if not failed:
-        reason = _first_line(exception) if exception else "see dbt_models/logs/dbt.log"
-        return f"dbt {command} on {destination} failed: {reason}"
-    shown = "; ".join(f"{n.resource_type} {n.name} ({n.status}: {n.message or 'no message'})" for n in failed[:3])
+        return f"dbt {command} on {destination} failed: {'; '.join(problems) or 'see ' + LOG_FILE_DISPLAY}"
+    shown = "; ".join(f"{n.resource_type} {n.name}{f' of tenant {n.tenant}' if n.tenant else ''} "
+                      f"({n.status}: {n.message or 'no message'})" for n in failed[:3])
+    shown += "".join(f"; {problem}" for problem in problems)
     more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
-    skipped = sum(1 for n in nodes if n.status == "skipped")
-    tail = f"; {skipped} skipped" if skipped else ""
+    tail = f"; {skipped} skipped" if (skipped := sum(1 for n in nodes if n.status == "skipped")) else ""
     return (f"dbt {command} on {destination} failed: {shown}{more}{tail}; "
             "details in dbt_models/logs/dbt.log")
 
 
 def _first_line(value: Any, limit: int = 300) -> str:
-    """The informative line of a dbt message, so errors stay one line.
-
-    dbt puts a header such as ``Compilation Error in model x (path)`` first and the cause after it, and
-    ends with ``> in macro ...`` context lines; both are skipped when there is something better.
-    """
+    """The informative line of a dbt message, so errors stay one line: dbt's header (``Compilation Error in
+    model x (path)``) and its ``> in macro ...`` context lines are skipped when there is something better."""
     lines = [line.strip() for line in str(value).splitlines() if line.strip()]
     useful = [line for line in lines if not _HEADER.match(line) and not line.startswith(">")]
     line = (useful or lines or [""])[0]

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from pipelines import runner
-from pipelines.config import MARTS_SCHEMA
+from pipelines.config import marts_schema
 from pipelines.progress import ProgressTracker, make_renderer
 from pipelines.report import STATUSES, write_report
 from pipelines.warehouse import open_warehouse, quote_ident
 
 DEMO_DB = "litmos_demo.duckdb"
 DEMO_DATASET = "litmos_raw"
+DEMO_MARTS = marts_schema(DEMO_DATASET)
 
 
 @dataclass
@@ -92,7 +93,7 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
                     f"SELECT count(*) AS n FROM {quote_ident(DEMO_DATASET)}.{quote_ident(table)}")[0]["n"])
         compliance = {s: 0 for s in STATUSES}
         for row in wh.query(f"SELECT compliance_status AS s, count(*) AS n FROM "
-                            f"{quote_ident(MARTS_SCHEMA)}.fct_compliance GROUP BY 1"):
+                            f"{quote_ident(DEMO_MARTS)}.fct_compliance GROUP BY 1"):
             compliance[str(row["s"])] = int(row["n"])
     result = DemoResult(database=db_path, report=report, rows_per_table=rows, requests=sim_requests,
                         compliance_by_status=compliance, run=summary)
@@ -101,7 +102,7 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
 
 
 DEMO_QUERY = ("select team_path, scope, tracked_count, compliant_count, overdue_count, compliance_rate "
-              "from litmos_marts.team_compliance_summary order by team_path, scope")
+              f"from {DEMO_MARTS}.team_compliance_summary order by team_path, scope")
 
 
 def query_command(database: Path, sql: str = DEMO_QUERY) -> str:
@@ -119,11 +120,11 @@ def query_command(database: Path, sql: str = DEMO_QUERY) -> str:
 def format_demo_summary(result: DemoResult) -> str:
     """The text the demo prints: rows per table, requests, compliance by status, where the files are."""
     width = max([len(t) for t in result.rows_per_table] + [10])
-    lines = ["", "Rows per raw table (litmos_raw):"]
+    lines = ["", f"Rows per raw table ({DEMO_DATASET}):"]
     lines += [f"  {table:<{width}} {n:>8,}" for table, n in result.rows_per_table.items()]
     lines.append(f"  {'total':<{width}} {sum(result.rows_per_table.values()):>8,}")
     lines.append(f"API requests made: {result.requests:,}")
-    lines.append("Compliance by status (litmos_marts.fct_compliance):")
+    lines.append(f"Compliance by status ({DEMO_MARTS}.fct_compliance):")
     lines += [f"  {status:<{width}} {n:>8,}" for status, n in result.compliance_by_status.items()]
     lines.append(f"Warehouse: {result.database}   (query it: {query_command(result.database)})")
     lines.append(f"Report:    {result.report}   (open it in a browser)")

@@ -30,7 +30,7 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
 </head>
 <body>
 <h1>Litmos completion and compliance</h1>
-<p class="meta">Generated $generated$source. $totals</p>
+<p class="meta">Generated $generated$source.$tenants $totals</p>
 
 <section id="compliance-status">
 <h2>Compliance by status</h2>

@@ -5,19 +5,23 @@
 {% macro litmos_staging(table) -%}
 {#-
     Args:
-        table: Raw table name; the view reads source('litmos', table).
+        table: Raw table name; the view reads source('litmos', table) in every tenant's raw schema
+            (litmos_tenant_relations: a tenant without that schema or table is skipped) and unions them
+            with a `tenant` column, the first column of every model of this project (the pattern of
+            Fivetran's union_schemas / source_relation).
 
     The spec of the table gives: columns, [raw name, output name, SQL type] in output order (`active`
     becomes `is_active`, NULL read as true); key, the output columns forming the natural key (one row is
-    kept per key); version_columns, the output columns whose first non-NULL value dates a version (newest
+    kept per tenant and key); version_columns, the output columns whose first non-NULL value dates a version (newest
     wins; the load timestamp and load id break ties).
 -#}
-{%- set relation = source('litmos', table) -%}
 {%- set spec = litmos_staging_spec(table) -%}
-{%- set present = litmos_existing_columns(relation) -%}
-{%- set key = spec['key'] -%}
+{%- set key = ['tenant'] + spec['key'] -%}
+{%- set reads = litmos_tenant_relations(table) or [(none, none, [])] -%}
 with typed as (
+{%- for tenant, relation, present in reads %}
     select
+        {{ "cast('" ~ tenant ~ "' as text)" if tenant is not none else 'cast(null as text)' }} as tenant,
     {%- for name, output, data_type in spec['columns'] %}
         {%- if output == 'is_active' %}
         coalesce({{ litmos_column_or_null(name, data_type, present) }}, true) as is_active,
@@ -28,6 +32,10 @@ with typed as (
         {{ litmos_column_or_null('_litmos_synced_at', 'timestamptz', present) }} as _litmos_synced_at,
         {{ litmos_column_or_null('_dlt_load_id', 'text', present) }} as _dlt_load_id
     from {{ litmos_from_raw(relation, present) }}
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+{%- endfor %}
 ),
 
 ranked as (
@@ -50,6 +58,7 @@ ranked as (
 )
 
 select
+    tenant,
 {%- for _, output, _ in spec['columns'] %}
     {{ output }},
 {%- endfor %}

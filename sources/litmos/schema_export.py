@@ -111,7 +111,9 @@ def _model(view: StagingView) -> str:
 def _staging_yml(views: list[StagingView]) -> str:
     lines = [f"# {NOTE}", "version: 2", "",
              "# Natural keys of every staging view are tested here (unique + not_null). Each view keeps one row per",
-             "# key: the newest version by coalesce(updated_date, created_date), then by _litmos_synced_at.", "",
+             "# tenant and key: the newest version by coalesce(updated_date, created_date), then by _litmos_synced_at.",
+             "# Keys are per tenant: in this project unique and unique_combination_of_columns group by tenant too",
+             "# (macros/tenant_tests.sql), since two orgs can hold the same ids.", "",
              "models:"]
     for view in views:
         lines += [f"  - name: {view.model}", f"    description: \"{view.grain} From source litmos.{view.table}.\""]
@@ -119,7 +121,9 @@ def _staging_yml(views: list[StagingView]) -> str:
         if composite:
             lines += ["    data_tests:", "      - unique_combination_of_columns:", "          arguments:",
                       f"            combination_of_columns: [{', '.join(view.key)}]"]
-        lines.append("    columns:")
+        lines += ["    columns:", "      - name: tenant",
+                  "        description: The tenant (Litmos org) whose raw schema the row comes from.",
+                  "        data_tests:", "          - not_null"]
         for column in view.key:
             lines += [f"      - name: {column}", f"        description: Natural key{' part' if composite else ''}.",
                       "        data_tests:", "          - not_null"] + ([] if composite else ["          - unique"])

@@ -1,4 +1,4 @@
--- Effective course assignments: one row per (user, course, way assigned, team, learning path).
+-- Effective course assignments: one row per (tenant, user, course, way assigned, team, learning path).
 --   direct             /org/users/courses (the API excludes team assignments there)
 --   team               team membership x course assigned to the team (IsInTeamLibrary = false)
 --   learning_path      direct learning-path assignment x course in that learning path
@@ -8,13 +8,14 @@
 -- A team or learning path the warehouse does not hold (partial history) is not evidence of a
 -- deactivation: its links still assign, flagged by team_missing / learning_path_missing.
 with lp_courses as (
-    select learning_path_id, course_id, created_date
+    select tenant, learning_path_id, course_id, created_date
     from {{ ref('stg_litmos__learning_path_courses') }}
     where is_active
 ),
 
 direct as (
     select
+        tenant,
         user_id,
         course_id,
         'direct' as assigned_via,
@@ -29,6 +30,7 @@ direct as (
 
 through_team as (
     select
+        memberships.tenant,
         memberships.user_id,
         tc.course_id,
         'team' as assigned_via,
@@ -39,11 +41,12 @@ through_team as (
         false as learning_path_missing
     from {{ ref('int_active_team_memberships') }} as memberships
     inner join {{ ref('stg_litmos__team_courses') }} as tc
-        on tc.team_id = memberships.team_id and tc.is_active and not tc.is_in_team_library
+        on tc.tenant = memberships.tenant and tc.team_id = memberships.team_id and tc.is_active and not tc.is_in_team_library
 ),
 
 through_learning_path as (
     select
+        lpa.tenant,
         lpa.user_id,
         lp_courses.course_id,
         case when lpa.assigned_via = 'team' then 'team_learning_path' else 'learning_path' end as assigned_via,
@@ -53,7 +56,8 @@ through_learning_path as (
         lpa.team_missing,
         lpa.learning_path_missing
     from {{ ref('int_learning_path_assignments') }} as lpa
-    inner join lp_courses on lp_courses.learning_path_id = lpa.learning_path_id
+    inner join lp_courses
+        on lp_courses.tenant = lpa.tenant and lp_courses.learning_path_id = lpa.learning_path_id
 )
 
 select * from direct

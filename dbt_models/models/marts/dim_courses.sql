@@ -1,16 +1,17 @@
--- One row per course, with its compliance period and module count.
+-- One row per (tenant, course), with its compliance period and module count.
 with courses as (
     select * from {{ ref('stg_litmos__courses') }}
 ),
 
 modules as (
-    select course_id, count(*) as active_module_count
+    select tenant, course_id, count(*) as active_module_count
     from {{ ref('stg_litmos__course_modules') }}
     where is_active
-    group by course_id
+    group by tenant, course_id
 )
 
 select
+    courses.tenant,
     courses.course_id,
     courses.original_course_id,
     courses.code as course_code,
@@ -27,4 +28,4 @@ select
     courses.created_date as created_at,
     courses.updated_date as updated_at
 from courses
-left join modules on modules.course_id = courses.course_id
+left join modules on modules.tenant = courses.tenant and modules.course_id = courses.course_id

@@ -1,16 +1,17 @@
--- One row per learning path, with its number of active courses.
+-- One row per (tenant, learning path), with its number of active courses.
 with learning_paths as (
     select * from {{ ref('stg_litmos__learning_paths') }}
 ),
 
 courses as (
-    select learning_path_id, count(*) as active_course_count
+    select tenant, learning_path_id, count(*) as active_course_count
     from {{ ref('stg_litmos__learning_path_courses') }}
     where is_active
-    group by learning_path_id
+    group by tenant, learning_path_id
 )
 
 select
+    learning_paths.tenant,
     learning_paths.learning_path_id,
     learning_paths.original_learning_path_id,
     learning_paths.learning_path_name,
@@ -24,4 +25,5 @@ select
     learning_paths.created_date as created_at,
     learning_paths.updated_date as updated_at
 from learning_paths
-left join courses on courses.learning_path_id = learning_paths.learning_path_id
+left join courses
+    on courses.tenant = learning_paths.tenant and courses.learning_path_id = learning_paths.learning_path_id

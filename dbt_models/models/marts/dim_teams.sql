@@ -1,4 +1,4 @@
--- One row per team with its place in the hierarchy: parent, root, depth and the path from the root.
+-- One row per (tenant, team) with its place in the hierarchy: parent, root, depth and the path from the root.
 -- A ParentTeamId naming no team the warehouse holds (partial history) ends the chain there: the team is
 -- placed at the top, flagged by parent_team_missing.
 with teams as (
@@ -7,38 +7,42 @@ with teams as (
 
 ancestors as (
     select
+        ancestors.tenant,
         ancestors.team_id,
         ancestors.ancestor_team_id,
         ancestors.levels_up,
         teams.team_name as ancestor_name
     from {{ ref('int_team_ancestors') }} as ancestors
-    inner join teams on teams.team_id = ancestors.ancestor_team_id
+    inner join teams on teams.tenant = ancestors.tenant and teams.team_id = ancestors.ancestor_team_id
 ),
 
 paths as (
     select
+        tenant,
         team_id,
         max(levels_up) as depth,
         string_agg(ancestor_name, ' > ' order by levels_up desc) as team_path,
         string_agg(ancestor_team_id, '/' order by levels_up desc) as team_id_path
     from ancestors
-    group by team_id
+    group by tenant, team_id
 ),
 
 roots as (
-    select ancestors.team_id, ancestors.ancestor_team_id as root_team_id
+    select ancestors.tenant, ancestors.team_id, ancestors.ancestor_team_id as root_team_id
     from ancestors
-    inner join paths on paths.team_id = ancestors.team_id and paths.depth = ancestors.levels_up
+    inner join paths
+        on paths.tenant = ancestors.tenant and paths.team_id = ancestors.team_id and paths.depth = ancestors.levels_up
 ),
 
 members as (
-    select team_id, count(*) as active_member_count
+    select tenant, team_id, count(*) as active_member_count
     from {{ ref('stg_litmos__team_users') }}
     where is_active
-    group by team_id
+    group by tenant, team_id
 )
 
 select
+    teams.tenant,
     teams.team_id,
     teams.original_team_id,
     teams.team_name,
@@ -55,7 +59,7 @@ select
     teams.created_date as created_at,
     teams.updated_date as updated_at
 from teams
-inner join paths on paths.team_id = teams.team_id
-inner join roots on roots.team_id = teams.team_id
-left join teams as parent on parent.team_id = teams.parent_team_id
-left join members on members.team_id = teams.team_id
+inner join paths on paths.tenant = teams.tenant and paths.team_id = teams.team_id
+inner join roots on roots.tenant = teams.tenant and roots.team_id = teams.team_id
+left join teams as parent on parent.tenant = teams.tenant and parent.team_id = teams.parent_team_id
+left join members on members.tenant = teams.tenant and members.team_id = teams.team_id

@@ -1,15 +1,16 @@
--- One row per Litmos user, active or not, with team membership counts.
+-- One row per (tenant, Litmos user), active or not, with team membership counts.
 with users as (
     select * from {{ ref('stg_litmos__users') }}
 ),
 
 memberships as (
-    select user_id, count(*) as active_team_count  -- a team not held (partial history) counts
+    select tenant, user_id, count(*) as active_team_count  -- a team not held (partial history) counts
     from {{ ref('int_active_team_memberships') }}
-    group by user_id
+    group by tenant, user_id
 )
 
 select
+    users.tenant,
     users.user_id,
     users.original_user_id,
     users.user_name,
@@ -31,4 +32,4 @@ select
     users.created_date as created_at,
     users.updated_date as updated_at
 from users
-left join memberships on memberships.user_id = users.user_id
+left join memberships on memberships.tenant = users.tenant and memberships.user_id = users.user_id

@@ -1,4 +1,4 @@
--- One row per (user, course) of fct_course_completion whose course has a compliance period
+-- One row per (tenant, user, course) of fct_course_completion whose course has a compliance period
 -- (CompliantTillDays > 0) or whose result carries a CompliantTillDate, for users and courses that are not
 -- deactivated. A user or course the warehouse does not hold (partial history) is not evidence of a
 -- deactivation: the row is kept and flagged (user_missing / course_missing); without the course its
@@ -14,6 +14,7 @@
 with completion as (
     select
         user_course_key,
+        tenant,
         user_id,
         course_id,
         assigned_via,
@@ -30,7 +31,7 @@ with completion as (
 ),
 
 courses as (
-    select course_id, compliant_till_days from {{ ref('dim_courses') }}
+    select tenant, course_id, compliant_till_days from {{ ref('dim_courses') }}
 ),
 
 scoped as (
@@ -46,12 +47,13 @@ scoped as (
             end
         ) as compliant_till_date
     from completion
-    left join courses on courses.course_id = completion.course_id
+    left join courses on courses.tenant = completion.tenant and courses.course_id = completion.course_id
     where courses.compliant_till_days > 0 or completion.result_compliant_till_date is not null
 )
 
 select
     user_course_key,
+    tenant,
     user_id,
     course_id,
     case

@@ -1,9 +1,10 @@
--- One row per (user, course) that is effectively assigned (any way) or has an active course result.
+-- One row per (tenant, user, course) that is effectively assigned (any way) or has an active course result.
 -- Dates are UTC dates; "overdue" is evaluated at var as_of_date.
 -- Users and courses are LEFT joined: a row whose user or course the warehouse does not hold (partial
 -- history) is kept, flagged by user_missing / course_missing.
 with assignments as (
     select
+        tenant,
         user_id,
         course_id,
         bool_or(assigned_via = 'direct') as is_assigned_direct,
@@ -12,7 +13,7 @@ with assignments as (
         bool_or(assigned_via = 'team_learning_path') as is_assigned_via_team_learning_path,
         min(assigned_at) as first_assigned_at
     from {{ ref('int_course_assignments') }}
-    group by user_id, course_id
+    group by tenant, user_id, course_id
 ),
 
 results as (
@@ -20,13 +21,14 @@ results as (
 ),
 
 pairs as (
-    select user_id, course_id from assignments
+    select tenant, user_id, course_id from assignments
     union
-    select user_id, course_id from results
+    select tenant, user_id, course_id from results
 ),
 
 joined as (
     select
+        pairs.tenant,
         pairs.user_id,
         pairs.course_id,
         assignments.user_id is not null as is_assigned,
@@ -51,15 +53,18 @@ joined as (
         {{ as_of_date() }} as as_of_date
     from pairs
     left join assignments
-        on assignments.user_id = pairs.user_id and assignments.course_id = pairs.course_id
+        on assignments.tenant = pairs.tenant and assignments.user_id = pairs.user_id
+        and assignments.course_id = pairs.course_id
     left join results
-        on results.user_id = pairs.user_id and results.course_id = pairs.course_id
-    left join {{ ref('stg_litmos__users') }} as users on users.user_id = pairs.user_id
-    left join {{ ref('stg_litmos__courses') }} as courses on courses.course_id = pairs.course_id
+        on results.tenant = pairs.tenant and results.user_id = pairs.user_id and results.course_id = pairs.course_id
+    left join {{ ref('stg_litmos__users') }} as users on users.tenant = pairs.tenant and users.user_id = pairs.user_id
+    left join {{ ref('stg_litmos__courses') }} as courses
+        on courses.tenant = pairs.tenant and courses.course_id = pairs.course_id
 )
 
 select
-    user_id || '|' || course_id as user_course_key,
+    tenant || '|' || user_id || '|' || course_id as user_course_key,
+    tenant,
     user_id,
     course_id,
     case

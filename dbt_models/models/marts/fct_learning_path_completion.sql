@@ -1,16 +1,17 @@
--- One row per (user, learning path) that is effectively assigned (directly or through a team) or has an
+-- One row per (tenant, user, learning path) that is effectively assigned (directly or through a team) or has an
 -- active learning-path result. The API gives learning-path results no due date, so there is no overdue.
 -- Users and learning paths are LEFT joined: a row whose user or learning path the warehouse does not hold
 -- (partial history) is kept, flagged by user_missing / learning_path_missing.
 with assignments as (
     select
+        tenant,
         user_id,
         learning_path_id,
         bool_or(assigned_via = 'direct') as is_assigned_direct,
         bool_or(assigned_via = 'team') as is_assigned_via_team,
         min(assigned_at) as first_assigned_at
     from {{ ref('int_learning_path_assignments') }}
-    group by user_id, learning_path_id
+    group by tenant, user_id, learning_path_id
 ),
 
 results as (
@@ -18,13 +19,14 @@ results as (
 ),
 
 pairs as (
-    select user_id, learning_path_id from assignments
+    select tenant, user_id, learning_path_id from assignments
     union
-    select user_id, learning_path_id from results
+    select tenant, user_id, learning_path_id from results
 ),
 
 joined as (
     select
+        pairs.tenant,
         pairs.user_id,
         pairs.learning_path_id,
         assignments.user_id is not null as is_assigned,
@@ -44,16 +46,19 @@ joined as (
         {{ as_of_date() }} as as_of_date
     from pairs
     left join assignments
-        on assignments.user_id = pairs.user_id and assignments.learning_path_id = pairs.learning_path_id
+        on assignments.tenant = pairs.tenant and assignments.user_id = pairs.user_id
+        and assignments.learning_path_id = pairs.learning_path_id
     left join results
-        on results.user_id = pairs.user_id and results.learning_path_id = pairs.learning_path_id
-    left join {{ ref('stg_litmos__users') }} as users on users.user_id = pairs.user_id
+        on results.tenant = pairs.tenant and results.user_id = pairs.user_id
+        and results.learning_path_id = pairs.learning_path_id
+    left join {{ ref('stg_litmos__users') }} as users on users.tenant = pairs.tenant and users.user_id = pairs.user_id
     left join {{ ref('stg_litmos__learning_paths') }} as learning_paths
-        on learning_paths.learning_path_id = pairs.learning_path_id
+        on learning_paths.tenant = pairs.tenant and learning_paths.learning_path_id = pairs.learning_path_id
 )
 
 select
-    user_id || '|' || learning_path_id as user_learning_path_key,
+    tenant || '|' || user_id || '|' || learning_path_id as user_learning_path_key,
+    tenant,
     user_id,
     learning_path_id,
     case

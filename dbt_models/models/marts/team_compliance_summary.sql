@@ -1,4 +1,4 @@
--- Compliance counts and rates per active team at two scopes:
+-- Compliance counts and rates per (tenant, active team) at two scopes:
 --   team    the team's own active members
 --   rollup  the members of the team and of every team below it (each user counted once)
 -- A member is an active team_users link to an active team for a user that is not deactivated. Counted
@@ -10,28 +10,31 @@ with teams as (
 ),
 
 members as (
-    select memberships.team_id, memberships.user_id, users.user_id is null as user_missing
+    select memberships.tenant, memberships.team_id, memberships.user_id, users.user_id is null as user_missing
     from {{ ref('int_active_team_memberships') }} as memberships
-    left join {{ ref('stg_litmos__users') }} as users on users.user_id = memberships.user_id
+    left join {{ ref('stg_litmos__users') }} as users
+        on users.tenant = memberships.tenant and users.user_id = memberships.user_id
     where not memberships.team_missing and coalesce(users.is_active, true)  -- only teams it reports on
 ),
 
 scoped_members as (
-    select team_id, 'team' as scope, user_id, user_missing from members
+    select tenant, team_id, 'team' as scope, user_id, user_missing from members
     union
-    select ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id, members.user_missing
+    select members.tenant, ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id, members.user_missing
     from members
-    inner join {{ ref('int_team_ancestors') }} as ancestors on ancestors.team_id = members.team_id
+    inner join {{ ref('int_team_ancestors') }} as ancestors
+        on ancestors.tenant = members.tenant and ancestors.team_id = members.team_id
 ),
 
 scopes as (
-    select team_id, 'team' as scope from teams
+    select tenant, team_id, 'team' as scope from teams
     union all
-    select team_id, 'rollup' as scope from teams
+    select tenant, team_id, 'rollup' as scope from teams
 ),
 
 counts as (
     select
+        scoped_members.tenant,
         scoped_members.team_id,
         scoped_members.scope,
         count(distinct scoped_members.user_id) as member_count,
@@ -46,12 +49,14 @@ counts as (
         count(*) filter (where compliance.compliance_status = 'not_completed') as not_completed_count,
         count(*) filter (where compliance.course_missing) as course_missing_count
     from scoped_members
-    left join {{ ref('fct_compliance') }} as compliance on compliance.user_id = scoped_members.user_id
-    group by scoped_members.team_id, scoped_members.scope
+    left join {{ ref('fct_compliance') }} as compliance
+        on compliance.tenant = scoped_members.tenant and compliance.user_id = scoped_members.user_id
+    group by scoped_members.tenant, scoped_members.team_id, scoped_members.scope
 ),
 
 filled as (
     select
+        scopes.tenant,
         scopes.team_id,
         scopes.scope,
         {%- for column in ['member_count', 'tracked_count', 'assigned_count', 'completed_count', 'compliant_count',
@@ -60,11 +65,13 @@ filled as (
         cast(coalesce(counts.{{ column }}, 0) as bigint) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from scopes
-    left join counts on counts.team_id = scopes.team_id and counts.scope = scopes.scope
+    left join counts
+        on counts.tenant = scopes.tenant and counts.team_id = scopes.team_id and counts.scope = scopes.scope
 )
 
 select
-    filled.team_id || ':' || filled.scope as team_scope_key,
+    filled.tenant || '|' || filled.team_id || ':' || filled.scope as team_scope_key,
+    filled.tenant,
     filled.team_id,
     teams.team_name,
     teams.team_path,
@@ -87,4 +94,4 @@ select
     cast(filled.overdue_count as float8) / nullif(filled.tracked_count, 0) as overdue_rate,
     {{ as_of_date() }} as as_of_date
 from filled
-inner join teams on teams.team_id = filled.team_id
+inner join teams on teams.tenant = filled.tenant and teams.team_id = filled.team_id
