@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import dlt
 
+from pipelines import duckdb_lock
 from pipelines import history_walk as walk
 from pipelines.batches import Runs, serialised
 from pipelines.destination import dlt_destination
@@ -146,6 +147,7 @@ def sync(
     opts, tables = options.source, list(options.source.resources)
     start, end = opts.start_date, opts.end_date
     dest = dlt_destination(destination, credentials)
+    duckdb_lock.install()  # our processes take turns on a DuckDB file (pipelines/duckdb_lock.py)
     emit = serialised(on_event)
     client = make_client(opts, on_event=emit)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.
