@@ -88,4 +88,9 @@ def _is_ours(exc: BaseException) -> bool:
     return isinstance(exc, (ConfigError, RunFailed, DbtRunError, errors.LitmosError))
 
 
-__all__ = ["RunFailed", "describe_error"]
+def is_usage_error(exc: BaseException) -> bool:
+    """Bad input or configuration (exit 2): nothing of the run's data was at fault."""
+    return _is_usage_error(exc)
+
+
+__all__ = ["RunFailed", "describe_error", "is_usage_error"]

@@ -226,6 +226,8 @@ def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> Run
         summary.usage = _is_usage_error(failure)
         if not summary.usage and not summary.interrupted and _is_resumable(failure):
             summary.error += f"; to resume: `{opts.command}`"
+        if opts.tenant != config.DEFAULT_TENANT:  # the fix is in the tenant's own settings
+            summary.error = summary.error.replace("SOURCES__LITMOS__", f"SOURCES__LITMOS__TENANTS__{opts.tenant.upper()}__")
     _fill(summary, opts, result, tracker)
     tracker.close()
     return summary
@@ -268,7 +270,8 @@ def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
         from pipelines.dbt_runner import build_marts  # noqa: PLC0415
 
         log.info("building dbt marts")
-        extra = {} if opts.marts_tenants is None else {"tenants": list(opts.marts_tenants)}
+        tenants = existing_tenants(opts)
+        extra = {} if tenants is None else {"tenants": tenants}
         lock = duckdb_lock.file_lock(opts.credentials) if opts.destination == "duckdb" else nullcontext()
         with lock:
             built = build_marts(opts.destination, opts.credentials, raw_schema=opts.base_dataset or opts.dataset,
@@ -279,6 +282,14 @@ def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
         return "failed", (f"the load succeeded but the dbt build failed: {reason}; fix it and rerun "
                           f"`{opts.command}` (the load resumes from its cursor)")
     return "success", None
+
+
+def existing_tenants(opts: RunOptions) -> list[tuple[str, str]] | None:
+    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset dlt has created (None: single org)."""
+    if opts.marts_tenants is None:
+        return None
+    with open_warehouse(opts.destination, opts.credentials) as wh:
+        return [(name, dataset) for name, dataset in opts.marts_tenants if wh.table_exists(dataset, "_dlt_loads")]
 
 
 def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressTracker) -> None:

@@ -159,10 +159,15 @@ def configured_names(environ: Mapping[str, str] | None = None) -> list[str]:
     return sorted(names)
 
 
-def load_tenants() -> list[Tenant]:
+def load_tenants(require_keys: bool = True) -> list[Tenant]:
     """Every configured tenant, sorted by name; the single-org settings are the tenant ``default``.
 
     A tenant without ``base_url``/``source`` takes the ``[sources.litmos]`` ones (then the defaults).
+
+    Args:
+        require_keys: A run needs every key; ``status`` and ``tenants`` read only the warehouse, so
+            with False a tenant without a key is listed (``api_key`` empty) and the single-org tenant
+            is listed whenever no other is configured.
 
     Returns:
         The tenants; empty when no API key is configured at all (the caller says how to set one).
@@ -170,22 +175,27 @@ def load_tenants() -> list[Tenant]:
     Raises:
         ConfigError: A bad tenant name, a tenant without ``api_key``, or a malformed setting.
     """
-    names = configured_names()
     from pipelines.sync_options import configured  # noqa: PLC0415 - dlt injects sources.litmos.*
 
+    names = configured_names()
     top = configured()
     tenants = []
-    if DEFAULT_TENANT not in names and top.get("api_key"):
-        api = config.resolve_api_settings()
+    if DEFAULT_TENANT not in names and (top.get("api_key") or not require_keys and not names):
+        url = str(top.get("base_url") or config.REGION_BASE_URLS["us"])
+        api = config.resolve_api_settings() if require_keys else config.ApiSettings(
+            url, str(top.get("source") or config.DEFAULT_SOURCE_NAME), str(top.get("api_key") or ""))
         tenants.append(Tenant(DEFAULT_TENANT, api.api_key, api.base_url, api.source_name))
     for name in names:
         key = _value(name, "api_key")
+        base_url = _value(name, "base_url") or top.get("base_url") or config.REGION_BASE_URLS["us"]
+        source = _value(name, "source") or top.get("source") or config.DEFAULT_SOURCE_NAME
+        if not key and not require_keys:
+            tenants.append(Tenant(name, "", str(base_url), str(source)))
+            continue
         if not key:
             raise ConfigError(
                 f"tenant {name} has no api_key; set SOURCES__LITMOS__TENANTS__{name.upper()}__API_KEY (or api_key "
                 f"under [sources.litmos.tenants.{name}] in .dlt/secrets.toml)")
-        base_url = _value(name, "base_url") or top.get("base_url") or config.REGION_BASE_URLS["us"]
-        source = _value(name, "source") or top.get("source") or config.DEFAULT_SOURCE_NAME
         try:
             api = config.resolve_api_settings(str(key), str(base_url), str(source))
         except ConfigError as exc:
@@ -193,6 +203,17 @@ def load_tenants() -> list[Tenant]:
                                                               f"SOURCES__LITMOS__TENANTS__{name.upper()}__")) from None
         tenants.append(Tenant(name, api.api_key, api.base_url, api.source_name))
     return sorted(tenants, key=lambda t: t.name)
+
+
+def many(tenants: Sequence[Tenant]) -> bool:
+    """Whether tenants are configured, i.e. anything but the single-org setup of before tenants."""
+    return any(t.name != DEFAULT_TENANT for t in tenants)
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The tenants' keys set in the environment, for messages printed before the config is read."""
+    env = os.environ if environ is None else environ
+    return [v for k, v in env.items() if k.startswith(ENV_PREFIX) and k.endswith("__API_KEY") and v]
 
 
 def select(tenants: Sequence[Tenant], names: str | Iterable[str] | None, dataset: str) -> list[Tenant]:
@@ -223,10 +244,23 @@ def select(tenants: Sequence[Tenant], names: str | Iterable[str] | None, dataset
     return chosen
 
 
+def keep_dataset_name(destination: Any, dataset: str) -> Any:
+    """A dlt destination that uses a tenant's dataset name as written.
+
+    dlt's snake_case naming folds ``__`` to ``_`` in a dataset name (``litmos_raw__acme`` would become
+    ``litmos_raw_acme``, a name another tenant ``raw_acme`` of dataset ``litmos`` could also map to), so
+    a dataset holding ``__`` is used exactly as written; others keep dlt's normalization, as before tenants.
+    """
+    params = getattr(destination, "config_params", None)
+    if "__" in dataset and isinstance(params, dict):
+        params["enable_dataset_name_normalization"] = False
+    return destination
+
+
 def secrets(tenants: Iterable[Tenant]) -> list[str]:
     """Every tenant's key, for the redactor."""
     return [t.api_key for t in tenants if t.api_key]
 
 
-__all__ = ["Tenant", "load_tenants", "select", "configured_names", "pipeline_name", "validate_name",
-           "check_dataset", "secrets"]
+__all__ = ["Tenant", "load_tenants", "select", "many", "env_secrets", "configured_names", "pipeline_name", "validate_name",
+           "check_dataset", "secrets", "keep_dataset_name"]
