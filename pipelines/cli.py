@@ -134,7 +134,6 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
                         help="text table (default) or one JSON document")
     cli_tenants.add_status_option(status)
-    cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
 
     demo = _command(
         sub, "demo", "run everything against a built-in simulated Litmos org and write a report",
@@ -160,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", default="report.html", metavar="FILE",
                         help="HTML file to write (default ./report.html)")
     _add_output_options(report)
+    cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
     return parser
 
 
