@@ -8,7 +8,6 @@ several run in parallel processes (:mod:`pipelines.fleet`) and the marts are bui
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 from typing import Any, Sequence
@@ -54,7 +53,7 @@ def plan_runs(args: argparse.Namespace, common: dict[str, Any]) -> list[Any] | N
         ConfigError: `--tenant` with `--all-tenants`, an unknown tenant, a tenant without a key, a bad
             `--parallel`, a dataset name too long.
     """
-    from pipelines import runner, tenants  # noqa: PLC0415
+    from pipelines import fleet, tenants  # noqa: PLC0415
 
     if args.tenant is not None and args.all_tenants:
         raise ConfigError("--tenant and --all-tenants exclude each other; give one of them")
@@ -65,13 +64,7 @@ def plan_runs(args: argparse.Namespace, common: dict[str, Any]) -> list[Any] | N
     config.validate_dataset(args.dataset)
     configured = tenants.load_tenants()
     chosen = tenants.select(configured, args.tenant, args.dataset)
-    marts = [(t.name, t.dataset(args.dataset)) for t in configured] if tenants.many(configured) else None
-    runs = []
-    for tenant in chosen:
-        opts = runner.prepare(**common, dataset=tenant.dataset(args.dataset), pipeline_name=tenant.pipeline_name,
-                              api_key=tenant.api_key, base_url=tenant.base_url, source_name=tenant.source)
-        runs.append(dataclasses.replace(opts, tenant=tenant.name, base_dataset=args.dataset, marts_tenants=marts))
-    return runs
+    return [fleet.tenant_options(t, configured, args.dataset, **common) for t in chosen]
 
 
 def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) -> int:

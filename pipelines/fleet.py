@@ -14,6 +14,7 @@ writer per file is :mod:`pipelines.duckdb_lock` (docs/architecture.md, "Many org
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import multiprocessing
@@ -61,6 +62,30 @@ class FleetResult:
     @property
     def failed(self) -> list[TenantOutcome]:
         return [o for o in self.outcomes if not o.ok]
+
+
+def tenant_options(tenant: Any, configured: Sequence[Any], dataset: str = "litmos_raw",
+                   **prepare_kwargs: Any) -> runner.RunOptions:
+    """The validated `RunOptions` of one tenant (what `litmos-sync run --tenant <name>` runs; also for
+    orchestrators calling `runner.run_sync(options=...)` per tenant).
+
+    Args:
+        tenant: A `pipelines.tenants.Tenant`.
+        configured: Every configured tenant (`tenants.load_tenants()`): the marts union those whose
+            dataset exists.
+        dataset: The base raw dataset; the tenant's is `config.tenant_dataset(dataset, tenant.name)`.
+        **prepare_kwargs: `runner.prepare`'s other arguments (destination, state_dir, resources...).
+
+    Raises:
+        ConfigError: Bad input (before any request).
+    """
+    from pipelines.tenants import check_dataset, many  # noqa: PLC0415
+
+    check_dataset(tenant.dataset(dataset), tenant.name)
+    opts = runner.prepare(**prepare_kwargs, dataset=tenant.dataset(dataset), pipeline_name=tenant.pipeline_name,
+                          api_key=tenant.api_key, base_url=tenant.base_url, source_name=tenant.source)
+    marts = [(t.name, t.dataset(dataset)) for t in configured] if many(configured) else None
+    return dataclasses.replace(opts, tenant=tenant.name, base_dataset=dataset, marts_tenants=marts)
 
 
 def default_parallel(tenants: int) -> int:
@@ -256,4 +281,4 @@ def _child_logging(opts: runner.RunOptions, log_format: str, quiet: bool) -> Any
     return ProgressTracker(renderer, resources=opts.resources)
 
 
-__all__ = ["run_fleet", "FleetResult", "TenantOutcome", "default_parallel", "DEFAULT_PARALLEL"]
+__all__ = ["run_fleet", "tenant_options", "FleetResult", "TenantOutcome", "default_parallel", "DEFAULT_PARALLEL"]

@@ -158,3 +158,47 @@ def test_bad_tenant_input_is_one_line_before_any_request(orgs, capsys, argv, mes
     code, out, err = _run([*RUN, *argv], capsys)
     assert (code, out, err) == (2, "", f"litmos-sync: error: {message}\n")
     assert all(sim.requests() == [] for sim in orgs.values())
+
+
+def test_a_single_org_warehouse_keeps_its_dataset_when_tenants_are_added(orgs, tmp_path, capsys, monkeypatch):
+    for name in ("beta", "gamma_eu"):  # first the single org of before tenants: acme's org, unnamed
+        for field in ("API_KEY", "BASE_URL", "SOURCE"):
+            monkeypatch.delenv(f"SOURCES__LITMOS__TENANTS__{name.upper()}__{field}")
+    for field in ("API_KEY", "BASE_URL", "SOURCE"):
+        monkeypatch.setenv(f"SOURCES__LITMOS__{field}", _pop(monkeypatch, f"SOURCES__LITMOS__TENANTS__ACME__{field}"))
+    argv = [*RUN, "--resources", "users,teams", "--state-dir", str(tmp_path / "st")]
+    code, out, err = _run(argv, capsys)
+    assert code == 0, err
+    assert out.splitlines()[0].endswith("dataset litmos_raw")
+    assert (tmp_path / "st" / "litmos").is_dir()
+
+    monkeypatch.setenv("SOURCES__LITMOS__TENANTS__BETA__API_KEY", KEYS["beta"])
+    monkeypatch.setenv("SOURCES__LITMOS__TENANTS__BETA__BASE_URL", orgs["beta"].base_url)
+    orgs["acme"].clear_requests()
+    code, out, err = _run(argv, capsys)  # no flag: every tenant, the single org as `default`
+    assert code == 0, err
+    assert [line.split(":")[0] for line in out.splitlines()] == ["tenant beta", "tenant default", "dbt"]
+    conn = duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True)
+    try:
+        assert diff_all(orgs["acme"], conn, "litmos_raw", tables=["users", "teams"]) == []
+        assert diff_all(orgs["beta"], conn, "litmos_raw__beta", tables=["users", "teams"]) == []
+    finally:
+        conn.close()
+    with open_warehouse("duckdb", str(tmp_path / "w.duckdb")) as wh:
+        assert len({r["run_id"] for r in run_history.history(wh, "litmos_raw")}) == 2
+        # The single org carried on from its cursors (a nightly run, not a new backfill) in its old dataset.
+        latest = run_history.latest_per_resource(wh, "litmos_raw")
+        assert all(latest[t]["cursor_before"] is not None for t in ("users", "teams"))
+
+    code, out, err = _run(["status", "--state-dir", str(tmp_path / "st")], capsys)
+    assert code == 0, err
+    assert [line for line in out.splitlines() if line.startswith("tenant ")] == [
+        "tenant beta (dataset litmos_raw__beta)", "tenant default (dataset litmos_raw)"]
+
+
+def _pop(monkeypatch, name):
+    import os  # noqa: PLC0415
+
+    value = os.environ[name]
+    monkeypatch.delenv(name)
+    return value
