@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import logging
 import multiprocessing
 import os
@@ -276,9 +277,24 @@ def _child_logging(opts: runner.RunOptions, log_format: str, quiet: bool) -> Any
 
     for handler in child_log.handlers:
         handler.addFilter(_Tenant())
-    stream = sys.stderr if log_format == "json" else io.StringIO()  # not a terminal: lines, not bars
+    stream = _Tagged(sys.stderr, tenant) if log_format == "json" else io.StringIO()  # not a terminal: lines
     renderer = make_renderer(quiet, log_format, stream=stream, emit=child_log.info, per_resource=False)
     return ProgressTracker(renderer, resources=opts.resources)
+
+
+class _Tagged(io.TextIOBase):
+    """The JSON progress lines of a child with its `"tenant"` first, like its log lines."""
+
+    def __init__(self, stream: Any, tenant: str) -> None:
+        self.stream, self.prefix = stream, '{"tenant": ' + json.dumps(tenant) + ", "
+
+    def write(self, text: str) -> int:
+        self.stream.write("".join(self.prefix + line[1:] if line.startswith("{") else line
+                                  for line in text.splitlines(keepends=True)))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
 
 
 __all__ = ["run_fleet", "tenant_options", "FleetResult", "TenantOutcome", "default_parallel", "DEFAULT_PARALLEL"]

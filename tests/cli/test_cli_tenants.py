@@ -202,3 +202,18 @@ def _pop(monkeypatch, name):
     value = os.environ[name]
     monkeypatch.delenv(name)
     return value
+
+
+def test_json_logs_of_a_parallel_run_are_json_lines_naming_their_tenant(orgs, tmp_path, capfd):
+    code = cli.main([*RUN, "--tenant", "acme,beta", "--resources", "teams", "--log-format", "json",
+                     "--state-dir", str(tmp_path / "st")])
+    out, err = capfd.readouterr()  # the children write to the process's stderr (fd 2)
+    assert code == 0, err
+    assert out == ""
+    docs = [json.loads(line) for line in err.splitlines()]
+    windows = [d for d in docs if d.get("event") == "WindowDone"]
+    assert sorted({d["tenant"] for d in windows}) == ["acme", "beta"]
+    assert len(windows) == 8  # 4 windows of teams per tenant (02-17 .. 03-11)
+    finished = {d["tenant"]: d for d in docs if d.get("msg") == "tenant finished"}
+    assert set(finished) == {"acme", "beta"} and {d["status"] for d in finished.values()} == {"success"}
+    assert all(key not in err for key in KEYS.values())
