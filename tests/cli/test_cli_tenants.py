@@ -99,10 +99,22 @@ def test_three_tenants_in_parallel_then_incremental_exact_and_isolated(orgs, des
         assert not any(key in text for key in KEYS.values())
 
 
+class _Built:
+    def summary(self) -> str:
+        return "dbt build: recorded by the test"
+
+
 def test_wrong_key_fails_its_tenant_alone(orgs, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SOURCES__LITMOS__TENANTS__BETA__API_KEY", "sk-wrong-key-987654321")
-    code, out, err = _run([*RUN, "--resources", "users,teams", "--state-dir", str(tmp_path / "st")], capsys)
+    builds = []  # the marts are the dbt helper's: here only the call is checked (once, every loaded tenant)
+    monkeypatch.setattr("pipelines.dbt_runner.build_marts", lambda *a, **k: builds.append((a, k)) or _Built())
+    argv = [a for a in RUN if a != "--no-dbt"]
+    code, out, err = _run([*argv, "--resources", "users,teams", "--state-dir", str(tmp_path / "st")], capsys)
     assert code == 1
+    assert builds == [(("duckdb", str(tmp_path / "w.duckdb")), {
+        "raw_schema": "litmos_raw", "quiet": False,
+        "tenants": [("acme", "litmos_raw__acme"), ("gamma_eu", "litmos_raw__gamma_eu")]})]
+    assert out.splitlines()[-1] == "dbt: success (marts over acme, gamma_eu)"
     (line,) = [line for line in err.splitlines() if " ERROR " in line or line.startswith("litmos-sync: ")]
     assert line.startswith("litmos-sync: error: tenant beta failed: ")
     assert "SOURCES__LITMOS__TENANTS__BETA__API_KEY" in line and "sk-wrong" not in line
@@ -114,8 +126,9 @@ def test_wrong_key_fails_its_tenant_alone(orgs, tmp_path, capsys, monkeypatch):
     finally:
         conn.close()
     with open_warehouse("duckdb", str(tmp_path / "w.duckdb")) as wh:
+        assert {r["dbt_status"] for r in run_history.history(wh, "litmos_raw__acme")} == {"success"}
         rows = run_history.history(wh, "litmos_raw__beta")
-        assert {r["status"] for r in rows} == {"failed"}
+        assert {r["status"] for r in rows} == {"failed"} and {r["dbt_status"] for r in rows} == {"skipped"}
         assert {r["error"] for r in rows} == {line.removeprefix("litmos-sync: error: tenant beta failed: ")}
         assert not wh.table_exists("litmos_raw__beta", "users")
 
