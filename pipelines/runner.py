@@ -285,11 +285,18 @@ def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
 
 
 def existing_tenants(opts: RunOptions) -> list[tuple[str, str]] | None:
-    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset dlt has created (None: single org)."""
+    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset holds raw tables (None: single org).
+
+    A tenant whose every run failed before its first batch has only its run history there: left out."""
     if opts.marts_tenants is None:
         return None
+    from pipelines.warehouse import quote_literal  # noqa: PLC0415
+
+    tables = ", ".join(quote_literal(t) for t in config.known_resources())
     with open_warehouse(opts.destination, opts.credentials) as wh:
-        return [(name, dataset) for name, dataset in opts.marts_tenants if wh.table_exists(dataset, "_dlt_loads")]
+        return [(name, dataset) for name, dataset in opts.marts_tenants if wh.query(
+            "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = "
+            f"{quote_literal(dataset)} AND table_name IN ({tables})")[0]["n"]]
 
 
 def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressTracker) -> None:
