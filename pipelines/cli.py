@@ -152,12 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = _command(
         sub, "report", "write the HTML completion/compliance report from a warehouse",
-        "Reads the dbt marts (schema litmos_marts) and writes one self-contained HTML file (inline SVG charts, "
+        "Reads the dbt marts (schema <prefix>_marts: litmos_marts for --dataset litmos_raw) and writes one self-contained HTML file (inline SVG charts, "
         "no network needed to view it): completion rate by course, compliance status by team, what expires in "
         "the next 30 days, overdue learners.")
     _add_warehouse_options(report, "raw dataset whose run history is summarised (default litmos_raw)")
     report.add_argument("--output", default="report.html", metavar="FILE",
                         help="HTML file to write (default ./report.html)")
+    report.add_argument("--tenant", default=None, metavar="NAME",
+                        help="only this tenant's figures (default: every tenant in the marts, labelled)")
     _add_output_options(report)
     cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
     return parser
@@ -338,7 +340,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     config.validate_dataset(args.dataset)
     log = configure_logging(args.log_format, args.quiet)
     path = write_report(args.destination, config.resolve_credentials(args.destination), args.output,
-                        dataset=args.dataset)
+                        dataset=args.dataset, tenant=args.tenant)
     if not args.quiet:
         log.info("report written to %s", path)
     return EXIT_OK

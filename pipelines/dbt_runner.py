@@ -230,14 +230,8 @@ def _tenant_pairs(tenants: Sequence[tuple[str, str]] | None, raw_schema: str) ->
                               f"dataset name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, pair[0])}")
         if pair[0] in (name for name, _ in pairs[:i]):
             raise DbtRunError(f"tenant {pair[0]!r} is listed twice: give each tenant once")
-    return [(name, _dlt_schema(schema)) for name, schema in pairs]
-
-
-def _dlt_schema(dataset: str) -> str:
-    """The schema dlt's default naming makes of a dataset name: ``litmos_raw__acme`` -> ``litmos_raw_acme``."""
-    from dlt.common.normalizers.naming.snake_case import NamingConvention  # noqa: PLC0415 - slow import
-
-    return NamingConvention().normalize_identifier(dataset)
+    # Datasets are used as written: the sync keeps a tenant dataset's `__` (tenants.keep_dataset_name).
+    return pairs
 
 
 def _dbt_args(command: str, destination: str, run_vars: Mapping[str, Any], select: str | Sequence[str] | None,

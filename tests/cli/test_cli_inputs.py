@@ -53,7 +53,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 def test_every_command_and_option_has_help(capsys):
     parser = cli.build_parser()
     commands = _subparsers(parser)
-    assert set(commands) == {"run", "status", "demo", "report"}
+    assert set(commands) == {"run", "status", "demo", "report", "tenants"}
     for name, sub in commands.items():
         assert sub.description, f"{name} has no description"
         for action in sub._actions:
@@ -111,7 +111,7 @@ def test_run_help_lists_the_contract_options(capsys):
      "--collection-refresh-days -7 is negative; use 0 (every run) or a number of days, e.g. 7"),
     (["demo", "--scale", "20"], "--scale 20 is too small; use 200 or more simulated users"),
     (["demo", "--history-days", "0"], "--history-days 0 must be at least 1, e.g. --history-days 90"),
-    (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from 'run', 'status', 'demo', 'report'); "
+    (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from 'run', 'status', 'demo', 'report', 'tenants'); "
                      "see `litmos-sync --help`"),
 ])
 def test_bad_input_is_one_line_exit_2_and_no_request(env, capsys, argv, message):

@@ -157,7 +157,7 @@ def test_only_missing_tenant_schemas_fail_in_one_line(duckdb_tenants):
         build_marts("duckdb", duckdb_tenants.credentials, quiet=True,
                     tenants=[("ghost", "litmos_raw__ghost"), ("gone", "litmos_raw__gone")])
     assert str(err.value) == (
-        "dbt build on duckdb failed: none of the tenants' raw schemas (litmos_raw_ghost, litmos_raw_gone) exists "
+        "dbt build on duckdb failed: none of the tenants' raw schemas (litmos_raw__ghost, litmos_raw__gone) exists "
         "in the duckdb warehouse: run the sync first (litmos-sync run) or pass the schemas the pipeline loaded "
         "(var tenants)")
 
@@ -266,5 +266,5 @@ def test_freshness_of_one_given_tenant_reads_its_dataset_and_a_never_loaded_one_
                     tenants=[("acme", config.tenant_dataset("litmos_raw", "acme")),
                              ("ghost", config.tenant_dataset("litmos_raw", "ghost"))])
     assert str(err.value) == (
-        "dbt source freshness on duckdb failed: tenant ghost: raw schema 'litmos_raw_ghost' does not exist in the "
+        "dbt source freshness on duckdb failed: tenant ghost: raw schema 'litmos_raw__ghost' does not exist in the "
         "duckdb warehouse: run the sync first (litmos-sync run) or pass the schema the pipeline loaded (var raw_schema)")
