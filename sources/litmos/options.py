@@ -58,15 +58,13 @@ class LitmosOptions:
 _DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
 
 
-def litmos_options(api_key: str | None = None, base_url: str | None = None, source_name: str | None = None,
-                   **raw: Any) -> LitmosOptions:
+def litmos_options(**raw: Any) -> LitmosOptions:
     """Validates raw option values (text from the environment, numbers, dates; None = default) and types them.
 
     Raises:
         LitmosConfigError: The first bad value, in one line naming the setting.
         TypeError: A name that is not an option.
     """
-    raw.update(api_key=api_key, base_url=base_url, source_name=source_name)
     unknown = sorted(set(raw) - set(_DEFAULTS))
     if unknown:
         raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")

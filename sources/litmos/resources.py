@@ -137,12 +137,11 @@ def _family_items(session: Session, table: str, future: Future) -> Iterator[pa.T
 
 def _since_items(session: Session, table: str, future: Future) -> Iterator[pa.Table | None]:
     yield from _future_items(table, future)
-    if table not in session.resync:
-        state.forget_finished_resync(table)
-    since = session.since[table]
     if table in session.resync:
         state.set_resync_progress(table, session.resync[table], session.server_now, done=True)
         return
+    state.forget_finished_resync(table)
+    since = session.since[table]
     if since is not None:
         state.set_rows_per_day(table, sum(t.num_rows for t in future.result()),
                                days_read(since, session.server_now, session.server_now))
