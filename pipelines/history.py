@@ -17,7 +17,7 @@ import dlt
 
 from sources.litmos import RESYNC_SUFFIX
 from sources.litmos.settings import ENDPOINTS
-from sources.litmos.windows import floor_day
+from sources.litmos.windows import floor_day, parse_user_date
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,6 @@ def _existing_tables(client: Any, tables: list[str]) -> set[str]:
     return {t for t in tables if t in present}
 
 
-def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):  # a date
-        value = datetime(value.year, value.month, value.day)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
 def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
     """The earliest ``created_date`` of any row of any delta table held (None: no row yet)."""
     with pipeline.sql_client() as client:
@@ -82,7 +72,7 @@ def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
         union = " UNION ALL ".join(
             f"SELECT MIN(created_date) AS m FROM {client.make_qualified_table_name(t)}" for t in sorted(tables))
         rows = client.execute_sql(f"SELECT MIN(m) FROM ({union}) AS t")
-    return _utc(rows[0][0]) if rows else None
+    return parse_user_date(rows[0][0], "created_date") if rows else None
 
 
 def dangling_references(pipeline: dlt.Pipeline) -> int:
@@ -123,7 +113,7 @@ def held_since(pipeline: dlt.Pipeline, tables: list[str]) -> dict[str, datetime 
             if table not in present or not column:
                 continue
             value = client.execute_sql(f"SELECT MIN({column}) FROM {client.make_qualified_table_name(table)}")
-            out[table] = floor_day(_utc(value[0][0])) if value and value[0][0] is not None else None
+            out[table] = floor_day(parse_user_date(value[0][0], column)) if value and value[0][0] is not None else None
     return out
 
 
