@@ -1,8 +1,4 @@
-"""Where the pipeline loads: the one parser of DuckDB paths and Postgres DSNs, on dlt's credential classes.
-
-Everything that needs a file path, a host or a password (the sync, the run history, dbt's profile, the
-CLI's own queries, the redactor) asks here, and :func:`dlt_destination` builds the dlt destination.
-"""
+"""Where the pipeline loads: the one parser of DuckDB paths and Postgres DSNs (dlt's credential classes)."""
 from __future__ import annotations
 
 import os
@@ -34,8 +30,7 @@ def duckdb_path(credentials: Any) -> str:
 def postgres_credentials(credentials: Any) -> Any:
     """dlt's PostgresCredentials from a DSN, a mapping (the toml table form) or credentials.
 
-    A DSN without a password gets an empty one, which dlt insists on and which lets libpq fall back to
-    trust/peer auth or ~/.pgpass exactly as with no password.
+    No password becomes an empty one: dlt insists, and libpq then falls back to trust/peer or ~/.pgpass.
 
     Raises:
         CredentialsError: Not a ``postgresql://`` URL DSN.
@@ -66,7 +61,7 @@ def postgres_credentials(credentials: Any) -> Any:
 
 
 def secrets(destination: str, credentials: Any) -> list[str]:
-    """The Postgres password in ``credentials``, as written in a DSN and decoded, so both are redacted."""
+    """The Postgres password as written in a DSN and decoded, so both are redacted."""
     if destination != "postgres" or not credentials:
         return []
     try:
@@ -89,9 +84,7 @@ def display(destination: str, credentials: Any) -> str:
 
 
 def dlt_destination(destination: Any, credentials: Any = None) -> Any:
-    """The dlt destination for ``duckdb``/``postgres`` and their credentials (None: dlt's config).
-
-    A destination object the caller configured is returned as is.
+    """The dlt destination for ``duckdb``/``postgres`` (credentials None: dlt's config; an object: as is).
 
     Raises:
         LitmosConfigError: An unknown destination or no Postgres credentials.
@@ -107,11 +100,9 @@ def dlt_destination(destination: Any, credentials: Any = None) -> Any:
             return dlt.destinations.duckdb(credentials=credentials)
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
 
-        # DuckDB runs in this process: its buffer pool is capped (it spills to <file>.tmp beyond it) or
-        # the merges grow the process with the warehouse. Part of what a statement holds cannot spill
-        # (per thread: the row group it appends and its share of the merge's dedup window), so one thread
-        # per statement and one load job at a time: 20 parallel jobs of the wide tables on one 100MB
-        # pool failed with "failed to pin block" (docs/benchmarks.md).
+        # DuckDB runs in this process: its buffer pool is capped (it spills beyond) or the merges grow the
+        # process with the warehouse. Per thread some of a statement cannot spill, so one thread and one
+        # load job: 20 parallel jobs on one 100MB pool failed with "failed to pin block".
         duck = DuckDbCredentials(credentials)
         duck.global_config = {"memory_limit": str(setting("duckdb_memory_limit", "100MB")),
                               "threads": setting("duckdb_threads", 1)}

@@ -1,8 +1,4 @@
-"""The project's defaults for dlt's own settings, as dlt's lowest-priority config provider.
-
-Registered once per process; the user's environment and ``.dlt/*.toml`` still win because dlt asks
-its providers in order and this one comes last.
-"""
+"""The project's defaults for dlt's own settings, as dlt's last (lowest-priority) config provider."""
 from __future__ import annotations
 
 from typing import Any
@@ -50,6 +46,3 @@ def use_project_defaults() -> None:
     # defaults: start it again so the telemetry default applies.
     telemetry.stop_telemetry()
     run_context.initialize_runtime()
-
-
-__all__ = ["use_project_defaults", "ProjectDefaults", "DEFAULTS"]

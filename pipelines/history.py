@@ -1,20 +1,10 @@
 """Where the org's history begins, what each table already holds of it, and re-sync swaps.
 
-The delta endpoints only answer "what changed in this <= 7-day window", and the API has no endpoint
-that says how old an organisation is. So a first sync (and a warehouse loaded with the old one-year
-default) walks the history back, window by window, down to a bound:
-
-- ``history_start`` when the user chose one (``--history-start`` / ``SOURCES__LITMOS__HISTORY_START``,
-  or ``--start-date`` on a first run, which is remembered);
-- otherwise the **discovered bound**: the earliest ``CreatedDate`` of any row the warehouse holds,
-  floored to its day, minus ``HISTORY_MARGIN_DAYS``. Nothing in an org can have changed before the org
-  existed, and the org existed when its oldest record was created. The walk re-checks the bound after
-  each pass: a row found further back with an older ``CreatedDate`` moves the bound back, so the walk
-  goes on until a whole margin of empty history lies below the oldest record it has seen. Then, while
-  rows reference parents (users, courses, teams, ...) that were never returned, the walk goes on one
-  ``DANGLING_STEP_DAYS`` step at a time, as long as each step finds some of them.
-
-Every query here reads the raw dataset through dlt's own SQL client, on DuckDB and Postgres alike.
+The API cannot say how old an org is, so a first sync walks the history back, window by window, to
+``history_start`` when the user chose one, else to the **discovered bound**: the day of the earliest
+``CreatedDate`` held minus ``HISTORY_MARGIN_DAYS`` (nothing changed before the org existed). Each pass
+re-checks the bound; then, while rows reference parents never returned, the walk goes on a
+``DANGLING_STEP_DAYS`` step at a time as long as each step finds some. Queries use dlt's SQL client.
 """
 from __future__ import annotations
 
@@ -27,15 +17,13 @@ import dlt
 
 from sources.litmos import RESYNC_SUFFIX
 from sources.litmos.settings import ENDPOINTS
-from sources.litmos.windows import floor_day
+from sources.litmos.windows import floor_day, parse_user_date
 
 log = logging.getLogger(__name__)
 
-HISTORY_MARGIN_DAYS = 91
-"""Empty history walked below the oldest record seen (13 weeks: 13 requests per delta resource)."""
+HISTORY_MARGIN_DAYS = 91  # empty history walked below the oldest record: 13 requests per delta resource
 DANGLING_STEP_DAYS = 182
-"""How much further back each pass walks while rows still reference parents never returned."""
-# The API cannot hold anything older than Litmos itself (2007); a walk never goes below this.
+# Nothing is older than Litmos itself.
 HISTORY_FLOOR = datetime(2007, 1, 1, tzinfo=timezone.utc)
 SWAPS_TABLE = "_litmos_resync_swaps"
 
@@ -67,22 +55,12 @@ DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
 
 
 def _existing_tables(client: Any, tables: list[str]) -> set[str]:
-    """Which of ``tables`` exist in the dataset (dlt creates a table with its first load)."""
+    """Which of ``tables`` exist in the dataset."""
     schema = client.dataset_name
     rows = client.execute_sql(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", schema)
     present = {r[0] for r in rows or []}
     return {t for t in tables if t in present}
-
-
-def _utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):  # a date
-        value = datetime(value.year, value.month, value.day)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
@@ -94,7 +72,7 @@ def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
         union = " UNION ALL ".join(
             f"SELECT MIN(created_date) AS m FROM {client.make_qualified_table_name(t)}" for t in sorted(tables))
         rows = client.execute_sql(f"SELECT MIN(m) FROM ({union}) AS t")
-    return _utc(rows[0][0]) if rows else None
+    return parse_user_date(rows[0][0], "created_date") if rows else None
 
 
 def dangling_references(pipeline: dlt.Pipeline) -> int:
@@ -123,11 +101,9 @@ def discovered_bound(earliest: datetime | None, server_now: datetime) -> datetim
 
 
 def held_since(pipeline: dlt.Pipeline, tables: list[str]) -> dict[str, datetime | None]:
-    """For tables loaded before the lower edge was recorded: the day of their oldest cursor value.
+    """For tables loaded before the lower edge was recorded: the day of their oldest cursor value (None: empty).
 
-    Every row was read in a window that held its cursor value, and the windows ran without a gap up
-    to the cursor, so the table holds everything from that day on; re-reading from it re-reads at
-    most one day. Empty tables return None (read again from their cursor).
+    The windows ran without a gap up to the cursor, so the table holds everything from that day on.
     """
     out: dict[str, datetime | None] = {t: None for t in tables}
     with pipeline.sql_client() as client:
@@ -137,12 +113,12 @@ def held_since(pipeline: dlt.Pipeline, tables: list[str]) -> dict[str, datetime 
             if table not in present or not column:
                 continue
             value = client.execute_sql(f"SELECT MIN({column}) FROM {client.make_qualified_table_name(table)}")
-            out[table] = floor_day(_utc(value[0][0])) if value and value[0][0] is not None else None
+            out[table] = floor_day(parse_user_date(value[0][0], column)) if value and value[0][0] is not None else None
     return out
 
 
 def new_resync_entry(bound: datetime) -> dict[str, Any]:
-    """The state entry that starts a re-sync of one table (its id names the swap)."""
+    """The state entry that starts a re-sync of one table; its id names the swap."""
     return {"id": uuid.uuid4().hex[:12], "bound": bound.astimezone(timezone.utc).isoformat(), "cursor": None}
 
 
@@ -155,10 +131,9 @@ def clear_shadow(pipeline: dlt.Pipeline, table: str) -> None:
 
 
 def swap_in(pipeline: dlt.Pipeline, table: str, resync_id: str) -> bool:
-    """Replaces ``table``'s rows by its finished shadow copy in one transaction (idempotent).
+    """Replaces ``table``'s rows by its finished shadow copy; True when it swapped now.
 
-    The swap records ``resync_id`` in ``_litmos_resync_swaps`` in the same transaction, so a run
-    killed at any point swaps exactly once. Returns True when it swapped now.
+    ``resync_id`` goes to ``_litmos_resync_swaps`` in the same transaction: a killed run swaps once.
     """
     shadow = table + RESYNC_SUFFIX
     with pipeline.sql_client() as client:

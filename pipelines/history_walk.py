@@ -1,7 +1,6 @@
-"""The history walk and re-syncs of one sync: which start it walks to, what is left, and the passes.
+"""The history walk and re-syncs of one sync: the start it walks to, what is left, and the passes.
 
-The rule (where a history begins, what each table holds of it) is in :mod:`pipelines.history`; this
-module plans and runs the passes with :class:`pipelines.batches.Runs`.
+The rule (where a history begins, what each table holds) is :mod:`pipelines.history`'s.
 """
 from __future__ import annotations
 
@@ -25,20 +24,17 @@ from sources.litmos.windows import floor_day, parse_user_date
 
 log = logging.getLogger("pipelines.sync.history")  # under the sync's logger: one logger shows the run
 
-# Days a first sync reads forwards before it walks the history back: one batch of 7-day windows, so
-# the nightly cursor is committed first and the discovered bound comes from the org's current records.
+# Days a first sync reads forwards before it walks back: one batch, so the nightly cursor is committed
+# first and the discovered bound comes from the org's current records.
 RECENT_DAYS = 56
-NO_WALK: Any = object()
-"""A bounded backfill (``--end-date``): no history walk."""
-# Most history windows are empty (one request, no row), so a history batch holds this many times the
-# nightly's windows: a dlt load per 8 weeks of empty history would cost more than its requests.
+NO_WALK: Any = object()  # a bounded backfill (--end-date): no history walk
+# Most history windows are empty: a dlt load per 8 weeks of them would cost more than their requests.
 HISTORY_BATCH_FACTOR = 4
 
 
 def history_choice(history: datetime | None, start: datetime | None, end: datetime | None,
                    state: dict[str, Any], first_sync: bool) -> Any:
-    """The history start this run walks to: a datetime (chosen), None (discover it) or NO_WALK (no walk:
-    a bounded backfill)."""
+    """The history start this run walks to: a datetime (chosen), None (discover it) or NO_WALK."""
     if end is not None:
         return NO_WALK
     if history is not None:
@@ -70,15 +66,13 @@ def resync_plan(pipeline: dlt.Pipeline, state: dict[str, Any], resync: Any, tabl
     return active
 
 
-# How far a stored cursor may lie after the server's now before it is refused: the windows end at the
-# next midnight, so a cursor is at most a day ahead of a server whose clock the run trusted.
+# Windows end at the next midnight, so a cursor is at most a day ahead of a trusted server clock.
 CURSOR_TOLERANCE = timedelta(days=2)
 
 
 def refuse_cursors_ahead(cursors: dict[str, datetime | None], server_now: datetime,
                          resyncing: dict[str, Any]) -> None:
-    """A cursor later than the server's now was written by a run with a wrong clock: trusting it would
-    skip every change until that date, silently."""
+    """Refuses cursors after the server's now (a wrong clock wrote them): they would skip every change."""
     ahead = sorted(t for t, c in cursors.items() if c and c > server_now + CURSOR_TOLERANCE and t not in resyncing)
     if ahead:
         raise LitmosConfigError(
@@ -88,9 +82,8 @@ def refuse_cursors_ahead(cursors: dict[str, datetime | None], server_now: dateti
 
 
 def feeds_to_complete(planned: dict[str, Any], tables: list[str], chosen: Any) -> set[str]:
-    """The ``since`` feeds (achievements) this run reads whole: they have a cursor but were read from a
-    later date than the history start (the old one-year default, or a partial history being completed).
-    One chain of pages: the feed takes no ``to``, so nothing narrower exists."""
+    """The ``since`` feeds this run reads whole: they have a cursor but were read from a later date than
+    the history start (the feed takes no ``to``, so nothing narrower exists)."""
     if chosen is NO_WALK:
         return set()
     out = set()
@@ -106,18 +99,14 @@ def feeds_to_complete(planned: dict[str, Any], tables: list[str], chosen: Any) -
 
 def finish_resyncs(pipeline: dlt.Pipeline) -> None:
     """Swaps in every re-synced copy whose last batch is committed (once, even after a kill)."""
-    entries = (source_state(pipeline).get(STATE_RESYNC) or {})
-    done = {t: e for t, e in entries.items() if e.get("done")}
-    if not done:
-        return
-    for table, entry in done.items():
-        swap_in(pipeline, table, entry["id"])
+    for table, entry in (source_state(pipeline).get(STATE_RESYNC) or {}).items():
+        if entry.get("done"):
+            swap_in(pipeline, table, entry["id"])
 
 
 def walk_history(pipeline: dlt.Pipeline, client: Any, runs: Runs, opts: LitmosOptions, chosen: Any,
                  server_now: datetime, emit: Any, clock: dict[str, Any]) -> None:
-    """Walks each delta table's history back from what it holds down to the bound, pass after pass
-    while the discovered bound moves back (see pipelines/history.py for the rule)."""
+    """Walks each delta table's history back to the bound, pass after pass while the bound moves back."""
     tables = list(opts.resources)
     delta = [t for t in tables if ENDPOINTS[t].kind == "delta"]
     extra_days = 0
@@ -169,8 +158,7 @@ def _history_todo(pipeline: dlt.Pipeline, state: dict[str, Any], delta: list[str
             continue
         top = datetime.fromisoformat(covered[table]) if covered.get(table) else (
             derived.get(table) or floor_day(cursor))
-        # A window starting on ``top``'s day was already read: an old-default table's first day is
-        # re-read (one window), the walk itself never re-reads.
+        # An old-default table's first day is re-read (one window); the walk itself never re-reads.
         if not covered.get(table):
             top = floor_day(top) + timedelta(days=1)
         if floor_day(top) > bound:
@@ -187,7 +175,3 @@ def partial_history_note(pipeline: dlt.Pipeline, start: datetime) -> str | None:
     return (f"partial history: --start-date {start:%Y-%m-%d} leaves out every row last changed before it (the org "
             f"has records created since {earliest:%Y-%m-%d}; {dangling} loaded rows reference parents not loaded); "
             "later runs keep this start; `litmos-sync run --history-start auto` loads the rest")
-
-
-__all__ = ["RECENT_DAYS", "NO_WALK", "history_choice", "resync_plan", "refuse_cursors_ahead",
-           "feeds_to_complete", "finish_resyncs", "walk_history", "partial_history_note"]

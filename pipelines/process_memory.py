@@ -1,9 +1,7 @@
-"""Process-wide memory settings of a sync, applied once at process start (the CLI, the benchmarks' child).
+"""Process-wide memory settings of a sync, applied once at process start.
 
-Pages are parsed in the fetch threads and freed in the main thread once dlt has written them. glibc gives
-every allocating thread an arena of its own and each arena keeps its freed pages; pyarrow's bundled
-mimalloc keeps cross-thread frees resident too. Two arenas and the system allocator take 4-10% off the
-peak RSS of a large sync (docs/benchmarks.md).
+Pages are parsed in fetch threads and freed in the main thread: glibc's per-thread arenas and pyarrow's
+mimalloc keep such frees resident. Two arenas and the system allocator take 4-10% off the peak RSS.
 """
 from __future__ import annotations
 
@@ -20,11 +18,8 @@ _tuned = False
 
 
 def tune_process_memory() -> None:
-    """Caps glibc's malloc arenas and gives pyarrow the system allocator, once per process.
-
-    Each setting is left alone when the user set its environment variable (``MALLOC_ARENA_MAX``,
-    ``ARROW_DEFAULT_MEMORY_POOL``) or the C library is not glibc.
-    """
+    """Caps glibc's malloc arenas and gives pyarrow the system allocator, unless the user set
+    ``MALLOC_ARENA_MAX`` / ``ARROW_DEFAULT_MEMORY_POOL``."""
     global _tuned
     if _tuned:
         return
@@ -38,6 +33,3 @@ def tune_process_memory() -> None:
         import pyarrow as pa  # noqa: PLC0415 - a heavy import the CLI's --help does not need
 
         pa.set_memory_pool(pa.system_memory_pool())
-
-
-__all__ = ["tune_process_memory", "MALLOC_ARENAS"]

@@ -1,14 +1,7 @@
-"""Progress of a run, fed by `sync(on_event=...)`: per-resource counters plus three ways to show them.
+"""Progress of a run, fed by `sync(on_event=...)`: per-resource counters and three ways to show them.
 
-- `TtyBars`: one redrawn bar per resource on an interactive terminal (windows done/total, rows,
-  requests, time spent waiting for the rate budget).
-- `TextLines`: plain log lines when stderr is not a terminal (one per finished resource, so a cron log
-  of a year-long backfill stays readable).
-- `JsonLines`: one JSON object per event for schedulers (`--log-format json`).
-`--quiet` shows none of them.
-
-Events are the sync core's dataclasses (sources/litmos/events.py); those it does not count still reach
-the renderer.
+`TtyBars` redraws a bar per resource on a terminal, `TextLines` writes plain log lines otherwise, and
+`JsonLines` one JSON object per event (`--log-format json`); `--quiet` shows none.
 """
 from __future__ import annotations
 
@@ -21,13 +14,12 @@ from typing import IO, Any, Callable
 
 from sources.litmos.stats import COUNTS, ResourceStats
 
-SYNC_FINISHED = "SyncFinished"
-"""Event name (a dict event `{"event": "SyncFinished"}`) the runner sends when the extract+load is over."""
+SYNC_FINISHED = "SyncFinished"  # the runner's dict event `{"event": "SyncFinished"}`: extract+load is over
 
 
 @dataclass
 class ResourceProgress(ResourceStats):
-    """One resource's run stats so far, plus where it stands (``pending``, ``running``, ``done``, ``failed``)."""
+    """One resource's stats so far and its status: ``pending``, ``running``, ``done`` or ``failed``."""
 
     resource: str = ""
     status: str = "pending"
@@ -35,17 +27,8 @@ class ResourceProgress(ResourceStats):
     error: str | None = None
 
 
-def event_fields(event: Any) -> dict[str, Any]:
-    """An event (a ``sources.litmos.events`` dataclass, or a dict such as ``{"event": "SyncFinished"}``) as a dict."""
-    return dict(event) if isinstance(event, dict) else asdict(event)
-
-
 class ProgressTracker:
-    """Callable passed as `on_event`; keeps per-resource counters and notifies one renderer.
-
-    Understands the sync core's events (`sources.litmos.events`: WindowStarted, WindowDone,
-    PageFetched, RateWait, RequestRetried, BatchCommitted); any other event is passed to the renderer
-    untouched.
+    """Callable passed as `on_event`: counts `sources.litmos.events` per resource, tells one renderer.
 
     Args:
         renderer: Object with `update(tracker, state, name, fields)` and `close(tracker)`, or None.
@@ -60,8 +43,10 @@ class ProgressTracker:
         self._lock = threading.Lock()  # cheap insurance: events may come from worker threads
 
     def __call__(self, event: Any) -> None:
-        fields_ = event_fields(event)
-        name = str(fields_.get("event", "event")) if isinstance(event, dict) else type(event).__name__
+        if isinstance(event, dict):
+            fields_, name = dict(event), str(event.get("event", "event"))
+        else:
+            fields_, name = asdict(event), type(event).__name__
         resource = fields_.get("resource")
         with self._lock:
             self.events += 1
@@ -114,7 +99,7 @@ class ProgressTracker:
             state.error = str(fields_.get("error") or fields_.get("message") or name)
 
     def close(self) -> None:
-        """Tell the renderer the run is over (final redraw)."""
+        """Tells the renderer the run is over (final redraw)."""
         if self.renderer is not None:
             try:
                 self.renderer.close(self)
@@ -191,9 +176,9 @@ class TtyBars:
 class TextLines:
     """Plain lines for logs that are not a terminal.
 
-    By default one line per resource when it finishes or fails. With `every_s` (what `litmos-sync run`
-    uses, since its summary table follows) only failures get their own line; otherwise one line of
-    totals at most every `every_s` seconds and one when the load is over.
+    By default a line per resource when it finishes or fails. With `every_s` (`litmos-sync run`, whose
+    summary table follows) only failures get their own line, plus a line of totals at most every
+    `every_s` seconds and one when the load is over.
     """
 
     def __init__(self, emit: Callable[[str], None], every_s: float | None = None) -> None:
@@ -201,49 +186,45 @@ class TextLines:
         self.every_s = every_s
         self._started = time.monotonic()
         self._last = self._started
+        self._reported: set[str] = set()
+
+    def _report(self, state: ResourceProgress) -> None:
+        self._reported.add(state.resource)
+        self.emit(format_resource_line(state))
 
     def update(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str,
                fields_: dict[str, Any]) -> None:
         if self.every_s is not None:
             self._update_totals(tracker, state, name)
-            return
-        if state is not None and state.status in ("done", "failed") and not getattr(state, "_reported", False):
-            state._reported = True  # type: ignore[attr-defined]
-            self.emit(format_resource_line(state))
+        elif state is not None and state.status in ("done", "failed") and state.resource not in self._reported:
+            self._report(state)
         elif name == SYNC_FINISHED:
             self.close(tracker)
 
     def _update_totals(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str) -> None:
         now = time.monotonic()
-        if state is not None and state.status == "failed" and not getattr(state, "_reported", False):
-            state._reported = True  # type: ignore[attr-defined]
-            self.emit(format_resource_line(state))
+        if state is not None and state.status == "failed" and state.resource not in self._reported:
+            self._report(state)
         elif name == SYNC_FINISHED:
             self.emit(f"extract and load done in {now - self._started:.0f}s")
             self.every_s = float("inf")  # nothing more after the final line
         elif now - self._last >= self.every_s:
             self._last = now
-            done = sum(1 for s in tracker.resources.values() if s.status == "done")
-            self.emit(f"progress: {done}/{len(tracker.resources)} resources done, "
-                      + _totals(tracker, now - self._started))
+            states = tracker.resources.values()
+            done = sum(1 for s in states if s.status == "done")
+            self.emit(f"progress: {done}/{len(states)} resources done, {sum(s.rows for s in states):,} records, "
+                      f"{sum(s.requests for s in states):,} requests in {now - self._started:.0f}s")
 
     def close(self, tracker: ProgressTracker) -> None:
         if self.every_s is not None:
             return  # the run's summary (or its error line) follows
         for state in tracker.resources.values():
-            if state.status != "pending" and not getattr(state, "_reported", False):
-                state._reported = True  # type: ignore[attr-defined]
-                self.emit(format_resource_line(state))
-
-
-def _totals(tracker: ProgressTracker, elapsed_s: float) -> str:
-    states = tracker.resources.values()
-    return (f"{sum(s.rows for s in states):,} records, {sum(s.requests for s in states):,} requests "
-            f"in {elapsed_s:.0f}s")
+            if state.status != "pending" and state.resource not in self._reported:
+                self._report(state)
 
 
 class JsonLines:
-    """Writes every event as one JSON object per line (`{"event": ..., "resource": ..., counters}`)."""
+    """Every event as one JSON object per line (`{"event": ..., "resource": ..., counters}`)."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
@@ -270,10 +251,9 @@ class JsonLines:
 
 def make_renderer(quiet: bool, log_format: str, stream: IO[str] | None = None,
                   emit: Callable[[str], None] | None = None, per_resource: bool = True) -> Any:
-    """Pick the renderer for the CLI options and whether stderr is a terminal.
+    """The renderer for the CLI options and whether stderr is a terminal.
 
-    `per_resource=False`: off a terminal, totals once a minute instead of a line per resource (for
-    `litmos-sync run`, whose summary table lists the resources anyway).
+    `per_resource=False`: off a terminal, totals once a minute instead of a line per resource.
     """
     stream = stream or sys.stderr
     if quiet:

@@ -1,8 +1,6 @@
 """The options of one sync: what the caller passed, else ``sources.litmos.*`` injected by dlt, validated once.
 
-:func:`sync_options` is the one place a sync's settings are read and checked: the source's own
-(``sources.litmos.options.litmos_options``), plus the two the history walk adds (``history_start``,
-``resync``). The CLI calls the same validators before its first request (``pipelines.config``).
+The source's own (``litmos_options``) plus the history walk's ``history_start`` and ``resync``.
 """
 from __future__ import annotations
 
@@ -18,18 +16,18 @@ from sources.litmos.options import LitmosOptions, litmos_options
 from sources.litmos.settings import ENDPOINTS
 from sources.litmos.windows import floor_day, parse_user_date
 
-# The sync commits every this many windows of each delta resource (sources.litmos.windows_per_batch).
 WINDOWS_PER_BATCH = 8
 DATED = tuple(t for t, e in ENDPOINTS.items() if e.kind in ("delta", "since"))
 
 
 class _Auto:
+    """``history_start = "auto"``: discover the bound, forgetting a start chosen earlier."""
+
     def __repr__(self) -> str:
         return "auto"
 
 
 AUTO: Any = _Auto()
-"""``history_start = "auto"``: discover the bound, forgetting a start chosen earlier."""
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,7 @@ def configured(api_key: TSecretStrValue = None, base_url: Any = None, source: An
                collection_refresh_days: Any = None, store_login_keys: Any = None, history_start: Any = None,
                max_workers: Any = None, windows_per_batch: Any = None, max_retries: Any = None,
                backoff_base: Any = None) -> dict[str, Any]:
-    """The ``sources.litmos.*`` settings, each given explicitly or injected by dlt (env, toml), as set.
-
-    Pass only the values the caller chose: an explicit None is kept as None.
-    """
+    """The ``sources.litmos.*`` settings the caller gave or dlt injected (env, toml); pass only those chosen."""
     return {k: v for k, v in locals().items() if v is not None}
 
 
@@ -76,11 +71,7 @@ def sync_options(*, resources: Sequence[str] | str | None, start_date: Any, end_
 
 
 def parse_history_start(value: Any) -> Any:
-    """``YYYY-MM-DD`` (text, date or datetime) -> UTC datetime, ``auto`` -> AUTO, None/empty -> None.
-
-    Raises:
-        LitmosConfigError: Anything else.
-    """
+    """``YYYY-MM-DD`` (text, date or datetime) -> UTC datetime, ``auto`` -> AUTO, None/empty -> None."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if value is AUTO or (isinstance(value, str) and value.strip().lower() == "auto"):
@@ -93,12 +84,7 @@ def parse_history_start(value: Any) -> Any:
 
 
 def select_resync(value: Sequence[str] | str | None, tables: list[str]) -> list[str]:
-    """The tables ``--resync`` names (``all``: every dated one selected), validated.
-
-    Raises:
-        LitmosConfigError: An unknown table, one without dates (read in full every run anyway), or one
-            not among ``tables``.
-    """
+    """The tables ``--resync`` names (``all``: every dated one of ``tables``), validated."""
     if not value:
         return []
     names = [n.strip() for n in (value.split(",") if isinstance(value, str) else value) if n and n.strip()]
@@ -125,12 +111,7 @@ def raise_resync_with_end_date() -> Any:
 
 
 def check_dates(server_now: datetime, start: datetime | None, end: datetime | None, history: Any) -> None:
-    """Refuses dates after the server's today (nothing can have changed then) before any data request.
-
-    Raises:
-        LitmosConfigError: A future ``start_date``/``end_date``/``history_start``, or a
-            ``history_start`` after the start date.
-    """
+    """Refuses future dates and a ``history_start`` after the start date, before any data request."""
     today = floor_day(server_now)
     history = history if isinstance(history, datetime) else None  # AUTO: nothing to check
     for name, value in (("--start-date", start), ("--end-date", end), ("history_start", history)):
@@ -145,9 +126,5 @@ def check_dates(server_now: datetime, start: datetime | None, end: datetime | No
 
 
 def as_date(value: Any) -> date | None:
-    """A UTC day (or AUTO/None) as the plain date the CLI compares with its own dates."""
+    """A UTC day (AUTO, None: None) as the plain date the CLI compares with its own."""
     return value.date() if isinstance(value, datetime) else None
-
-
-__all__ = ["SyncOptions", "sync_options", "configured", "parse_history_start", "select_resync", "check_dates",
-           "AUTO", "WINDOWS_PER_BATCH"]

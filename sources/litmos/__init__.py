@@ -1,14 +1,10 @@
-"""dlt source for the Litmos LMS API: every read endpoint as a typed, incrementally merged table.
-
-Use it directly (one batch; cursors kept in the dlt source state)::
+"""dlt source for the Litmos LMS API: every read endpoint (settings.py) as a typed, merged table.
 
     pipeline = dlt.pipeline("litmos", destination="duckdb", dataset_name="litmos_raw")
     pipeline.run(litmos_source(start_date="2025-11-23"))
 
-Building ``litmos_source(...)`` only validates its arguments (no request, no thread), so schedulers can
-build it when they parse a DAG file; the API is contacted when dlt first iterates one of its resources.
-``pipelines.sync.sync`` runs the same resources in committed batches of windows (:func:`open_session`,
-:func:`batch_source`). The endpoint table that drives every resource is :mod:`sources.litmos.settings`.
+Building ``litmos_source(...)`` only validates its arguments, so schedulers can build it when they parse
+a DAG file. ``pipelines.sync`` runs the same resources in committed batches (:func:`batch_source`).
 """
 from __future__ import annotations
 
@@ -42,11 +38,10 @@ SOURCE_NAME = "litmos"
 
 
 def probe_server_clock(client: LitmosClient) -> tuple[datetime, bool]:
-    """Returns the server's now and whether it came from the server (``Date``); checks key and host.
+    """The server's now and whether it came from the server (``Date``); checks key and host.
 
-    Without a ``Date`` the local clock stands in, and a session then never moves a cursor past the
-    newest change it has seen (``SyncSession.clock_from_data``): a local clock that runs ahead must not
-    push cursors into the server's future, where they would skip every change until then.
+    Without a ``Date`` the local clock stands in, and cursors then move no further than the newest
+    change read: a local clock that runs ahead must not push them past changes still to come.
     """
     # A one-day, day-aligned window with the usual limit: it looks like any other request in a log.
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -61,10 +56,7 @@ def probe_server_clock(client: LitmosClient) -> tuple[datetime, bool]:
 
 
 def make_client(options: LitmosOptions, *, on_event: Callable[[Any], None] | None = None) -> LitmosClient:
-    """Builds the client of ``options`` with its shared rate budget (no request is made).
-
-    ``client.stats`` counts the whole run; ``client.close()`` closes its pooled HTTP connections.
-    """
+    """The client of ``options`` with its shared rate budget; ``client.stats`` counts the whole run."""
     return LitmosClient(options.base_url, options.api_key, options.source_name,
                         response_format=options.response_format, auth_in_query=options.auth_in_query,
                         limiter=RateLimiter(options.requests_per_minute), max_retries=options.max_retries,
@@ -73,15 +65,10 @@ def make_client(options: LitmosOptions, *, on_event: Callable[[Any], None] | Non
 
 def open_session(client: LitmosClient, options: LitmosOptions, *, server_now: datetime | None = None,
                  **planning: Any) -> SyncSession:
-    """Reads the server's now (unless given) and plans the run of ``options``.
+    """Probes the server's now (unless given) and plans the run of ``options``.
 
-    Args:
-        client: From :func:`make_client`.
-        options: The run's validated options.
-        server_now: The server's clock, if already probed.
-        **planning: More ``SyncSession`` arguments (``emit``, the :func:`session_state` values,
-            ``history``, ``resync``...); they win over the options' (e.g. ``resources`` or
-            ``windows_per_batch`` of a history walk).
+    ``planning``: more ``SyncSession`` arguments (``emit``, the :func:`session_state` values, ``history``,
+    ...), winning over the options' (e.g. a history walk's ``resources``).
     """
     now = server_now or probe_server_clock(client)[0]
     kwargs: dict[str, Any] = dict(
@@ -118,12 +105,10 @@ def litmos_source(
 ) -> Any:
     """All selected Litmos resources, read from their stored cursors up to the server's now.
 
-    Every argument is injected by dlt from ``sources.litmos.*`` (config, secrets, env
-    ``SOURCES__LITMOS__*``) and validated by :func:`~sources.litmos.options.litmos_options`, which
-    describes each one; ``source_name`` is ``sources.litmos.source``. A bad one fails here, before any
-    request.
+    Arguments are injected by dlt from ``sources.litmos.*`` (``source_name`` is ``sources.litmos.source``)
+    and validated, before any request, by :func:`~sources.litmos.options.litmos_options`.
     """
-    raw = dict(locals())  # the arguments above, as dlt injected them
+    raw = dict(locals())
     options = litmos_options(**{**raw, "source_name": source_name or dlt.config.get("sources.litmos.source")})
     run = _SharedRun(options)
     return [table_resource(ENDPOINTS[table], run.pages(table)) for table in options.resources]
@@ -132,10 +117,8 @@ def litmos_source(
 class _SharedRun:
     """The one session behind the resources of a ``litmos_source`` extraction.
 
-    The first resource dlt iterates reads the source state, probes the server's clock and plans every
-    resource dlt extracts; the others take their pages from that session. It is closed when the last
-    one finishes, at once when one fails, and when dlt closes them early; the next extraction (the
-    same table iterated again) gets a fresh one.
+    The first resource dlt iterates opens it for every resource dlt extracts. It is closed when the last
+    finishes, at once when one fails or dlt closes them early; the next extraction gets a fresh one.
     """
 
     def __init__(self, options: LitmosOptions) -> None:
@@ -148,7 +131,7 @@ class _SharedRun:
         self._running = 0
 
     def pages(self, table: str) -> Callable[[], Iterator[Any]]:
-        """A parameterless generator function yielding ``table``'s pages (dlt calls it per extraction)."""
+        """A generator function yielding ``table``'s pages (dlt calls it per extraction)."""
 
         def pages() -> Iterator[Any]:
             items = self._enter(table)

@@ -1,14 +1,9 @@
-"""The request budget of a run: the shared rate limit and the bound on requests in flight.
+"""The request budget of a run: the shared, adaptive rate limit and the bound on requests in flight.
 
-Both serve waiting threads by priority (highest first, first come first served within a priority). The
-fetcher gives a window's next page the number of pages it has already read as its priority, so a long
-chain of pages (each page's ``start`` depends on the previous page's row count) is never queued behind
-one-page windows: the chain's latency then overlaps everybody else's requests instead of adding to the
-run's wall time once they are done.
-
-The rate adapts (:class:`AdaptiveRate`): the configured budget is a ceiling, not a promise. Other
-integrations may share the key, or the tenant's limit may be lower than 100/minute; a fixed budget above
-the real limit turns most requests into 503s and every worker into a backoff sleeper.
+Both serve waiting threads by priority (highest first, then first come). A window's next page asks with
+the pages it has read, so a long chain of pages is never queued behind one-page windows and its latency
+overlaps the other requests. The configured rate is a ceiling (:class:`AdaptiveRate`): another client
+may share the key, or the tenant's limit may be lower.
 """
 from __future__ import annotations
 
@@ -55,21 +50,11 @@ class _PriorityQueue:
 class AdaptiveRate:
     """The rate to send at, from what the server accepted and refused (AIMD with a measured floor).
 
-    The vendor counts requests per key over a minute (``period_s``). When it refuses one, the requests
-    it accepted from us in the last period are what it allows us now (all of them, if the key is ours
-    alone): the rate drops to 95% of that, or halves when nothing was accepted lately. Refusals of
-    requests sent before the last cut say nothing new and change nothing. After a cut the rate creeps up
-    by 2% per period, a step that doubles with every period without a refusal (gentle next to the limit
-    just found, back at the ceiling within minutes when another client frees the key), and doubles per
-    period (slow start) while below the last rate known to have worked.
-
-    All methods take the time explicitly (``now``, seconds on any monotonic clock): tests drive them
-    with a fake clock.
-
-    Args:
-        requests_per_minute: The ceiling (the configured budget).
-        period_s: The vendor's counting period (60 s); benchmarks shrink it to scale time.
-        floor_per_minute: The lowest rate (a refused request is retried at least this often).
+    The vendor counts requests per key over ``period_s``. On a refusal, what it accepted from us in the
+    last period is what it allows now: the rate drops to 95% of that, or halves when nothing was accepted
+    lately; refusals of requests sent before the last cut change nothing. Then the rate creeps up by 2% per
+    period, a step that doubles with every clean period, and doubles per period (slow start) below the
+    last rate known to work. Methods take ``now`` explicitly, so tests use a fake clock.
     """
 
     CUT = 0.95
@@ -85,7 +70,6 @@ class AdaptiveRate:
         self.last_cut = float("-inf")
         self.accepted: deque[float] = deque()
         self.accepted_total = 0
-        self.refused_total = 0
 
     def _trim(self, now: float) -> None:
         while self.accepted and now - self.accepted[0] >= self.period_s:
@@ -101,17 +85,13 @@ class AdaptiveRate:
         if self.rate < self.threshold:
             self.rate = min(self.threshold, self.rate + 1.0 / self.period_s)  # +1 per success: x2 per period
         else:
-            # +PROBE of the rate per period, doubling with every period without a refusal: close to a
-            # limit just found the probe is gentle (few 503s); a key that another client freed is
-            # used fully again within minutes.
+            # Gentle next to a limit just found; a key another client freed is used fully within minutes.
             clean = int(min(8.0, (now - self.last_cut) / self.period_s)) if self.last_cut > float("-inf") else 8
             self.rate += min(1.0, self.PROBE * 2 ** clean) / self.period_s
         self.rate = min(self.rate, self.ceiling)
 
     def on_refused(self, sent_at: float, now: float) -> float:
-        """A request sent at ``sent_at`` was refused (503/429); returns the seconds every worker should
-        hold (0: the lower rate is enough)."""
-        self.refused_total += 1
+        """A request sent at ``sent_at`` was refused (503/429); returns the seconds every worker holds."""
         self._trim(now)
         if sent_at < self.last_cut:
             return 0.0
@@ -134,14 +114,12 @@ class RateLimiter:
 
     Args:
         requests_per_minute: Sustained rate; 0 or None disables limiting (and adapting).
-        burst: Tokens available at once. Any 60 seconds then hold at most ``burst + requests_per_minute``
-            requests, however the vendor aligns its minute, so the default of 1 keeps a budget of up to
-            99/minute under the vendor's 100.
-        adaptive: Lower the rate on 503/429 and probe back up on success (:class:`AdaptiveRate`).
+        burst: Tokens available at once. Any 60 seconds hold at most ``burst + requests_per_minute``
+            requests however the vendor aligns its minute, so 1 keeps 99/minute under the vendor's 100.
+        adaptive: Adapt the rate to 503/429 (:class:`AdaptiveRate`).
         period_s: Length of the "minute" (benchmarks shrink it to scale time).
         clock: Monotonic time function.
-        wait: ``wait(condition, seconds)``: sleeps on the held ``condition`` until notified or ``seconds``
-            have passed. A fake clock given as ``clock`` passes its own, so tests never sleep for real.
+        wait: ``wait(condition, seconds)``; a fake clock passes its own, so tests never sleep.
     """
 
     def __init__(self, requests_per_minute: float | None, burst: int = 1, *, adaptive: bool = True,
@@ -196,7 +174,7 @@ class RateLimiter:
         return waited
 
     def _ready_at(self, now: float) -> float:
-        """When the next token is there (refilling the bucket up to ``now``)."""
+        """When the next token is there, refilling the bucket up to ``now``."""
         if self.rate <= 0:
             return now
         self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -215,12 +193,8 @@ class RateLimiter:
             self._paused_until = max(self._paused_until, self.clock() + seconds)
             self._cond.notify_all()
 
-    def now(self) -> float:
-        """The limiter's clock (callers stamp when a request left with it)."""
-        return self.clock()
-
     def accepted(self, sent_at: float) -> None:
-        """The server served a request sent at ``sent_at``: lets the adaptive rate probe upwards."""
+        """The server served a request sent at ``sent_at``."""
         if self.adaptive is None:
             return
         with self._cond:
@@ -231,7 +205,7 @@ class RateLimiter:
 
     def refused(self, sent_at: float, retry_after: float | None = None) -> bool:
         """The server refused a request sent at ``sent_at`` (503/429): lowers the rate and holds every
-        worker for ``Retry-After`` when given. Returns False when not adaptive (the caller backs off)."""
+        worker (``Retry-After`` when given). False when not adaptive: the caller backs off."""
         if self.adaptive is None:
             return False
         with self._cond:
@@ -248,7 +222,6 @@ class RateLimiter:
 
     @property
     def accepted_total(self) -> int:
-        """Requests the server has served so far (0 when not adaptive)."""
         return self.adaptive.accepted_total if self.adaptive else 0
 
 

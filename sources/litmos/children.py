@@ -1,7 +1,6 @@
 """The child endpoints: collections -> listings -> their users and teams, modules -> module details.
 
-Their requests need ids from a parent's pages, so each runs as one chain task that submits the child
-requests to the fetch pool once the parent's pages are in.
+Each runs as one chain task that submits the child requests once the parent's pages are in.
 """
 from __future__ import annotations
 
@@ -18,27 +17,24 @@ from .state import COLLECTION_FAMILY
 
 def fetch_collection_family(fetcher: Fetcher, pool: Executor, wanted: set[str]) -> dict[str, list[pa.Table]]:
     """Collections, then their listings, then each listing's users and teams (full refresh)."""
-    get = ENDPOINTS.__getitem__
     out: dict[str, list[pa.Table]] = {t: [] for t in COLLECTION_FAMILY}
-    out["collections"] = pool.submit(fetcher.fetch_window, get("collections"), None).result()
-    if not wanted & set(COLLECTION_FAMILY[1:]):
-        return out
-    collection_ids = ids(out["collections"])
-    fetcher.stats.count("collection_listings", windows_total=len(collection_ids))
-    listing_futures = [pool.submit(fetcher.fetch_window, get("collection_listings"), None, i,
-                                   len(collection_ids), None, cid)
-                       for i, cid in enumerate(collection_ids)]
-    for future in listing_futures:
-        out["collection_listings"].extend(future.result())
-    listing_ids = ids(out["collection_listings"])
-    children = [t for t in COLLECTION_FAMILY[2:] if t in wanted]
-    for table in children:
-        fetcher.stats.count(table, windows_total=len(listing_ids))
-    futures = [(t, pool.submit(fetcher.fetch_window, get(t), None, i, len(listing_ids), None, lid))
-               for t in children for i, lid in enumerate(listing_ids)]
+    out["collections"] = pool.submit(fetcher.fetch_window, ENDPOINTS["collections"], None).result()
+    if wanted & set(COLLECTION_FAMILY[1:]):
+        _fetch_children(fetcher, pool, ["collection_listings"], ids(out["collections"]), out)
+        _fetch_children(fetcher, pool, [t for t in COLLECTION_FAMILY[2:] if t in wanted],
+                        ids(out["collection_listings"]), out)
+    return out
+
+
+def _fetch_children(fetcher: Fetcher, pool: Executor, tables: list[str], parent_ids: list[str],
+                    out: dict[str, list[pa.Table]]) -> None:
+    """Reads each of ``tables`` for every parent id (one window each) into ``out``."""
+    for table in tables:
+        fetcher.stats.count(table, windows_total=len(parent_ids))
+    futures = [(t, pool.submit(fetcher.fetch_window, ENDPOINTS[t], None, i, len(parent_ids), None, parent))
+               for t in tables for i, parent in enumerate(parent_ids)]
     for table, future in futures:
         out[table].extend(future.result())
-    return out
 
 
 class ModuleDetails:

@@ -1,12 +1,8 @@
-"""Thin HTTP client for the Litmos API: auth, one shared rate budget, retries with backoff, events.
+"""HTTP client for the Litmos API: auth, the shared rate budget (budget.py), retries with backoff.
 
-Every request of a run goes through one :class:`RateLimiter` (a token bucket) so all resources and
-windows share the vendor's 100 requests/minute per key; the limiter learns the key's real limit from
-503/429 answers (budget.py). Transient failures (other 5xx, timeouts, dropped connections, truncated or
-malformed bodies) are retried with exponential backoff and jitter; 400/401/403/404/406 and other 4xx
-fail at once. Redirects are followed only within the configured origin (scheme, host, port) and at
-most MAX_REDIRECTS times per attempt. The API key travels in the ``apikey`` header (or the query string
-for old tenants) and is scrubbed from everything this module logs or raises.
+Transient failures (5xx, timeouts, dropped connections, truncated bodies) are retried with exponential
+backoff and jitter; other 4xx fail at once. Redirects are followed only within the configured origin,
+at most MAX_REDIRECTS per attempt. The API key is scrubbed from everything logged or raised.
 """
 from __future__ import annotations
 
@@ -38,7 +34,6 @@ from .stats import RunStats
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 #: Same-origin redirects followed per attempt (a trailing slash or a case fix needs one).
 MAX_REDIRECTS = 3
@@ -57,19 +52,8 @@ class Response:
 class LitmosClient:
     """GETs Litmos endpoints under a shared rate budget with bounded retries.
 
-    Args:
-        base_url: API root, e.g. ``https://api.litmos.com/v1.svc`` (EU/AU hosts or a simulator).
-        api_key: The key; sent as the ``apikey`` header unless ``auth_in_query``.
-        source_name: Value of the required ``source`` query parameter (<= 50 chars).
-        response_format: ``xml`` (default) or ``json``.
-        auth_in_query: Send the key as ``apikey=`` in the query string (pre-2019 tenants).
-        limiter: The run's shared rate budget.
-        max_retries: Retries after the first attempt for transient failures.
-        backoff_base: First backoff in seconds; doubles per retry, with jitter, capped at backoff_max.
-        backoff_max: Longest single backoff in seconds.
-        timeout: (connect, read) timeouts in seconds.
-        pool_size: HTTP connections kept per host (>= the number of worker threads).
-        on_event: Optional callback for retry and rate-wait events.
+    The options are :class:`~sources.litmos.options.LitmosOptions`'; ``backoff_base`` doubles per retry
+    (with jitter) up to ``backoff_max``; ``pool_size`` is the HTTP connections kept per host.
     """
 
     def __init__(
@@ -111,8 +95,7 @@ class LitmosClient:
                 logging.getLogger(name).addFilter(_redactor)
 
     def cancel(self) -> None:
-        """Stops this client's requests: waits for the rate budget and retry backoffs end at once with
-        :class:`Cancelled` (a request already on the wire finishes first)."""
+        """Ends waits for the rate budget and retry backoffs with :class:`Cancelled`."""
         self.cancelled.set()
         self.limiter.cancel()
 
@@ -133,7 +116,7 @@ class LitmosClient:
         return session
 
     def close(self) -> None:
-        """Closes every pooled HTTP connection of the run (a later request opens a new one)."""
+        """Closes every pooled HTTP connection (a later request opens a new one)."""
         with self._http_lock:
             sessions, self._http_sessions = self._http_sessions, []
         if getattr(self._local, "session", None) in sessions:
@@ -152,20 +135,12 @@ class LitmosClient:
     ) -> tuple[Response, Any]:
         """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
 
-        ``validate`` parses the body; a :class:`LitmosMalformedResponseError` from it counts as a
-        transient failure (truncated body) and the request is retried, unless it says it is not
-        transient (``transient=False``: the same undecodable bytes again). ``priority`` orders this
-        request's turn in the shared rate budget (higher first). A 503/429 while the run's other
+        A :class:`LitmosMalformedResponseError` from ``validate`` is retried unless not ``transient``.
+        ``priority`` orders the request's turn in the rate budget. A 503/429 while the run's other
         requests are served costs no retry: it is the shared rate finding the key's limit.
 
         Raises:
-            LitmosAuthError: 401/403.
-            LitmosNotFoundError: 404.
-            LitmosRequestError: 400/406 and other 4xx.
-            LitmosRedirectError: a redirect to another origin, or more than MAX_REDIRECTS of them.
-            LitmosUnavailableError: retryable statuses persisted.
-            LitmosConnectionError: the host could not be reached.
-            LitmosMalformedResponseError: every attempt returned an unparseable body.
+            LitmosError: One of the subclasses in request_errors.py, after the retries allowed.
         """
         url = self.base_url + path
         query = {"source": self.source_name}
@@ -193,7 +168,7 @@ class LitmosClient:
             waited = self.limiter.acquire(priority)
             if waited > 0.05 and self.on_event:
                 self.on_event(RateWait(resource=label, seconds=waited))
-            sent_at = self.limiter.now()
+            sent_at = self.limiter.clock()
             attempt += 1
             refused = False
             retry_after: float | None = None
@@ -223,7 +198,7 @@ class LitmosClient:
                     else:
                         self.stats.count(label, requests=attempt, retries=attempt - 1)
                         return Response(body, _server_date(resp), attempt), parsed
-                elif status in RETRYABLE_STATUS or status >= 500:
+                elif status == 429 or status >= 500:
                     last_problem = f"HTTP {status} {snippet(body, self._api_key)}".strip()
                     kind = LitmosUnavailableError
                     if refused:
@@ -261,14 +236,9 @@ class LitmosClient:
             if self.cancelled.wait(delay):  # Ctrl-C or a failed run must not sit out a minute of backoff
                 raise Cancelled("run cancelled")
 
-
     def _send(self, where: str, url: str, query: dict[str, Any], headers: dict[str, str], label: str,
               attempt: int) -> requests.Response:
-        """One attempt: the GET plus the same-origin redirects it leads to.
-
-        requests would follow any redirect and strip only ``Authorization``: the ``apikey`` header (or
-        query parameter) would reach whatever host a proxy or sign-in page names.
-        """
+        """One attempt: the GET plus its same-origin redirects (requests would send ``apikey`` anywhere)."""
         params: dict[str, Any] | None = query
         for hop in range(MAX_REDIRECTS + 1):
             if hop:
@@ -328,7 +298,7 @@ def _server_date(resp: requests.Response) -> datetime | None:
 
 
 def _retry_after(resp: requests.Response) -> float:
-    """Seconds to wait after 429/503: Retry-After when given (Litmos never sends it), else 0."""
+    """Retry-After of a 429/503 in seconds (Litmos never sends it), else 0."""
     value = resp.headers.get("Retry-After", "")
     try:
         return max(0.0, float(value))

@@ -1,10 +1,8 @@
 """The threads of one run: the pools that fetch windows, the page queues with back-pressure, the reader.
 
-dlt's own parallel extraction (``parallelized=True``) was not used: dlt takes round robin from its
-parallelized generators, so it cannot let the batch being loaded go before the batch fetched ahead, and
-this scheme measured 1.02-1.17x the rate floor. Requests reach the rate budget through one
-:class:`~sources.litmos.budget.PriorityGate` (requests in flight) and the client's priority-ordered
-limiter, so the pools only have to be wide enough that the budget, not the latency, sets the pace.
+Not dlt's ``parallelized=True``: its round robin cannot let the batch being loaded go before the batch
+fetched ahead (this scheme measured 1.02-1.17x the rate floor). The budget's priority gate and limiter
+order the requests; the pools need only be wide enough that the budget, not latency, sets the pace.
 """
 from __future__ import annotations
 
@@ -18,16 +16,13 @@ import pyarrow as pa
 from .budget import PriorityGate
 from .exceptions import Cancelled
 
-# Pages of one window buffered ahead of dlt's extraction (back-pressure): memory is bounded by pages in
-# flight, not by the size of a window (the newest windows of a long history hold the most rows).
+# Pages of one window buffered ahead of dlt (back-pressure): memory is bounded by pages, not windows.
 PAGES_AHEAD = 4
-# Pages that windows may buffer beyond their own PAGES_AHEAD, all windows of the run together, so the
-# one-day windows of a split chain (plan.split_long_chains) do not stop after 4 pages each until the
-# reader reaches them. About 10-25 MB of Arrow pages at most.
+# Pages all windows together may buffer beyond their own PAGES_AHEAD, so the one-day windows of a split
+# chain do not stop after 4 pages each until the reader reaches them (10-25 MB at most).
 SHARED_PAGES_AHEAD = 48
-# What a resource's generator yields while its next page is still on the wire. dlt skips None and
-# moves round robin to the next resource, so one slow window never holds up the others, and the main
-# thread never blocks on a lock (Ctrl-C inside a blocking ``Queue.get`` can leave its mutex held).
+# Yielded while the next page is on the wire: dlt skips None and moves to the next resource, and the
+# main thread never blocks on a lock (Ctrl-C inside a blocking ``Queue.get`` can leave its mutex held).
 NOT_READY = None
 _END = object()
 
@@ -49,7 +44,6 @@ class Pools:
         stream_workers: Windows streamed at once (each blocks on its queue until dlt reads it, so each
             gets its own thread, never a fetch-pool worker another window waits for).
         modules_workers: ``modules`` windows at once (a whole batch's, for module_details).
-        cancelled: Set when the run stops; waiting producers give up.
     """
 
     def __init__(self, gate_size: int, stream_workers: int, modules_workers: int,
@@ -106,12 +100,8 @@ class Pools:
         future.result()
 
     def _put(self, pages: queue.Queue, item: Any, page: bool = True) -> None:
-        """Queues ``item`` as ``(item, shared)``: a page within the window's own PAGES_AHEAD, else in a
-        free slot of SHARED_PAGES_AHEAD, else once the reader has taken one. The end marker never waits.
-
-        The window being read can always go on (the reader frees its own allowance), so no wait here
-        can block the reader.
-        """
+        """Queues ``item`` as ``(item, shared)``: within the window's PAGES_AHEAD, else in a free shared
+        slot, else once the reader took one (it frees its own window's allowance, so it is never blocked)."""
         while page:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")

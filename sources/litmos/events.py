@@ -1,7 +1,6 @@
-"""Small progress events passed to ``sync(on_event=...)`` (the CLI draws progress bars from them).
+"""Progress events passed to ``sync(on_event=...)``, one at a time (the sync serialises the callback).
 
-Events are emitted from worker threads but delivered one at a time (the sync core serialises the
-callback), so a handler needs no locking. Handlers must be cheap: they run on the fetch path.
+Handlers need no locking but must be cheap: they run on the fetch path.
 """
 from __future__ import annotations
 

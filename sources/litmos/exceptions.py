@@ -1,8 +1,6 @@
-"""Errors raised by the Litmos source, all rooted at :class:`LitmosError`.
+"""Errors of the Litmos source, rooted at :class:`LitmosError`, and the one redactor of secrets.
 
-Every message is one line that names what was wrong (usually the endpoint) and how to fix it. Messages
-never contain the API key: callers build them from the endpoint path and the parameters only, and the
-client scrubs any server text it quotes through :func:`redact`.
+Every message is one line naming what was wrong and how to fix it, never the API key (:func:`redact`).
 """
 from __future__ import annotations
 
@@ -36,8 +34,7 @@ class LitmosNotFoundError(LitmosRequestError):
 
 
 class LitmosRedirectError(LitmosRequestError):
-    """The API answered with a redirect the client does not follow: to another origin (the key would go
-    with it) or more than a few hops. Never retried."""
+    """A redirect not followed: to another origin (the key would go with it) or too many hops."""
 
 
 class LitmosUnavailableError(LitmosError):
@@ -53,12 +50,7 @@ class LitmosMalformedResponseError(LitmosError):
 
 
 class LitmosUndecodableError(LitmosMalformedResponseError):
-    """The body is not valid UTF-8. Retried once (a body cut inside a character looks the same); when the
-    same bytes come back, the records that decode load and the others are quarantined (rejects.py).
-
-    Attributes:
-        transient: False when retrying cannot help (the server sent these exact bytes before).
-    """
+    """The body is not valid UTF-8; ``transient`` is False when the same bytes came back (rejects.py)."""
 
     def __init__(self, message: str, transient: bool = True) -> None:
         super().__init__(message)
@@ -75,15 +67,7 @@ MIN_SECRET_LENGTH = 4
 
 
 def redact(text: str, secrets: Iterable[str | None] | str | None = ()) -> str:
-    """The one redactor: removes API keys and passwords from any text before it is shown or stored.
-
-    Args:
-        text: Any text that may quote a URL, a header, a DSN or a traceback.
-        secrets: The secret values (or one), each replaced wherever it appears.
-
-    Returns:
-        The text with ``apikey=...`` query values and every secret replaced by ``***``.
-    """
+    """``text`` with ``apikey=...`` query values and every one of ``secrets`` replaced by ``***``."""
     text = _KEY_IN_QUERY.sub(r"\1***", text)
     for secret in [secrets] if isinstance(secrets, str) else (secrets or ()):
         if secret and len(secret) >= MIN_SECRET_LENGTH:
@@ -92,8 +76,7 @@ def redact(text: str, secrets: Iterable[str | None] | str | None = ()) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that passes every record's message, string extras and traceback through
-    :func:`redact`; ``add`` registers more secrets (the client adds its key when it is built)."""
+    """Passes every record's message, string extras and traceback through :func:`redact`."""
 
     _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {"message", "asctime"}
 

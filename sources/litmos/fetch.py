@@ -1,8 +1,7 @@
-"""Page loops: one window, one list, or one object of an endpoint -> a list of typed Arrow tables.
+"""Page loops: one window, list or object of an endpoint -> typed Arrow tables.
 
-Paging follows the reality notes: ``limit`` is always the page limit (1000), ``start`` advances by the
-number of records actually received (pages may hold MORE than ``limit``), and a short or empty page ends
-the walk. Order is never assumed; the merge on primary keys removes duplicates.
+``start`` advances by the records actually received (pages may hold more than ``limit``) and a short page
+ends the walk (reference notes). Order is never assumed: the merge on primary keys removes duplicates.
 """
 from __future__ import annotations
 
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Reject:
-    """A record that could not be decoded, kept raw for the ``_litmos_rejects`` table (rejects.py)."""
+    """A record that could not be decoded, kept raw for ``_litmos_rejects`` (rejects.py)."""
 
     endpoint: str  # the path requested, parent id filled in
     table: str
@@ -48,7 +47,7 @@ class Reject:
 
 @dataclass
 class Page:
-    """What ``validate`` makes of one body: the rows, how many records the body held, the rejects."""
+    """One parsed body."""
 
     table: pa.Table
     received: int  # records in the body (rows + keyless + quarantined): the next page's start moves by it
@@ -57,30 +56,22 @@ class Page:
 
 @dataclass
 class Fetcher:
-    """Reads pages through a :class:`LitmosClient`, counting windows, pages and rows into ``client.stats``.
-
-    Attributes:
-        client: The HTTP client (shared rate budget inside).
-        page_limit: ``limit`` sent with every paged request (1000 = the API's maximum).
-        emit: Event callback (already serialised by the caller), or None.
-    """
+    """Reads pages through a :class:`LitmosClient`, counting into ``client.stats``; ``emit`` is serialised."""
 
     client: LitmosClient
     page_limit: int = PAGE_LIMIT
     emit: Callable[[Any], None] | None = None
-    cancelled: threading.Event | None = None  # None: the client's, so a cancel also cuts its backoffs short
     gate: PriorityGate | None = None  # bounds requests in flight across all fetching threads
     store_login_keys: bool = False  # keep Endpoint.credentials columns (else loaded as NULL)
     rejects: list[Reject] = field(default_factory=list)  # quarantined records of the run, for rejects.py
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self) -> None:
-        if self.cancelled is None:
-            self.cancelled = getattr(self.client, "cancelled", None) or threading.Event()
+    @property
+    def cancelled(self) -> threading.Event:
+        return self.client.cancelled
 
     @property
     def stats(self) -> RunStats:
-        """The run's stats (the client's): one object for every session of a run."""
         return self.client.stats
 
     def _event(self, event: Any) -> None:
@@ -94,19 +85,15 @@ class Fetcher:
         """Reads every page of one window (or of an undated list) of ``endpoint``.
 
         Args:
-            endpoint: The endpoint row.
-            window: The since/to window (delta endpoints) or None.
-            index: Window number within the run, for progress events.
-            total: Windows of this resource in the run.
+            index: Window number within the run (of ``total``), for progress events.
             extra_params: More query parameters (``since`` for /achievements).
             parent_id: Id substituted into the path (child endpoints) and written to the parent column.
             on_page: Receives each non-empty page as it arrives (may block: back-pressure); the pages
-                are then not kept, so memory does not grow with the window's size.
-            priority: Maps the pages read so far to the next request's priority (default: the pages
-                read so far, so a long chain of pages goes first; see budget.py).
+                are then not kept.
+            priority: Maps the pages read so far to the next request's priority (default: that count).
 
         Returns:
-            The non-empty pages as tables (empty when ``on_page`` is given).
+            The non-empty pages (none when ``on_page`` is given).
         """
         self.stats.started(endpoint.table)
         since, to = (window.since, window.to) if window else (None, None)
@@ -158,7 +145,7 @@ class Fetcher:
             if page.received < self.page_limit:
                 break
             start += page.received
-        self.stats.window_done(endpoint.table, pages, rows)
+        self.stats.finished(endpoint.table, pages, rows)
         self._event(WindowDone(endpoint.table, since, to, rows, pages, index, total))
         return tables
 
@@ -175,7 +162,7 @@ class Fetcher:
             return None
         table = page.table
         self._keep_rejects(path, page)
-        self.stats.detail_done(endpoint.table, table.num_rows)
+        self.stats.finished(endpoint.table, 1, table.num_rows, windows=0)
         return table
 
     def _get(self, path: str, params: dict[str, str] | None = None, priority: int = 0, **kwargs: Any) -> Any:
@@ -183,7 +170,7 @@ class Fetcher:
             return self.client.get(path, params, priority=priority, **kwargs)
 
     def drain_rejects(self) -> list[Reject]:
-        """The records quarantined since the last call (for ``rejects.rejects_resource``)."""
+        """The records quarantined since the last call."""
         with self._lock:
             out, self.rejects = self.rejects, []
         return out
@@ -227,11 +214,7 @@ class Fetcher:
 
 
 def blank_credentials(table: pa.Table, endpoint: Endpoint) -> pa.Table:
-    """Replaces the endpoint's credential columns (``LoginKey``) by NULLs of the same type.
-
-    The column stays (the documented schema), its values never reach the warehouse: anyone who can
-    read the raw tables could otherwise log in as any user, administrators included.
-    """
+    """NULLs the endpoint's credential columns (``LoginKey`` logs anyone in as its user), keeping the column."""
     for name in endpoint.credentials:
         i = table.schema.get_field_index(name)
         if i >= 0 and table.column(i).null_count != table.num_rows:

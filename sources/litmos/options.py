@@ -1,8 +1,6 @@
-"""The run options of the Litmos source: one frozen dataclass, built and validated by one function.
+"""The run options of the Litmos source, validated and typed once by :func:`litmos_options`.
 
-``litmos_source(...)`` (arguments injected by dlt from ``sources.litmos.*``) and ``pipelines.sync``
-both call :func:`litmos_options`; everything downstream (client, session, resources) takes the typed
-values and never re-checks or re-parses them.
+``litmos_source(...)`` and ``pipelines.sync`` both call it; everything downstream takes the typed values.
 """
 from __future__ import annotations
 
@@ -18,30 +16,24 @@ from .windows import parse_user_date
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class LitmosOptions:
     """Validated options of one run; build it with :func:`litmos_options`.
 
     Attributes:
         api_key: Litmos API key (``SOURCES__LITMOS__API_KEY``).
-        base_url: API root; EU ``https://api.litmoseu.com/v1.svc``.
         source_name: The ``source`` query parameter (<= 50 characters; ``SOURCES__LITMOS__SOURCE``).
-        response_format: ``xml`` or ``json``.
         auth_in_query: Send the key in the query string (old tenants) instead of the header.
         requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
-        resources: Table names in endpoint-table order (all by default). Naming any reads the
-            collection family now (``collection_refresh_days`` becomes 0).
-        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill.
-        end_date: Inclusive last day of a bounded backfill that leaves the cursors alone.
+        resources: Table names in endpoint-table order. Naming any reads the collection family now.
+        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill
+            (``end_date`` inclusive) that leaves the cursors alone.
         lookback_days: Days re-read before each cursor (late-committed rows).
-        page_limit: Records per page (1..1000).
-        collection_refresh_days: Read the collection family (1 + C + 2L requests) every run (0) or once
-            every this many days.
+        collection_refresh_days: Read the collection family every run (0) or every this many days.
         store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in) instead of NULL.
         max_workers: Requests in flight at once.
         windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
-        max_retries: Retries of a transient failure.
-        backoff_base: First retry backoff in seconds.
     """
 
     api_key: str = field(repr=False)
@@ -66,20 +58,13 @@ class LitmosOptions:
 _DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
 
 
-def litmos_options(api_key: str | None = None, base_url: str | None = None, source_name: str | None = None,
-                   **raw: Any) -> LitmosOptions:
-    """Validates raw option values once and types them (the one configuration path).
-
-    Args:
-        api_key, base_url, source_name: The connection (also accepted by position).
-        **raw: The other :class:`LitmosOptions` fields as given: text from the environment, numbers, dates
-            (``str``/``date``/``datetime``), a comma-separated ``resources``; None or missing = the default.
+def litmos_options(**raw: Any) -> LitmosOptions:
+    """Validates raw option values (text from the environment, numbers, dates; None = default) and types them.
 
     Raises:
         LitmosConfigError: The first bad value, in one line naming the setting.
         TypeError: A name that is not an option.
     """
-    raw.update(api_key=api_key, base_url=base_url, source_name=source_name)
     unknown = sorted(set(raw) - set(_DEFAULTS))
     if unknown:
         raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")
@@ -137,10 +122,7 @@ def litmos_options(api_key: str | None = None, base_url: str | None = None, sour
 
 
 def select_resources(resources: Sequence[str] | str | None) -> list[str]:
-    """Validates resource names and returns them in endpoint-table order.
-
-    ``module_details`` follows ``modules`` (its ids come from the modules pages), so selecting it adds
-    ``modules``.
+    """Validates resource names and returns them in endpoint-table order; ``module_details`` adds ``modules``.
 
     Raises:
         LitmosConfigError: A name is not a known resource.
@@ -163,11 +145,7 @@ def select_resources(resources: Sequence[str] | str | None) -> list[str]:
 
 
 def parse_flag(value: Any, name: str) -> bool:
-    """A true/false setting that may arrive as text from the environment.
-
-    Raises:
-        LitmosConfigError: Neither true nor false.
-    """
+    """A true/false setting that may arrive as text from the environment."""
     if isinstance(value, bool) or value is None:
         return bool(value)
     text = str(value).strip().lower()
@@ -196,6 +174,3 @@ def _tuning(name: str, value: Any, kind: type, least: float) -> Any:
     if number is None or number < least or (kind is int and not number.is_integer()):
         raise LitmosConfigError(f"bad sources.litmos.{name} {value!r}: expected a {kind.__name__}")
     return kind(number)
-
-
-__all__ = ["LitmosOptions", "litmos_options", "select_resources", "parse_flag"]

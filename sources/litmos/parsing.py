@@ -1,8 +1,7 @@
 """Litmos XML / JSON response bodies -> typed pyarrow tables.
 
-The XML path is the hot one: lxml parses the page, one loop drops each element's text into a per-column
-list (no per-row dicts), and pyarrow compute casts whole columns at once. Columns come from the endpoint
-table in ``settings.py`` so every documented column exists (typed) even when all its values are null;
+The hot XML path drops each element's text into a per-column list (no per-row dicts) and casts whole
+columns with pyarrow compute. Every documented column (settings.py) exists, typed, even when all null;
 undocumented elements become extra string columns (logged once), never a failure.
 """
 from __future__ import annotations
@@ -49,7 +48,7 @@ _seen_lock = threading.Lock()
 
 
 def arrow_schema(endpoint: Endpoint, extra: Iterable[str] = ()) -> pa.Schema:
-    """Returns the Arrow schema of one endpoint's table (documented columns, extras, synced-at)."""
+    """The Arrow schema of one endpoint's table: documented columns, extras, synced-at."""
     # Key columns are declared non-nullable, as dlt declares merge keys, so the two schemas agree.
     fields = [pa.field(name, ARROW_TYPES[kind], nullable=name not in endpoint.primary_key)
               for name, kind in endpoint.columns.items()]
@@ -81,17 +80,11 @@ def parse_page(
     synced_at: datetime,
     parent_id: str | None = None,
 ) -> pa.Table:
-    """Parses one response body into a typed table.
+    """Parses one response body into a table of ``arrow_schema(endpoint, extras)``.
 
     Args:
-        body: The raw HTTP body.
-        endpoint: The endpoint row the body answers.
-        response_format: ``xml`` or ``json``.
-        synced_at: Extraction time written to ``_litmos_synced_at`` on every row.
+        synced_at: Written to ``_litmos_synced_at`` on every row.
         parent_id: Value of ``endpoint.parent_column`` for child/detail endpoints.
-
-    Returns:
-        A table whose first columns follow ``arrow_schema(endpoint)``.
 
     Raises:
         LitmosMalformedResponseError: The body is not well-formed (e.g. truncated).
@@ -158,7 +151,7 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
 
 
 def _check_utf8(body: bytes, endpoint: Endpoint) -> None:
-    """Raises :class:`LitmosUndecodableError` when the body is not UTF-8 (the API's only encoding)."""
+    """Raises :class:`LitmosUndecodableError` when the body is not UTF-8."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -223,21 +216,16 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
 
 
 def _json_kind(data: Any) -> str:
-    if isinstance(data, dict):
-        return "an object"
-    if isinstance(data, list):
-        return "a list"
-    if isinstance(data, str):
-        return "a string"
-    return "null" if data is None else "a " + type(data).__name__
+    kinds = {dict: "an object", list: "a list", str: "a string", type(None): "null"}
+    return kinds.get(type(data)) or "a " + type(data).__name__
 
 
 def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "",
             text_only: bool = False) -> pa.Array:
     """Converts one column of raw values (text or JSON scalars) into its Arrow type.
 
-    Whole columns are cast with pyarrow compute; only columns that fail the fast cast fall back to a
-    per-value parse, where an unparseable value becomes NULL with a warning instead of failing the run.
+    Only columns that fail the whole-column cast are parsed value by value, where an unparseable value
+    becomes NULL with a warning instead of failing the run.
     """
     if kind == "str":
         return pa.array(values, pa.string()) if text_only else _to_string_array(values)
@@ -294,9 +282,7 @@ def _to_string_array(values: list) -> pa.Array:
 
 
 def _scalar_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 def _convert_python(values: list, kind: str, endpoint: Endpoint | None, name: str) -> pa.Array:
@@ -316,7 +302,7 @@ def _convert_python(values: list, kind: str, endpoint: Endpoint | None, name: st
 
 
 def parse_bool(value: Any) -> bool | None:
-    """Parses ``true``/``false`` (any case, also 1/0) or a JSON bool; blank -> None."""
+    """``true``/``false`` (any case, also 1/0/yes/no) or a JSON bool; blank -> None."""
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, (int, float)):
@@ -351,11 +337,7 @@ def _parse_float(value: Any) -> float | None:
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """Parses ISO 8601 (fraction/``Z``/offset optional) or WCF ``/Date(ms[+-]hhmm)/`` into UTC.
-
-    Naive values are UTC (the API's documented zone). A WCF offset is display information only: the
-    epoch milliseconds already are the instant.
-    """
+    """ISO 8601 (naive = UTC) or WCF ``/Date(ms[+-]hhmm)/`` (the offset is display only) as UTC."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -376,8 +358,7 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 def _timespan_seconds(value: Any) -> int | None:
-    """Parses a .NET TimeSpan (``HH:mm:ss``, ``d.HH:mm:ss``, optional fraction), an xs:duration
-    (``PT5M30S``) or plain seconds into whole seconds."""
+    """A .NET TimeSpan (``[d.]HH:mm:ss[.f]``), an xs:duration (``PT5M30S``) or seconds, in whole seconds."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):

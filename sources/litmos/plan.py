@@ -1,8 +1,4 @@
-"""The window plan of one run: each resource's windows from its cursor, the batches, long-chain splits.
-
-Pure planning (no request, no thread): :func:`plan_run` turns the stored state and the run options
-into a :class:`Plan` that the session fetches batch by batch.
-"""
+"""The window plan of one run (no request, no thread): windows from the cursors, batches, chain splits."""
 from __future__ import annotations
 
 import logging
@@ -28,15 +24,12 @@ class Plan:
     """What one run reads.
 
     Attributes:
-        resources: The tables of the run (a history walk keeps only those it walks).
         windows: Per delta table, its windows in fetch order.
         since: Per ``since`` table, its ``since`` (None = the whole feed).
         expected_pages: Per table, the pages each window is expected to hold.
         skipped: Collection-family tables not due for their full read.
-        refresh_family: Whether the collection family is read in this run.
         backfill_range: ``start..end`` of a bounded backfill (None for a nightly run).
         per_batch: Windows of every delta table per committed batch.
-        batches_total: Batches of the run (at least 1).
     """
 
     resources: list[str]
@@ -52,9 +45,8 @@ class Plan:
 
 def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_now: datetime,
                every_days: int) -> bool:
-    """Whether this run reads the collection family: ``every_days`` 0 = every run, else when the
-    oldest selected family table was last read ``every_days`` or more UTC days ago (by date, so a
-    weekly refresh happens on the same weekday whatever the run's time of day)."""
+    """Whether this run reads the collection family: every run (``every_days`` 0), else when its oldest
+    read is ``every_days`` UTC dates ago (a weekly refresh keeps its weekday whatever the time of day)."""
     family = [t for t in tables if t in COLLECTION_FAMILY]
     if not family:
         return False
@@ -68,7 +60,7 @@ def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_
 
 
 def days_read(since: datetime, to: datetime, server_now: datetime) -> float:
-    """Days of ``[since, to]`` that lie before the server's now (what a request for it can return)."""
+    """Days of ``[since, to]`` before the server's now."""
     return max(0.0, (min(to, server_now) - since).total_seconds() / 86400)
 
 
@@ -140,13 +132,10 @@ def split_long_chains(plan: Plan, server_now: datetime, rows_per_day: dict[str, 
                       page_limit: int, rate: float) -> None:
     """Re-plans in one-day windows the resources whose page chain would outlast the rate budget.
 
-    A window's pages form a chain (each ``start`` is the previous page's row count), so a big org's
-    3-day nightly window of 30 pages of course results takes a minute at 2 s a page whatever the
-    budget. When a resource's expected chain (its largest window's pages, from the rows per day it
-    read last time, times ``PAGE_SECONDS`` plus one token's wait) is longer than the whole run's
-    expected requests take at the rate budget, that chain and not the budget would set the pace:
-    its one-day windows run side by side instead, for at most one more request per extra window
-    (its last, partly filled page). Also fills ``plan.expected_pages``.
+    A window's pages form a chain (each ``start`` is the previous page's row count): 30 pages take a
+    minute at 2 s a page whatever the budget. When a resource's longest expected chain (from the rows
+    per day it read last time) takes longer than the whole run at the budget, its one-day windows run
+    side by side instead, for one more request per extra window. Also fills ``plan.expected_pages``.
     """
     def pages(table: str, window: Window) -> int:
         return int(rows_per_day.get(table, 0.0) * days_read(window.since, window.to, server_now)

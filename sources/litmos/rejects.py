@@ -1,9 +1,7 @@
-"""The ``_litmos_rejects`` table: records the API sent but that could not be decoded, kept raw.
+"""The ``_litmos_rejects`` table: records the API sent that are not valid UTF-8, kept raw.
 
-One record with bytes that are not UTF-8 must not stop every table of every run (it would repeat on each
-retry and each rerun), and must not vanish either: the fetcher quarantines it (``Fetcher.rejects``) with
-where it came from, and this module loads those rows, appended, next to the data. A run with rejects
-loads everything else and should end with a warning and :data:`EXIT_REJECTS`.
+One such record must neither stop every run (it repeats on each rerun) nor vanish: the fetcher
+quarantines it and this module appends it here; the run loads the rest and ends with :data:`EXIT_REJECTS`.
 """
 from __future__ import annotations
 
@@ -19,33 +17,24 @@ REJECTS_TABLE = "_litmos_rejects"
 EXIT_REJECTS = 3
 
 _TS = pa.timestamp("us", tz="UTC")
-SCHEMA = pa.schema([
-    pa.field("endpoint", pa.string(), nullable=False),
-    pa.field("table_name", pa.string(), nullable=False),
-    pa.field("window_since", _TS),
-    pa.field("window_to", _TS),
-    pa.field("start_offset", pa.int64(), nullable=False),
-    pa.field("parent_id", pa.string()),
-    pa.field("reason", pa.string(), nullable=False),
-    pa.field("raw", pa.string(), nullable=False),
-    pa.field("seen_at", _TS, nullable=False),
-])
+_COLUMNS = (  # (column, Reject attribute, type, nullable)
+    ("endpoint", "endpoint", pa.string(), False),
+    ("table_name", "table", pa.string(), False),
+    ("window_since", "since", _TS, True),
+    ("window_to", "to", _TS, True),
+    ("start_offset", "start", pa.int64(), False),
+    ("parent_id", "parent_id", pa.string(), True),
+    ("reason", "reason", pa.string(), False),
+    ("raw", "raw", pa.string(), False),
+    ("seen_at", "seen_at", _TS, False),
+)
+SCHEMA = pa.schema([pa.field(name, kind, nullable=nullable) for name, _, kind, nullable in _COLUMNS])
 
 
 def rejects_table(rejects: Iterable[Reject]) -> pa.Table:
-    """The rejects as rows of ``_litmos_rejects``."""
     rows = list(rejects)
-    return pa.Table.from_pydict({
-        "endpoint": [r.endpoint for r in rows],
-        "table_name": [r.table for r in rows],
-        "window_since": [r.since for r in rows],
-        "window_to": [r.to for r in rows],
-        "start_offset": [r.start for r in rows],
-        "parent_id": [r.parent_id for r in rows],
-        "reason": [r.reason for r in rows],
-        "raw": [r.raw for r in rows],
-        "seen_at": [r.seen_at for r in rows],
-    }, schema=SCHEMA)
+    return pa.Table.from_pydict({name: [getattr(r, attr) for r in rows] for name, attr, _, _ in _COLUMNS},
+                                schema=SCHEMA)
 
 
 def rejects_resource(rejects: Iterable[Reject] | Callable[[], Iterable[Reject]],
@@ -53,9 +42,9 @@ def rejects_resource(rejects: Iterable[Reject] | Callable[[], Iterable[Reject]],
     """A dlt resource (append) of ``_litmos_rejects``.
 
     Args:
-        rejects: The rejects, or a function returning them when dlt extracts (``fetcher.drain_rejects``).
-        ready: Until it returns True the resource yields None (which dlt skips), so that in one
-            extraction with the resources that find the rejects it drains them only after they ran.
+        rejects: The rejects, or a function returning them when dlt extracts.
+        ready: Until it returns True the resource yields None (which dlt skips), so it drains the
+            rejects only after the resources of the same extraction that find them.
     """
 
     def items() -> Iterator[pa.Table | None]:

@@ -1,7 +1,6 @@
 """The one-line messages of failed requests: what the API answered and which setting to check.
 
-They quote the endpoint path and a short, tag-free, key-free snippet of the server's text, never the URL
-with its query (the key may travel there).
+They quote the path and a tag-free, key-free snippet of the answer, never the URL's query (the key).
 """
 from __future__ import annotations
 

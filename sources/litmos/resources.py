@@ -1,9 +1,8 @@
 """The dlt resources of a batch: each table's pages in window order, and the state marks they prove.
 
-Each generator yields the table's typed empty page first (the table exists with every column even when
-no row ever arrives), then ``NOT_READY`` while a page is on the wire, then the pages combined into
-tables of up to ``ROWS_PER_ITEM`` rows. After a window's pages it moves that window's mark in the dlt
-source state, so ``pipeline.run`` commits rows and cursors of a batch together.
+Each generator yields the typed empty table first (every column exists even without rows), NOT_READY
+while a page is on the wire, then pages combined up to ``ROWS_PER_ITEM`` rows; after a window it moves
+that window's state mark, so ``pipeline.run`` commits a batch's rows and cursors together.
 """
 from __future__ import annotations
 
@@ -23,25 +22,18 @@ from .settings import ENDPOINTS, Endpoint
 from .state import COLLECTION_FAMILY, RESYNC_SUFFIX, WHOLE_FEED
 from .windows import Window
 
-# The functions below take the running ``session.SyncSession`` (which imports this module) and its
-# ``BatchWork``; they are typed ``Any`` so the import runs one way.
+# A ``session.SyncSession``, which imports this module: typed ``Any`` so the import runs one way.
 Session = Any
 
-# Rows per table handed to dlt for a delta resource: consecutive pages are combined (zero-copy) up to
-# this many rows, because dlt's extract pays a fixed Python cost per item (schema checks, column
-# normalisation, buffer accounting). The combined pages stay in RAM until dlt writes them (20k course
-# results: ~5 MB).
+# dlt's extract pays a fixed Python cost per item, so consecutive pages are combined (zero-copy) up to
+# this many rows (20k course results: ~5 MB held until dlt writes them).
 ROWS_PER_ITEM = 20_000
 
 
 def table_resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]],
                    table_name: str | None = None) -> Any:
-    """Wraps pages as the endpoint's dlt resource with its keys and disposition.
-
-    ``items`` is an iterator of pages, or a parameterless generator function that dlt calls when it
-    extracts (a fresh generator per extraction). ``table_name`` loads them elsewhere (a re-sync's
-    shadow copy) with the same keys and types.
-    """
+    """Wraps pages (an iterator, or a generator function dlt calls per extraction) as the endpoint's dlt
+    resource with its keys and disposition; ``table_name`` loads them elsewhere (a re-sync's copy)."""
     table_name = table_name or endpoint.table
     if endpoint.kind in ("full", "child"):
         return dlt.resource(items, name=endpoint.table, table_name=table_name, write_disposition="replace")
@@ -70,17 +62,15 @@ def batch_resources(session: Session, work: Any) -> list[Any]:
     resources = [table_resource(ENDPOINTS[table], tracked(table, pages),
                                 table_name=table + RESYNC_SUFFIX if table in session.resync else None)
                  for table, pages in items.items()]
-    # Undecodable records, kept raw: drained once the batch's resources have run, so they are committed
-    # with the batch's rows and cursors.
+    # Drained once the batch's resources have run, so they are committed with the batch.
     resources.append(rejects_resource(drain, ready=lambda: not running))
     return resources
 
 
 def batch_items(session: Session, work: Any) -> dict[str, Iterator[pa.Table | None]]:
-    """The page generators of a submitted batch by table (only tables with work in it).
+    """The page generators of a submitted batch by table; its requests now go before those fetched ahead.
 
-    From now on this batch's requests go before those of batches fetched ahead. Nothing runs until
-    they are iterated, and the state marks they set need an active dlt source state (extraction).
+    The state marks they set need an active dlt source state (extraction).
     """
     session.reading_batch = max(session.reading_batch, work.index)
     out: dict[str, Iterator[pa.Table | None]] = {}
@@ -117,8 +107,7 @@ def _delta_items(session: Session, table: str, positions: list[int]) -> Iterator
                     session.see(table, page)
                 yield from pending.add(page)
         days += days_read(window.since, window.to, session.server_now)
-        # The marks are committed with this batch's rows (same load package), so moving one while the
-        # window's last rows still wait in ``pending`` is safe: both reach dlt, or neither is committed.
+        # Safe while the window's last rows still wait in ``pending``: the mark is committed with them.
         _mark_loaded(session, table, window, position, last)
     if not (session.history_mode or table in session.resync):  # old windows are sparser than today's
         state.set_rows_per_day(table, rows, days)
@@ -141,7 +130,6 @@ def _mark_loaded(session: Session, table: str, window: Window, position: int, la
 
 def _family_items(session: Session, table: str, future: Future) -> Iterator[pa.Table | None]:
     yield from _future_items(table, future, key=table)
-    # the future covers the whole family, so its requests are all counted by now
     counted = session.client.stats.resources
     requests = sum(counted[t].requests for t in COLLECTION_FAMILY if t in counted)
     state.set_refreshed(table, session.server_now, requests)
@@ -149,12 +137,11 @@ def _family_items(session: Session, table: str, future: Future) -> Iterator[pa.T
 
 def _since_items(session: Session, table: str, future: Future) -> Iterator[pa.Table | None]:
     yield from _future_items(table, future)
-    if table not in session.resync:
-        state.forget_finished_resync(table)
-    since = session.since[table]
     if table in session.resync:
         state.set_resync_progress(table, session.resync[table], session.server_now, done=True)
         return
+    state.forget_finished_resync(table)
+    since = session.since[table]
     if since is not None:
         state.set_rows_per_day(table, sum(t.num_rows for t in future.result()),
                                days_read(since, session.server_now, session.server_now))
@@ -177,8 +164,7 @@ def _empty(table: str) -> pa.Table:
 
 
 def _future_items(table: str, future: Future, key: str | None = None) -> Iterator[pa.Table | None]:
-    """The typed empty table, NOT_READY until ``future`` is done, then its pages (``result[key]``
-    when the future fetched several tables)."""
+    """The typed empty table, NOT_READY until ``future`` is done, then its pages (or ``result[key]``)."""
     yield _empty(table)
     yield from until_done(future)
     result = future.result()
@@ -188,9 +174,7 @@ def _future_items(table: str, future: Future, key: str | None = None) -> Iterato
 class _PageBuffer:
     """Combines consecutive pages of one resource into tables of up to ``max_rows`` rows.
 
-    ``pa.concat_tables`` only links the pages' column chunks (no copy), so a combined table costs no
-    more memory than its pages. Pages may differ in their undocumented extra columns: schemas are
-    unified by column name and a column missing from a page is null in its rows.
+    ``pa.concat_tables`` links the pages' chunks (no copy) and unifies the extra columns by name.
     """
 
     def __init__(self, max_rows: int) -> None:
@@ -199,7 +183,7 @@ class _PageBuffer:
         self.rows = 0
 
     def add(self, page: pa.Table) -> Iterator[pa.Table]:
-        """Buffers ``page``, first yielding what is buffered when ``page`` would pass ``max_rows``."""
+        """Buffers ``page``, first yielding the buffer when ``page`` would pass ``max_rows``."""
         if self.pages and self.rows + page.num_rows > self.max_rows:
             yield from self.flush()
         self.pages.append(page)
@@ -208,7 +192,7 @@ class _PageBuffer:
             yield from self.flush()
 
     def flush(self) -> Iterator[pa.Table]:
-        """Yields the buffered pages as one table (nothing when empty) and empties the buffer."""
+        """Yields the buffered pages as one table (nothing when empty)."""
         pages, self.pages, self.rows = self.pages, [], 0
         if len(pages) == 1:
             yield pages[0]

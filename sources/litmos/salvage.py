@@ -1,7 +1,6 @@
 """Bodies that are not valid UTF-8: keep the records that decode, quarantine the others (rejects.py).
 
-Record boundaries are found in the raw bytes (XML elements, JSON array items); bad bytes outside every
-record mean no boundary can be trusted, and the body fails instead.
+Record boundaries are found in the raw bytes; bad bytes outside every record fail the body instead.
 """
 from __future__ import annotations
 

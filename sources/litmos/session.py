@@ -1,11 +1,8 @@
-"""One extraction run: the plan, the batches of windows, the requests in flight, the dlt resources.
+"""One extraction run: the plan (plan.py), its batches of windows, the requests in flight (concurrency.py).
 
-A :class:`SyncSession` plans every selected resource's windows from its cursor (plan.py), splits them
-into batches (``windows_per_batch`` windows of every delta resource per batch) and submits each batch's
-windows to its pools (concurrency.py). Every request passes the client's shared rate budget in priority
-order: the longest chains of pages first, the batch dlt is reading before the batch fetched ahead.
-:meth:`resources_for` turns one submitted batch into dlt resources (resources.py), so ``pipeline.run``
-commits data and cursors of a batch together.
+Requests pass the shared rate budget in priority order: the longest chains of pages first, the batch dlt
+is reading before the batch fetched ahead. :meth:`SyncSession.resources_for` turns a submitted batch into
+dlt resources (resources.py), so ``pipeline.run`` commits a batch's rows and cursors together.
 """
 from __future__ import annotations
 
@@ -27,9 +24,8 @@ from .plan import plan_run
 from .settings import ENDPOINTS
 from .windows import Window, format_api_date
 
-# Priority handicap of a request for a batch that is not being read yet: those windows are fetched
-# ahead only with the budget the batch being read leaves unused (its last pages and its load), so
-# requests keep flowing across batch boundaries without delaying the batch dlt is waiting for.
+# Priority handicap of a batch not being read yet: fetched ahead only with the budget the batch being
+# read leaves unused, so requests flow across batch boundaries without delaying the one dlt waits for.
 _PREFETCH_HANDICAP = 1_000_000
 
 
@@ -46,32 +42,26 @@ class BatchWork:
 
 
 class SyncSession:
-    """Plans and fetches one run; see the module docstring.
+    """Plans and fetches one run.
 
-    ``start_date``, ``end_date``, ``lookback_days``, ``page_limit``, ``max_workers``,
-    ``windows_per_batch``, ``collection_refresh_days`` and ``store_login_keys`` mean what they mean in
-    :class:`~sources.litmos.options.LitmosOptions`; the state values (``cursors``, ``backfills``,
-    ``refreshed``, ``rows_per_day``, ``family_requests``, ``covered``) are :func:`state.session_state`'s.
+    The options are :class:`~sources.litmos.options.LitmosOptions`'; the state values (``cursors``,
+    ``backfills``, ``refreshed``, ``rows_per_day``, ``family_requests``, ``covered``) are
+    :func:`state.session_state`'s.
 
     Args:
-        client: HTTP client carrying the shared rate budget and the run's stats.
         server_now: The server's clock at the start of the run (HTTP ``Date``).
-        resources: Validated table names to load.
         emit: Serialised event callback, or None.
         rows_per_item: Most rows per table handed to dlt at once (None = ``ROWS_PER_ITEM``).
         first_start: Where resources without a cursor start (None: ``start_date``, else one year
-            back); the achievements feed is then read whole (no ``since``) unless ``start_date`` is set.
-        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, the
-            windows from ``top`` back to ``bound``, newest first; each loaded window moves the table's
-            ``covered_from`` down to its ``since``. Nothing else is read.
-        resync: Tables re-read into their shadow copy (``<table>__resync``): per table
-            ``{"id", "bound", "cursor"}`` (pipelines/history.py swaps them in).
-        clock_trusted: False when ``server_now`` is the local clock (no ``Date``): cursors then
-            advance no further than the newest change read (``newest_seen`` and on).
-        newest_seen: The newest cursor value known before this session (stored cursors).
+            back); the achievements feed is then read whole unless ``start_date`` is set.
+        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, read newest
+            first, each window moving ``covered_from`` down. Nothing else is read.
+        resync: Per table re-read into ``<table>__resync``, ``{"id", "bound", "cursor"}``.
+        clock_trusted: False when ``server_now`` is the local clock: cursors then advance no further
+            than the newest change read (``newest_seen``, at first the newest stored cursor).
         since_whole: ``since`` resources to read whole (their feed was read from a later date only).
-        history_choice: The history start to remember (``history_start``): an ISO date the user
-            chose, "" for the discovered bound, None to leave the stored value alone.
+        history_choice: The ``history_start`` to remember: an ISO date, "" for the discovered bound,
+            None to leave it alone.
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
@@ -132,7 +122,7 @@ class SyncSession:
 
     def cursor_after(self, window: Window) -> datetime:
         """The cursor after ``window`` is loaded: its end, capped at the server's now (and, when that is
-        only the local clock, at the newest change read: the one instant known to have passed there)."""
+        only the local clock, at the newest change read)."""
         if self.clock_from_data:
             return min(window.to, self.server_now, self.newest_seen or window.since)
         return min(window.to, self.server_now)
@@ -149,10 +139,8 @@ class SyncSession:
                 self.newest_seen = max(self.newest_seen or newest, newest)
 
     def _priority(self, table: str, position: int) -> Callable[[int], int]:
-        """Request priority of window ``position``: the length of its chain of pages, i.e. the pages it
-        is expected to hold (from the rows per day its resource read last time) or, once more, the pages
-        read so far; so the longest chains go first and the run ends when the budget is spent, not a
-        minute later on one chain. Handicapped while its batch is ahead of the one being read."""
+        """Request priority of window ``position``: its expected (or, once more, read) pages, so the
+        longest chains go first; handicapped while its batch is ahead of the one being read."""
         batch = position // self.per_batch
         expected = self.expected_pages.get(table, [])
         length = expected[position] if position < len(expected) else 1
@@ -176,9 +164,8 @@ class SyncSession:
                 lambda on_page: self.fetcher.fetch_window(*args, on_page=on_page, priority=priority))
 
     def window_pages(self, table: str, position: int) -> Iterator[pa.Table | None]:
-        """The pages of one window (NOT_READY while they are fetched), keeping ``ahead`` windows of
-        this resource in flight: submitting lazily bounds memory, and the windows submitted ahead
-        across a batch boundary are the prefetch that overlaps loading."""
+        """The pages of one window (NOT_READY while they are fetched), keeping ``ahead`` windows of this
+        resource in flight: lazily, to bound memory; across a batch boundary, to overlap loading."""
         for ahead in range(position, position + self.ahead):
             self._submit_window(table, ahead)
         return self.pools.read(self._futures[table].pop(position))
@@ -210,17 +197,14 @@ class SyncSession:
         return work
 
     def resources_for(self, work: BatchWork) -> list[Any]:
-        """The dlt resources of a submitted batch (only resources with work in it), then its rejects."""
         return dlt_resources.batch_resources(self, work)
 
     def items_for(self, work: BatchWork) -> dict[str, Iterator[pa.Table | None]]:
-        """The page generators of a submitted batch by table (see ``resources.batch_items``)."""
         return dlt_resources.batch_items(self, work)
 
     def close(self, cancel: bool = False) -> None:
         """Stops the pools; with ``cancel`` queued requests are dropped and running ones stop early."""
         if cancel:
-            self.fetcher.cancelled.set()
-            self.client.cancel()  # wakes requests waiting for budget or sleeping in a backoff
+            self.client.cancel()  # also wakes requests waiting for budget or sleeping in a backoff
         self.pools.close(cancel)
         self.client.close()  # the client's pooled HTTP connections

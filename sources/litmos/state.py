@@ -1,7 +1,6 @@
 """The dlt source state of the Litmos source: what each table's last committed batch proves.
 
-Every mark is written inside extraction (``dlt.current.source_state()``), so ``pipeline.run`` commits
-it in the same load package as the rows it describes: a batch killed before its load moves nothing.
+Marks are written inside extraction, so they are committed in the load package of the rows they describe.
 """
 from __future__ import annotations
 
@@ -23,15 +22,13 @@ STATE_HISTORY_START = "history_start"
 RESYNC_SUFFIX = "__resync"
 # The lower edge of a ``since`` feed read without ``since``: everything it ever held.
 WHOLE_FEED = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# When each full-refresh table (the collection family) was last read in full, by the server's clock.
+# When each collection-family table was last read in full, by the server's clock.
 STATE_REFRESHED = "refreshed"
-# What the next run's plan expects (plan.split_long_chains): rows per day each delta resource read in
-# its last batch, and the requests of the last full read of the collection family.
+# What the next run's plan expects (plan.split_long_chains).
 STATE_ROWS_PER_DAY = "rows_per_day"
 STATE_FAMILY_REQUESTS = "collection_family_requests"
 
-#: Undated lists: no delta endpoint exists, so they are re-read in full (1 + collections + 2 x listings
-#: requests), every run or every ``collection_refresh_days``.
+#: Undated lists, re-read in full every run or every ``collection_refresh_days``.
 COLLECTION_FAMILY = ("collections", "collection_listings", "collection_listing_users",
                      "collection_listing_teams")
 
@@ -46,21 +43,14 @@ def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetim
     return {table: _utc(raw.get(table)) for table in ENDPOINTS}
 
 
-def refreshed_from_state(source_state: dict[str, Any] | None) -> dict[str, datetime | None]:
-    """Reads when each collection-family table was last read in full (None = never)."""
-    raw = (source_state or {}).get(STATE_REFRESHED, {}) or {}
-    return {t: _utc(raw.get(t)) for t in COLLECTION_FAMILY}
-
-
 def session_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
-    """Everything a ``SyncSession`` reads from the dlt source state, as its keyword arguments:
-    cursors, bounded-backfill progress, last full reads of the collection family, and what the last
-    runs measured for planning (rows per day, the family's request count)."""
+    """Everything a ``SyncSession`` reads from the dlt source state, as its keyword arguments."""
     state = source_state or {}
     raw = state.get(STATE_ROWS_PER_DAY, {}) or {}
     family = state.get(STATE_FAMILY_REQUESTS)
+    refreshed = state.get(STATE_REFRESHED, {}) or {}
     return {"cursors": cursors_from_state(state), "backfills": dict(state.get(STATE_BACKFILLS, None) or {}),
-            "refreshed": refreshed_from_state(state),
+            "refreshed": {t: _utc(refreshed.get(t)) for t in COLLECTION_FAMILY},
             "rows_per_day": {t: float(v) for t, v in raw.items() if isinstance(v, (int, float))},
             "family_requests": int(family) if isinstance(family, (int, float)) else None,
             "covered": dict(state.get(STATE_COVERED, None) or {})}
@@ -105,8 +95,7 @@ def set_refreshed(table: str, server_now: datetime, family_requests: int) -> Non
 
 
 def set_resync_progress(table: str, entry: dict[str, Any], cursor: datetime, done: bool) -> None:
-    """Records how far ``table``'s re-read got; when ``done`` its cursor and lower edge become the
-    copy's, committed with the copy's last rows, and the swap follows (pipelines/history.py)."""
+    """Records how far ``table``'s re-read got; when ``done`` its cursor and lower edge become the copy's."""
     entry = dict(entry, cursor=cursor.astimezone(timezone.utc).isoformat())
     if done:
         entry["done"] = True
@@ -117,7 +106,7 @@ def set_resync_progress(table: str, entry: dict[str, Any], cursor: datetime, don
 
 
 def forget_finished_resync(table: str) -> None:
-    """Drops ``table``'s finished re-sync entry: sync() swaps every finished copy in before a session."""
+    """Drops ``table``'s finished re-sync entry (sync() swapped it in before the session)."""
     entries = dlt.current.source_state().get(STATE_RESYNC) or {}
     if (entries.get(table) or {}).get("done"):
         entries.pop(table, None)

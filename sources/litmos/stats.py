@@ -1,8 +1,7 @@
 """What a run did, per resource: the one run-stats type.
 
-The fetch threads count windows, pages and rows, the HTTP client counts requests and retries, the sync
-adds the cursors, the progress output shows them and ``_litmos_sync_runs`` stores them: all in
-:class:`ResourceStats`, kept per table by one thread-safe :class:`RunStats`.
+The fetch threads, the HTTP client and the sync count into one thread-safe :class:`RunStats`; the
+progress output shows it and ``_litmos_sync_runs`` stores it.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ COUNTS = ("windows_total", "windows_done", "pages", "requests", "retries", "rows
 
 @dataclass
 class ResourceStats:
-    """One resource in one run (or one session of a run)."""
+    """One resource in one run."""
 
     windows_total: int = 0
     windows_done: int = 0
@@ -32,7 +31,6 @@ class ResourceStats:
 
     @property
     def duration_s(self) -> float:
-        """Seconds from this resource's first request to the end of its last window."""
         if self.first_start is None or self.last_end is None:
             return 0.0
         return round(self.last_end - self.first_start, 3)
@@ -63,25 +61,17 @@ class RunStats:
             if stats.first_start is None:
                 stats.first_start = time.monotonic()
 
-    def window_done(self, table: str, pages: int, rows: int) -> None:
-        """Counts one finished window of ``table``."""
+    def finished(self, table: str, pages: int, rows: int, windows: int = 1) -> None:
+        """Counts one finished window of ``table`` (``windows=0``: an object read outside any window)."""
         with self._lock:
             stats = self.resources.setdefault(table, ResourceStats())
-            stats.windows_done += 1
+            stats.windows_done += windows
             stats.pages += pages
             stats.rows += rows
             stats.last_end = time.monotonic()
 
-    def detail_done(self, table: str, rows: int) -> None:
-        """Counts one object read of ``table`` (a page that belongs to no window)."""
-        with self._lock:
-            stats = self.resources.setdefault(table, ResourceStats())
-            stats.pages += 1
-            stats.rows += rows
-            stats.last_end = time.monotonic()
-
     def total(self, name: str) -> int:
-        """The sum of one count (``requests``, ``retries``, ``rows``...) over every table."""
+        """The sum of one count (``requests``, ``rows``...) over every table."""
         with self._lock:
             return sum(getattr(s, name) for s in self.resources.values())
 
@@ -92,6 +82,3 @@ class RunStats:
     @property
     def retries_total(self) -> int:
         return self.total("retries")
-
-
-__all__ = ["ResourceStats", "RunStats", "COUNTS"]

@@ -1,9 +1,8 @@
-"""Day-aligned UTC window planning for the /org delta endpoints and date parsing of user input.
+"""Day-aligned UTC windows for the /org delta endpoints, and the parsing of user dates.
 
-A window is ``[D 00:00:00, D+k 00:00:00]`` with ``k <= 7``. Whole UTC days make the plan exact whether the
-API compares ``to`` inclusively or at day granularity (docs/architecture.md section 1): a row stamped on day
-D is always inside the window that starts at D's midnight. The last window ends tomorrow 00:00:00, a
-future date, because the vendor only returns today's rows when ``to`` lies in the future.
+A window is ``[D 00:00:00, D+k 00:00:00]`` with ``k <= 7``: whole UTC days keep the plan exact however the
+API compares ``to`` (docs/architecture.md section 1). The last window ends tomorrow 00:00:00, because the
+vendor only returns today's rows when ``to`` lies in the future.
 """
 from __future__ import annotations
 
@@ -13,48 +12,36 @@ from datetime import date, datetime, timedelta, timezone
 from .exceptions import LitmosConfigError
 from .settings import MAX_WINDOW_DAYS
 
-API_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-
 
 @dataclass(frozen=True)
 class Window:
-    """One since/to request range (both tz-aware UTC, day-aligned)."""
+    """One since/to request range (tz-aware UTC, day-aligned)."""
 
     since: datetime
     to: datetime
-    # What loading this window proves, i.e. which state mark it moves: "cursor" (the nightly's upper
-    # edge), "history" (the lower edge of what is held, walking back), "resync" (a re-read into the
-    # table's shadow copy) or "backfill" (a bounded --end-date backfill's progress).
+    # The state mark loading it moves: "cursor" (the nightly's upper edge), "history" (the lower edge,
+    # walking back), "resync" (a re-read into the shadow copy) or "backfill" (an --end-date backfill).
     role: str = "cursor"
 
     def params(self) -> dict[str, str]:
-        """Returns the ``since``/``to`` query parameters in the documented format."""
         return {"since": format_api_date(self.since), "to": format_api_date(self.to)}
 
 
 def format_api_date(value: datetime) -> str:
-    """Formats a UTC datetime as ``YYYY-MM-DD HH:MM:SS`` (the seed's documented format)."""
-    return value.astimezone(timezone.utc).strftime(API_DATE_FORMAT)
+    """``YYYY-MM-DD HH:MM:SS`` in UTC (the seed's documented format)."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def floor_day(value: datetime) -> datetime:
-    """Returns UTC midnight at or before ``value``."""
-    value = value.astimezone(timezone.utc)
-    return value.replace(hour=0, minute=0, second=0, microsecond=0)
+    """UTC midnight at or before ``value``."""
+    return value.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def parse_user_date(value: str | date | datetime | None, name: str) -> datetime | None:
-    """Parses a ``YYYY-MM-DD`` (or ISO datetime) option into a UTC datetime.
-
-    Args:
-        value: The user's value; dates and naive datetimes are read as UTC.
-        name: The option's name, quoted in the error message.
-
-    Returns:
-        A tz-aware UTC datetime, or None when ``value`` is None/empty.
+    """A ``YYYY-MM-DD`` (or ISO datetime) option as a UTC datetime; dates and naive values are UTC.
 
     Raises:
-        LitmosConfigError: The value is not a date.
+        LitmosConfigError: Not a date; the message names the option ``name``.
     """
     if value is None or value == "":
         return None
@@ -77,22 +64,11 @@ def parse_user_date(value: str | date | datetime | None, name: str) -> datetime 
 
 def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS,
                  role: str = "cursor") -> list[Window]:
-    """Splits ``[floor_day(start), end)`` into consecutive day-aligned windows of at most ``max_days``.
-
-    Args:
-        start: First instant to cover; floored to its UTC midnight.
-        end: Day-aligned end of the last window (e.g. tomorrow 00:00:00 UTC).
-        max_days: Longest window in days (the vendor allows 7).
-
-    Returns:
-        Windows without gaps or overlaps (each ``to`` is the next ``since``); empty when start >= end.
-    """
-    since = floor_day(start)
-    end = floor_day(end)
-    step = timedelta(days=max_days)
+    """Splits ``[floor_day(start), floor_day(end))`` into consecutive windows of at most ``max_days``."""
+    since, end = floor_day(start), floor_day(end)
     windows: list[Window] = []
     while since < end:
-        to = min(since + step, end)
+        to = min(since + timedelta(days=max_days), end)
         windows.append(Window(since, to, role))
         since = to
     return windows
@@ -100,29 +76,22 @@ def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS
 
 def plan_windows_back(bound: datetime, top: datetime, max_days: int = MAX_WINDOW_DAYS,
                       role: str = "history") -> list[Window]:
-    """Splits ``[floor_day(bound), floor_day(top))`` into day-aligned windows, newest first.
+    """Splits ``[floor_day(bound), floor_day(top))`` into windows, newest first.
 
-    A history walk goes back from what is already held, so each loaded window extends the held range
-    downwards without a gap, and an interrupted walk resumes from its lowest loaded window.
-
-    Returns:
-        Windows of at most ``max_days`` (the oldest may be shorter), each ``since`` the next ``to``.
+    Each loaded window extends the held range downwards without a gap, so an interrupted history walk
+    resumes from its lowest loaded window.
     """
     bound, to = floor_day(bound), floor_day(top)
-    step = timedelta(days=max_days)
     windows: list[Window] = []
     while to > bound:
-        since = max(to - step, bound)
+        since = max(to - timedelta(days=max_days), bound)
         windows.append(Window(since, to, role))
         to = since
     return windows
 
 
 def run_end(server_now: datetime, end_date: datetime | None) -> datetime:
-    """Returns the ``to`` of the last window: tomorrow 00:00 UTC, or the day after ``end_date``.
-
-    ``end_date`` is inclusive (its whole day is read) and never reaches past tomorrow.
-    """
+    """The ``to`` of the last window: tomorrow 00:00 UTC, or the day after the inclusive ``end_date``."""
     tomorrow = floor_day(server_now) + timedelta(days=1)
     if end_date is None:
         return tomorrow
@@ -130,13 +99,7 @@ def run_end(server_now: datetime, end_date: datetime | None) -> datetime:
 
 
 def start_for(cursor: datetime | None, default_start: datetime, lookback_days: float) -> datetime:
-    """Returns where a resource's windows start: its cursor minus the lookback, floored to a day.
-
-    Args:
-        cursor: The stored cursor (end of the last fully loaded window), or None on a first run.
-        default_start: Where to start without a cursor (``start_date``, default one year back).
-        lookback_days: Days re-read before the cursor to catch late-committed rows.
-    """
+    """Where a resource's windows start: its cursor minus the lookback (else ``default_start``), floored."""
     if cursor is None:
         return floor_day(default_start)
     return floor_day(cursor - timedelta(days=lookback_days))
