@@ -32,8 +32,8 @@ TENANTS = [(name, config.tenant_dataset("litmos_raw", name)) for name in (*ORGS,
 
 
 def _schema(name: str) -> str:
-    """The schema dlt creates for a tenant's dataset (its snake_case naming folds ``__``)."""
-    return config.tenant_dataset("litmos_raw", name).replace("__", "_")
+    """The schema of a tenant's dataset: used as written (the sync keeps its ``__``)."""
+    return config.tenant_dataset("litmos_raw", name)
 
 
 @pytest.fixture(scope="module")
