@@ -1,0 +1,23 @@
+"""Run inside .venv-dagster by test_dagster.py: execute one job of deploy/dagster/definitions.py in
+process on the instance at $DAGSTER_HOME and print what it did as one JSON line.
+
+Usage: python dagster_marts.py <definitions.py> <job name>
+"""
+import importlib.util
+import json
+import sys
+
+from dagster import DagsterInstance
+
+path, job_name = sys.argv[1:3]
+spec = importlib.util.spec_from_file_location("litmos_dagster_definitions", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+job = module.defs.resolve_job_def(job_name)
+result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
+checks = {e.check_name: {"passed": e.passed, "metadata": {k: v.value for k, v in e.metadata.items()}}
+          for e in result.get_asset_check_evaluations()}
+print(json.dumps({"success": result.success,
+                  "materialized": sorted("/".join(m.asset_key.path) for m in result.get_asset_materialization_events()
+                                         for m in [m.event_specific_data.materialization]),
+                  "checks": checks}, default=str))
