@@ -30,6 +30,7 @@ import importlib.util
 import json
 import sys
 import tempfile
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -128,7 +129,9 @@ class MartsTranslator(DagsterDbtTranslator):
             dagster_dbt_translator=MartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)))
 def litmos_marts(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
     """`dbt build` of the selected models over every tenant's raw dataset (see litmos_tenants.build_marts)."""
-    keys = sorted(context.selected_asset_keys, key=lambda k: k.path)
+    deps = context.assets_def.asset_deps  # a multi-asset reports its assets in dependency order
+    keys = [k for k in TopologicalSorter({k: deps.get(k, set()) for k in context.assets_def.keys}).static_order()
+            if k in context.selected_asset_keys]
     every = set(context.assets_def.keys)
     built = tenants.build_marts(select=None if set(keys) == every else [k.path[-1] for k in keys])
     status = {node.name: node.status for node in built.nodes}

@@ -17,7 +17,9 @@ job = module.defs.resolve_job_def(job_name)
 result = job.execute_in_process(instance=DagsterInstance.get(), raise_on_error=False)
 checks = {e.check_name: {"passed": e.passed, "metadata": {k: v.value for k, v in e.metadata.items()}}
           for e in result.get_asset_check_evaluations()}
-print(json.dumps({"success": result.success,
+failures = [e.step_key + ": " + (e.event_specific_data.error.message.strip().splitlines() or [""])[-1]
+            for e in result.all_events if e.is_step_failure]
+print(json.dumps({"success": result.success, "failures": failures,
                   "materialized": sorted("/".join(m.asset_key.path) for m in result.get_asset_materialization_events()
                                          for m in [m.event_specific_data.materialization]),
                   "checks": checks}, default=str))
