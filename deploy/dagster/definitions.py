@@ -36,7 +36,7 @@ from typing import Any, Iterator
 
 import dlt
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
-                     AssetSelection, AutomationCondition, Definitions, MaterializeResult, RunRequest,
+                     AssetSelection, AutomationCondition, Definitions, in_process_executor, MaterializeResult, RunRequest,
                      ScheduleEvaluationContext, StaticPartitionsDefinition, asset_check,
                      build_last_update_freshness_checks, define_asset_job, schedule)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
@@ -185,4 +185,7 @@ defs = Definitions(
     asset_checks=[tenants_synced, *marts_freshness],
     jobs=[raw_job, marts_job],
     schedules=[litmos_nightly],
+    # Each run is one op (the multi-asset of one tenant, or the dbt build): a step process per run would
+    # only import the code location a second time.
+    executor=in_process_executor,
 )
