@@ -32,7 +32,7 @@ def _connect(destination, credentials):
 @pytest.mark.parametrize("destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path, request):
     bin_dir = orchestrator_venv("dagster")
-    sims = {name: make_litmos_sim(seed=seed, scale=150, history_days=15, api_key=f"key-{name}-0123456789")
+    sims = {name: make_litmos_sim(seed=seed, scale=100, history_days=8, api_key=f"key-{name}-0123456789")
             for name, seed in TENANTS.items()}
     credentials = str(tmp_path / "w.duckdb") if destination == "duckdb" else request.getfixturevalue("pg_database")
     home = tmp_path / "dagster_home"
@@ -75,6 +75,8 @@ def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path
     finally:
         conn.close()
 
+    if destination == "postgres":
+        return  # the check reads the run history the same way on both warehouses
     # A third tenant configured but never synced: the check names it (and the run still succeeds).
     env["SOURCES__LITMOS__TENANTS__GAMMA__API_KEY"] = "key-gamma-0123456789"
     done = run([bin_dir / "python", ROOT / "tests" / "deploy" / "dagster_marts.py", DEFINITIONS, "checks"],
