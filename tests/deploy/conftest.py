@@ -21,10 +21,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 INSTALL_WAIT_S = 900  # two cold pip installs in parallel with the suite; normally about a minute
 
 
-def _wait_for_background_install(extra: str) -> None:
+def _wait_for_background_install(extra: str, root: pathlib.Path) -> None:
     """Under scripts/test.sh: block until its background `bootstrap.sh <extra>` has finished."""
-    rc_file = ROOT / f".venv-{extra}.rc"
-    log = ROOT / f".venv-{extra}.bootstrap.log"
+    rc_file = root / f".venv-{extra}.rc"
+    log = root / f".venv-{extra}.bootstrap.log"
     deadline = time.monotonic() + INSTALL_WAIT_S
     while not rc_file.exists():
         if time.monotonic() > deadline:
@@ -37,11 +37,11 @@ def _wait_for_background_install(extra: str) -> None:
         pytest.fail(f"scripts/bootstrap.sh {extra} failed (exit {rc}); log {log}:\n{tail}", pytrace=False)
 
 
-def orchestrator_venv(extra: str) -> pathlib.Path:
+def orchestrator_venv(extra: str, root: pathlib.Path = ROOT) -> pathlib.Path:
     """The bin/ dir of .venv-<extra>, installed and stamped by scripts/bootstrap.sh <extra>."""
     if os.environ.get("LITMOS_TEST_EXTRAS_BACKGROUND") == "1":
-        _wait_for_background_install(extra)
-    venv = ROOT / f".venv-{extra}"
+        _wait_for_background_install(extra, root)
+    venv = root / f".venv-{extra}"
     if not list(venv.glob(".installed-*")) or not (venv / "bin" / "python").exists():
         message = f"{venv.name} is not installed; run: scripts/bootstrap.sh {extra}"
         if os.environ.get("LITMOS_TEST_ALL") == "1":  # CI proves the orchestrators run
