@@ -4,6 +4,7 @@ the marts built, the tenants check passing, then failing for a tenant that never
 from __future__ import annotations
 
 import json
+import subprocess
 
 import psycopg2
 import pytest
@@ -67,6 +68,9 @@ def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path
     assert (built["success"], built["failures"]) == (True, [])
     assert {f"litmos_marts/{m}" for m in MARTS} <= set(built["materialized"])
     assert built["checks"]["tenants_synced"] == {"passed": True, "metadata": {"stale_tenants": "{}"}}
+    assert built["checks"]["freshness_check"]["passed"] is True
+    assert built["schedule"] == [["2026-01-15-acme", "acme", "litmos_raw_nightly"],
+                                 ["2026-01-15-beta", "beta", "litmos_raw_nightly"]]
     conn = _connect(destination, credentials)
     try:
         # Until dbt_runner.build_marts takes tenants (issue 15), the marts read the first tenant's dataset.
@@ -77,14 +81,23 @@ def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path
 
     if destination == "postgres":
         return  # the check reads the run history the same way on both warehouses
-    # A third tenant configured but never synced: the check names it (and the run still succeeds).
+    # A third tenant whose key the server rejects: its partition's run fails with the reason and no key,
+    # and the check names it as never synced.
     env["SOURCES__LITMOS__TENANTS__GAMMA__API_KEY"] = "key-gamma-0123456789"
+    env["SOURCES__LITMOS__TENANTS__GAMMA__BASE_URL"] = sims["acme"].base_url
+    failed = subprocess.run([str(bin_dir / "dagster"), "asset", "materialize", "-f", str(DEFINITIONS), "--select",
+                             "group:litmos_raw", "--partition", "gamma"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert failed.returncode != 0
+    assert "the API key was rejected" in failed.stdout + failed.stderr
+    assert "key-gamma-0123456789" not in failed.stdout + failed.stderr
     done = run([bin_dir / "python", ROOT / "tests" / "deploy" / "dagster_marts.py", DEFINITIONS, "checks"],
                env, tmp_path)
     built = json.loads(done.stdout.strip().splitlines()[-1])
     assert built["materialized"] == []
     assert built["checks"]["tenants_synced"] == {"passed": False,
-                                                 "metadata": {"stale_tenants": '{"gamma": "never synced"}'}}
+                                                 "metadata": {"stale_tenants": '{"gamma": "last run failed for '
+                                                              + ', '.join(sorted(ENDPOINTS)) + '"}'}}
 
 
 def _rows(conn, sql):
