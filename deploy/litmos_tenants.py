@@ -85,9 +85,16 @@ def state_dir() -> str:
     return os.environ.get("LITMOS_STATE_DIR", config.DEFAULT_STATE_DIR)
 
 
-def sync_tenant(name: str):
-    """Sync one tenant with the CLI's code path (whole-history walk on a first run, batch commits, run
-    history in `<dataset>._litmos_sync_runs`), no dbt; returns the `RunSummary`, raises `RunFailed`."""
+def sync_tenant(name: str, resources: list[str] | None = None):
+    """Sync one tenant (its `resources`, all when None) with the CLI's code path: whole-history walk on a
+    first run, batch commits, run history in `<dataset>._litmos_sync_runs`; no dbt.
+
+    Returns:
+        The `RunSummary`.
+
+    Raises:
+        RunFailed: The sync failed (one line, no key); its run history row is written first.
+    """
     from pipelines.runner import run_sync  # noqa: PLC0415 - imports dlt: keep parsing the DAG file fast
 
     # dlt's snake_case naming folds the `__` of `litmos_raw__acme` into `litmos_raw_acme`, while the run
@@ -98,8 +105,8 @@ def sync_tenant(name: str):
     rpm = int(os.environ.get("LITMOS_REQUESTS_PER_MINUTE", config.DEFAULT_REQUESTS_PER_MINUTE))
     kwargs = {"api_key": org.api_key, "base_url": org.base_url, "source_name": org.source} \
         if org.name != config.DEFAULT_TENANT else {}
-    return run_sync(destination=destination(), dataset=org.dataset, pipeline_name=org.pipeline_name,
-                    state_dir=state_dir(), run_dbt=False, requests_per_minute=rpm,
+    return run_sync(destination=destination(), dataset=org.dataset, resources=resources,
+                    pipeline_name=org.pipeline_name, state_dir=state_dir(), run_dbt=False, requests_per_minute=rpm,
                     command=f"litmos-sync run (tenant {org.name})", **kwargs)
 
 

@@ -36,9 +36,9 @@ from typing import Any, Iterator
 
 import dlt
 from dagster import (AssetCheckExecutionContext, AssetCheckResult, AssetExecutionContext, AssetKey,
-                     AssetSelection, AutomationCondition, Definitions, in_process_executor, MaterializeResult, RunRequest,
+                     AssetSelection, AutomationCondition, Definitions, MaterializeResult, RunRequest,
                      ScheduleEvaluationContext, StaticPartitionsDefinition, asset_check,
-                     build_last_update_freshness_checks, define_asset_job, schedule)
+                     build_last_update_freshness_checks, define_asset_job, in_process_executor, schedule)
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_dlt import DagsterDltTranslator, dlt_assets
 
@@ -85,14 +85,23 @@ class RawTranslator(DagsterDltTranslator):
     pool=POOL,
 )
 def litmos_raw_tables(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
-    """One tenant's sync (the partition), then one materialization per selected raw table."""
-    summary = tenants.sync_tenant(context.partition_key)
+    """One tenant's sync (the partition) of the selected tables, then one materialization per table."""
+    keys = _selected_in_dependency_order(context)
+    subset = None if set(keys) == set(context.assets_def.keys) else [k.path[-1] for k in keys]
+    summary = tenants.sync_tenant(context.partition_key, resources=subset)
     rows = {r.resource: r.rows_loaded or 0 for r in summary.resources}
-    for key in sorted(context.selected_asset_keys, key=lambda k: k.path):
+    for key in keys:
         table = key.path[-1]
         yield MaterializeResult(asset_key=key, metadata={
             "tenant": context.partition_key, "dataset": summary.dataset, "run_id": summary.run_id,
             "rows_loaded": rows.get(table, 0), "requests_total": summary.requests_total})
+
+
+def _selected_in_dependency_order(context: AssetExecutionContext) -> list[AssetKey]:
+    """The run's assets of this multi-asset, upstream first (Dagster wants their results in that order)."""
+    deps = context.assets_def.asset_deps
+    order = TopologicalSorter({k: deps.get(k, set()) for k in context.assets_def.keys}).static_order()
+    return [k for k in order if k in context.selected_asset_keys]
 
 
 def _dbt_manifest() -> Path:
@@ -129,11 +138,9 @@ class MartsTranslator(DagsterDbtTranslator):
             dagster_dbt_translator=MartsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False)))
 def litmos_marts(context: AssetExecutionContext) -> Iterator[MaterializeResult]:
     """`dbt build` of the selected models over every tenant's raw dataset (see litmos_tenants.build_marts)."""
-    deps = context.assets_def.asset_deps  # a multi-asset reports its assets in dependency order
-    keys = [k for k in TopologicalSorter({k: deps.get(k, set()) for k in context.assets_def.keys}).static_order()
-            if k in context.selected_asset_keys]
-    every = set(context.assets_def.keys)
-    built = tenants.build_marts(select=None if set(keys) == every else [k.path[-1] for k in keys])
+    keys = _selected_in_dependency_order(context)
+    subset = None if set(keys) == set(context.assets_def.keys) else [k.path[-1] for k in keys]
+    built = tenants.build_marts(select=subset)
     status = {node.name: node.status for node in built.nodes}
     for key in keys:
         yield MaterializeResult(asset_key=key, metadata={"dbt_status": status.get(key.path[-1], "unknown"),

@@ -27,7 +27,8 @@ def test_failed_background_install_fails_with_its_log(tmp_path, monkeypatch):
     (tmp_path / ".venv-airflow.bootstrap.log").write_text("Collecting x\nERROR: No matching distribution for x\n")
     with pytest.raises(pytest.fail.Exception) as failed:
         orchestrator_venv("airflow", root=tmp_path)
-    assert str(failed.value) == (f"scripts/bootstrap.sh airflow failed (exit 1); log {tmp_path}/.venv-airflow.bootstrap.log:\n"
+    log = tmp_path / ".venv-airflow.bootstrap.log"
+    assert str(failed.value) == (f"scripts/bootstrap.sh airflow failed (exit 1); log {log}:\n"
                                  "Collecting x\nERROR: No matching distribution for x")
 
 
