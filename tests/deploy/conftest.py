@@ -70,3 +70,30 @@ def run(argv: list, env: dict, cwd: pathlib.Path, timeout: int = 600) -> subproc
                           timeout=timeout)
     assert done.returncode == 0, f"{argv[:4]} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done
+
+
+def connect(destination: str, credentials: str):
+    """A DB-API connection to the warehouse the orchestrator loaded (DuckDB read-only)."""
+    if destination == "duckdb":
+        import duckdb  # noqa: PLC0415
+
+        return duckdb.connect(credentials, read_only=True)
+    import psycopg2  # noqa: PLC0415
+
+    return psycopg2.connect(credentials)
+
+
+def marts_users_per_tenant(conn, sims: dict) -> tuple[dict, dict]:
+    """(users in litmos_marts.dim_users per tenant, the orgs' truth). Until the marts carry a `tenant`
+    column (issue 15: dbt_runner.build_marts(tenants=...)) they hold the first tenant's org alone."""
+    from sources.litmos.settings import ENDPOINTS  # noqa: PLC0415
+
+    truth = {name: len(sim.ground_truth(ENDPOINTS["users"].path)) for name, sim in sims.items()}
+    cur = conn.cursor()
+    cur.execute("select * from litmos_marts.dim_users where 1 = 0")
+    if "tenant" in [d[0] for d in cur.description]:
+        cur.execute("select tenant, count(*) from litmos_marts.dim_users group by tenant")
+        return dict(cur.fetchall()), truth
+    cur.execute("select count(*) from litmos_marts.dim_users")
+    first = sorted(sims)[0]
+    return {first: cur.fetchall()[0][0]}, {first: truth[first]}

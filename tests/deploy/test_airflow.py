@@ -8,10 +8,8 @@ import sqlite3
 import pytest
 
 from pipelines.warehouse import open_warehouse
-from sources.litmos.settings import ENDPOINTS
-from tests.deploy.conftest import ROOT, orchestrator_venv, run, tenant_env
+from tests.deploy.conftest import ROOT, connect, marts_users_per_tenant, orchestrator_venv, run, tenant_env
 from tests.source.truth import diff_all
-from tests.deploy.test_dagster import _connect, _rows
 
 TENANTS = {"acme": 31, "beta": 32}
 
@@ -47,13 +45,12 @@ def test_dag_maps_one_task_per_tenant_then_dbt(destination, make_litmos_sim, tmp
                       ("sync_tenant", 1, "success", 1), ("sync_tenant", 2, "failed", 1),
                       ("tenant_names", -1, "success", 1)], (states, mapped)
 
-    conn = _connect(destination, credentials)
+    conn = connect(destination, credentials)
     try:
         for name, sim in sims.items():
             assert diff_all(sim, conn, f"litmos_raw__{name}") == [], name
-        # Until dbt_runner.build_marts takes tenants (issue 15), the marts read the first tenant's dataset.
-        users = _rows(conn, "select count(*) from litmos_marts.dim_users")[0][0]
-        assert users == len(sims["acme"].ground_truth(ENDPOINTS["users"].path))
+        got, want = marts_users_per_tenant(conn, sims)
+        assert got == want
     finally:
         conn.close()
     with open_warehouse(destination, credentials) as wh:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import subprocess
 
-import psycopg2
 import pytest
 
 from pipelines.warehouse import open_warehouse
 from sources.litmos.settings import ENDPOINTS
-from tests.deploy.conftest import ROOT, orchestrator_venv, run, tenant_env
+from tests.deploy.conftest import ROOT, connect, marts_users_per_tenant, orchestrator_venv, run, tenant_env
 from tests.source.truth import diff_all
 
 DEFINITIONS = ROOT / "deploy" / "dagster" / "definitions.py"
@@ -20,14 +19,6 @@ MARTS = ["dim_courses", "dim_learning_paths", "dim_teams", "dim_users", "fct_com
          "fct_course_completion", "fct_learning_path_completion", "team_compliance_summary"]
 
 pytestmark = pytest.mark.slow
-
-
-def _connect(destination, credentials):
-    if destination == "duckdb":
-        import duckdb
-
-        return duckdb.connect(credentials, read_only=True)
-    return psycopg2.connect(credentials)
 
 
 @pytest.mark.parametrize("destination", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -46,7 +37,7 @@ def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path
         run([bin_dir / "dagster", "asset", "materialize", "-f", DEFINITIONS, "--select", "group:litmos_raw",
              "--partition", name], env, tmp_path)
 
-    conn = _connect(destination, credentials)
+    conn = connect(destination, credentials)
     try:
         for name, sim in sims.items():
             assert diff_all(sim, conn, f"litmos_raw__{name}") == [], name
@@ -71,11 +62,10 @@ def test_two_tenant_partitions_then_marts(destination, make_litmos_sim, tmp_path
     assert built["checks"]["freshness_check"]["passed"] is True
     assert built["schedule"] == [["2026-01-15-acme", "acme", "litmos_raw_nightly"],
                                  ["2026-01-15-beta", "beta", "litmos_raw_nightly"]]
-    conn = _connect(destination, credentials)
+    conn = connect(destination, credentials)
     try:
-        # Until dbt_runner.build_marts takes tenants (issue 15), the marts read the first tenant's dataset.
-        users = _rows(conn, "select count(*) from litmos_marts.dim_users")[0][0]
-        assert users == len(sims["acme"].ground_truth(ENDPOINTS["users"].path))
+        got, want = marts_users_per_tenant(conn, sims)
+        assert got == want
     finally:
         conn.close()
 
