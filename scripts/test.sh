@@ -8,8 +8,19 @@
 # Tests run in parallel (pytest-xdist, one worker per core; LITMOS_TEST_WORKERS=N to choose, 0 = serial)
 # and the slowest are listed at the end. The soak tests (kill/resume loops, long simulated backfills)
 # run only with LITMOS_TEST_ALL=1, as CI (.ci/run) does. Extra arguments go to pytest.
+# The orchestrators' venvs (.venv-dagster, .venv-airflow: scripts/bootstrap.sh dagster|airflow, about a
+# minute each when the lock changed, nothing otherwise) install in the background while the suite runs;
+# tests/deploy wait for them (.venv-<extra>.rc holds the exit code, .venv-<extra>.bootstrap.log the log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for extra in dagster airflow; do
+  rm -f ".venv-$extra.rc"
+  (
+    if scripts/bootstrap.sh "$extra" >".venv-$extra.bootstrap.log" 2>&1; then rc=0; else rc=$?; fi
+    echo "$rc" >".venv-$extra.rc.tmp" && mv ".venv-$extra.rc.tmp" ".venv-$extra.rc"
+  ) &
+done
+export LITMOS_TEST_EXTRAS_BACKGROUND=1
 scripts/bootstrap.sh
 
 as_root() { [ "$(id -u)" = 0 ]; }
