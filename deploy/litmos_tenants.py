@@ -1,8 +1,9 @@
 """The tenants (Litmos orgs) the Dagster code location and the Airflow DAG sync, and one tenant's sync.
 
 Shared by `deploy/dagster/definitions.py` and `deploy/airflow/litmos_sync_dag.py`, which load it from
-this folder by path (deploy/ is not a package). `load_tenants()` is the one place that reads the tenants:
-swap its body for `pipelines.tenants.load_tenants()` once that lands.
+this folder by path (deploy/ is not a package). The tenants are read by `pipelines.tenants` (the CLI's
+reader: `[sources.litmos.tenants.<name>]` in .dlt/*.toml or the environment) and each one runs with the
+options `litmos-sync run --tenant <name>` would use (`pipelines.fleet.tenant_options`).
 
 Settings (environment; the dlt way for the tenants):
     SOURCES__LITMOS__TENANTS__<NAME>__API_KEY   the org's key (a secret); one per tenant, <NAME> = A-Z0-9_
@@ -19,53 +20,22 @@ loading `litmos_raw` with pipeline `litmos` as `litmos-sync run` does.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass, field
 
 from pipelines import config
-
-_TENANT_ENV = re.compile(r"^SOURCES__LITMOS__TENANTS__([A-Z0-9_]+?)__API_KEY$")
-
-
-@dataclass(frozen=True)
-class Tenant:
-    """One Litmos org: its name, key (never printed: `repr` hides it), region URL and source name."""
-
-    name: str
-    api_key: str | None = field(default=None, repr=False)
-    base_url: str | None = None
-    source: str | None = None
-
-    @property
-    def dataset(self) -> str:
-        """Its raw dataset: `litmos_raw__<name>` (`litmos_raw` itself for the single-org tenant)."""
-        return config.tenant_dataset(dataset_prefix(), self.name)
-
-    @property
-    def pipeline_name(self) -> str:
-        """Its dlt pipeline (own state, cursors): `litmos__<name>` (`litmos` for the single-org tenant)."""
-        return "litmos" if self.name == config.DEFAULT_TENANT else f"litmos__{self.name}"
+from pipelines import tenants as configured
 
 
-def load_tenants(environ: dict[str, str] | None = None) -> list[Tenant]:
-    """The configured tenants, sorted by name; the single-org setup as tenant `default` when none is."""
-    env = os.environ if environ is None else environ
-    tenants = []
-    for key, value in env.items():
-        match = _TENANT_ENV.match(key)
-        if match and value:
-            upper = match.group(1)
-            prefix = f"SOURCES__LITMOS__TENANTS__{upper}__"
-            tenants.append(Tenant(upper.lower(), value, env.get(prefix + "BASE_URL") or None,
-                                  env.get(prefix + "SOURCE") or None))
-    return sorted(tenants, key=lambda t: t.name) or [Tenant(config.DEFAULT_TENANT)]
+def load_tenants() -> list:
+    """The configured tenants (`pipelines.tenants.Tenant`), sorted by name; the single-org settings are the
+    tenant `default`. Listed even without a key (partitions, checks); a sync then fails in one line."""
+    return configured.load_tenants(require_keys=False)
 
 
-def tenant(name: str) -> Tenant:
+def tenant(name: str):
     """The configured tenant `name`; a one-line error naming the configured ones otherwise."""
-    found = {t.name: t for t in load_tenants()}
+    found = {t.name: t for t in configured.load_tenants()}
     if name not in found:
-        raise config.ConfigError(f"unknown tenant {name!r}: configured are {', '.join(found)} "
+        raise config.ConfigError(f"unknown tenant {name!r}: configured are {', '.join(found) or 'none'} "
                                  f"(set SOURCES__LITMOS__TENANTS__{name.upper()}__API_KEY)")
     return found[name]
 
@@ -85,9 +55,14 @@ def state_dir() -> str:
     return os.environ.get("LITMOS_STATE_DIR", config.DEFAULT_STATE_DIR)
 
 
+def dataset(org) -> str:
+    """The raw dataset of a tenant: `litmos_raw__<name>` (`litmos_raw` itself for the tenant `default`)."""
+    return org.dataset(dataset_prefix())
+
+
 def sync_tenant(name: str, resources: list[str] | None = None):
-    """Sync one tenant (its `resources`, all when None) with the CLI's code path: whole-history walk on a
-    first run, batch commits, run history in `<dataset>._litmos_sync_runs`; no dbt.
+    """Sync one tenant (its `resources`, all when None) as `litmos-sync run --tenant <name> --no-dbt` does:
+    whole-history walk on a first run, batch commits, run history in `<dataset>._litmos_sync_runs`.
 
     Returns:
         The `RunSummary`.
@@ -95,36 +70,22 @@ def sync_tenant(name: str, resources: list[str] | None = None):
     Raises:
         RunFailed: The sync failed (one line, no key); its run history row is written first.
     """
-    from pipelines.runner import run_sync  # noqa: PLC0415 - imports dlt: keep parsing the DAG file fast
+    from pipelines.fleet import tenant_options  # noqa: PLC0415 - imports dlt: keep parsing the DAG file fast
+    from pipelines.runner import run_sync  # noqa: PLC0415
 
-    # dlt's snake_case naming folds the `__` of `litmos_raw__acme` into `litmos_raw_acme`, while the run
-    # history, status and dbt read the dataset by its configured name: keep the name as given (it is
-    # already a valid identifier, config.validate_dataset). TODO(issue 15): belongs in pipelines.sync.
-    os.environ.setdefault("DESTINATION__ENABLE_DATASET_NAME_NORMALIZATION", "false")
-    org = tenant(name)
+    every = configured.load_tenants()
     rpm = int(os.environ.get("LITMOS_REQUESTS_PER_MINUTE", config.DEFAULT_REQUESTS_PER_MINUTE))
-    kwargs = {"api_key": org.api_key, "base_url": org.base_url, "source_name": org.source} \
-        if org.name != config.DEFAULT_TENANT else {}
-    return run_sync(destination=destination(), dataset=org.dataset, resources=resources,
-                    pipeline_name=org.pipeline_name, state_dir=state_dir(), run_dbt=False, requests_per_minute=rpm,
-                    command=f"litmos-sync run (tenant {org.name})", **kwargs)
+    options = tenant_options(tenant(name), every, dataset_prefix(), destination=destination(), resources=resources,
+                             state_dir=state_dir(), run_dbt=False, requests_per_minute=rpm,
+                             command=f"litmos-sync run --tenant {name}")
+    return run_sync(options=options)
 
 
-def build_marts(names: list[str] | None = None, select: list[str] | None = None):
-    """Build the dbt marts over the tenants `names` (all when None); returns the `MartsBuildResult`.
-
-    Until `pipelines.dbt_runner.build_marts` takes `tenants=[(name, dataset), ...]` (issue 15) the marts
-    can only read one raw dataset: then they are built over the first tenant by name, alone.
-    """
-    import inspect  # noqa: PLC0415
-
+def build_marts(select: list[str] | None = None):
+    """Build the dbt marts over every configured tenant (dbt skips a tenant with no raw data yet), as
+    `litmos-sync run` does after its loads; returns the `MartsBuildResult`."""
     from pipelines.dbt_runner import build_marts as run_dbt  # noqa: PLC0415
 
-    orgs = [tenant(n) for n in names] if names else load_tenants()
-    kwargs = {"select": select} if select else {}
-    if "tenants" in inspect.signature(run_dbt).parameters:
-        kwargs["tenants"] = [(t.name, t.dataset) for t in orgs]
-        return run_dbt(destination(), config.resolve_credentials(destination()), raw_schema=dataset_prefix(),
-                       quiet=True, **kwargs)
-    return run_dbt(destination(), config.resolve_credentials(destination()), raw_schema=orgs[0].dataset,
-                   quiet=True, **kwargs)
+    pairs = [(t.name, dataset(t)) for t in load_tenants()]
+    return run_dbt(destination(), config.resolve_credentials(destination()), raw_schema=dataset_prefix(),
+                   select=select or None, quiet=True, tenants=pairs)

@@ -125,7 +125,11 @@ class MartsTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props):  # noqa: ANN001
         if dbt_resource_props["resource_type"] == "source":
             return AssetKey(["litmos_raw", dbt_resource_props["name"]])
-        return super().get_asset_key(dbt_resource_props)
+        # The schema the model is built in (litmos_marts/dim_users), not dbt's custom-schema suffix (marts).
+        from pipelines.config import schema_prefix  # noqa: PLC0415
+
+        layer = (dbt_resource_props.get("config") or {}).get("schema") or "marts"
+        return AssetKey([f"{schema_prefix(tenants.dataset_prefix())}_{layer}", dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props):  # noqa: ANN001
         return "litmos_marts"
@@ -157,7 +161,7 @@ def tenants_synced(context: AssetCheckExecutionContext) -> AssetCheckResult:
     stale: dict[str, str] = {}
     with open_warehouse(tenants.destination(), config.resolve_credentials(tenants.destination())) as wh:
         for org in tenants.load_tenants():
-            latest = run_history.latest_per_resource(wh, org.dataset)
+            latest = run_history.latest_per_resource(wh, tenants.dataset(org))
             if not latest:
                 stale[org.name] = "never synced"
                 continue
