@@ -13,7 +13,7 @@ import textwrap
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
-from pipelines import config
+from pipelines import cli_tenants, config
 from pipelines.config import ConfigError
 from sources.litmos.exceptions import redact
 
@@ -33,6 +33,8 @@ configuration (the dlt way: environment, .dlt/config.toml or .dlt/secrets.toml):
                                       default litmos-sync)
   SOURCES__LITMOS__BASE_URL           API base URL, default https://api.litmos.com/v1.svc
                                       (EU https://api.litmoseu.com/v1.svc, AU https://api.litmos.com.au/v1.svc)
+  SOURCES__LITMOS__TENANTS__<NAME>__API_KEY (and __BASE_URL, __SOURCE): one of many orgs, loaded into
+                                      <dataset>__<name>; see "Many orgs" in docs/configuration.md
   DESTINATION__DUCKDB__CREDENTIALS    DuckDB file, default litmos.duckdb in the working directory
   DESTINATION__POSTGRES__CREDENTIALS  Postgres DSN, e.g. postgresql://user:pass@host:5432/db
 See docs/configuration.md and docs/troubleshooting.md."""
@@ -102,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "once the new copy is complete (the old rows stay until then)")
     run.add_argument("--end-date", metavar="YYYY-MM-DD",
                      help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
-    _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw)")
+    _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
+                                "<dataset>__<tenant>)")
+    cli_tenants.add_run_options(run)
     run.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                      help="dlt pipeline state directory, holds the cursors (default ./state)")
     run.add_argument("--no-dbt", action="store_true", help="load only; do not build the dbt marts")
@@ -129,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="dlt pipeline state directory with the cursors (default ./state)")
     status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
                         help="text table (default) or one JSON document")
+    cli_tenants.add_status_option(status)
+    cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
 
     demo = _command(
         sub, "demo", "run everything against a built-in simulated Litmos org and write a report",
@@ -170,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(args, secrets, argv)
         if args.command == "status":
             return _cmd_status(args)
+        if args.command == "tenants":
+            return cli_tenants.cmd_tenants(args)
         if args.command == "demo":
             return _cmd_demo(args)
         if args.command == "report":
@@ -212,8 +220,8 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         print("\n".join(config.known_resources()))
         return EXIT_OK
     # Validate everything before the first request (and before dlt is even imported).
-    opts = runner.prepare(
-        destination=args.destination, dataset=args.dataset, resources=args.resources,
+    common = dict(
+        destination=args.destination, resources=args.resources,
         start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
         run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
         collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
@@ -221,6 +229,11 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
         dbt_quiet=args.quiet or args.log_format == "json",
     )
+    runs = cli_tenants.plan_runs(args, common)  # None: no tenants configured, the single org as before
+    if runs is not None and len(runs) > 1:
+        secrets = list(dict.fromkeys(secrets + [s for o in runs for s in o.secrets]))
+        return cli_tenants.run_many(args, runs, secrets)
+    opts = runs[0] if runs else runner.prepare(**common, dataset=args.dataset)
     secrets = list(dict.fromkeys(secrets + opts.secrets))
     from pipelines.warehouse import check_destination  # noqa: PLC0415
 
@@ -286,6 +299,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     from pipelines.status import collect_status, format_status  # noqa: PLC0415
 
+    code = cli_tenants.cmd_status(args)
+    if code is not None:
+        return code
     config.validate_destination(args.destination)
     config.validate_dataset(args.dataset)
     rows = collect_status(args.destination, config.resolve_credentials(args.destination), args.dataset,
@@ -348,7 +364,9 @@ def _sigterm_interrupts() -> Iterator[None]:
 
 def _known_secrets() -> list[str]:
     # The env var is the common case; values from secrets.toml are added once resolved (run).
-    return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"),) if v]
+    from pipelines.tenants import env_secrets  # noqa: PLC0415
+
+    return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"), *env_secrets()) if v]
 
 
 def _silence_stdout() -> None:

@@ -85,7 +85,10 @@ def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> 
 
     from pipelines.destination import dlt_destination  # noqa: PLC0415
 
-    target = dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials)
+    from pipelines.tenants import keep_dataset_name  # noqa: PLC0415
+
+    target = keep_dataset_name(dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb"
+                                               else wh.credentials), dataset)
     with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
         yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset, pipelines_dir=path,
                            progress=None)
@@ -136,6 +139,22 @@ def latest_per_resource(wh: Warehouse, dataset: str) -> dict[str, dict[str, Any]
         "coalesce(sum(rows_loaded), 0) AS rows_total FROM {t} GROUP BY resource) a "
         "ON r.resource = a.resource AND r.started_at = a.m ORDER BY r.resource"))
     return {row["resource"]: {**row, "rows_total": int(row["rows_total"] or 0)} for row in rows}
+
+
+def last_run(wh: Warehouse, dataset: str) -> dict[str, Any] | None:
+    """The newest run in `dataset`: run_id, started_at, finished_at, status (`failed` when any of its
+    resources failed), rows_loaded (summed) and error (of a failed resource); None before the first run."""
+    rows = _query(wh, dataset, (
+        "SELECT run_id, min(started_at) AS started_at, max(finished_at) AS finished_at, "
+        "coalesce(sum(rows_loaded), 0) AS rows_loaded, max(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed, "
+        "max(CASE WHEN status = 'failed' THEN error END) AS error "
+        "FROM {t} GROUP BY run_id ORDER BY min(started_at) DESC LIMIT 1"))
+    if not rows:
+        return None
+    row = rows[0]
+    return {"run_id": row["run_id"], "started_at": row["started_at"], "finished_at": row["finished_at"],
+            "status": "failed" if row["failed"] else "success", "rows_loaded": int(row["rows_loaded"] or 0),
+            "error": row["error"]}
 
 
 def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:

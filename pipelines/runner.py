@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -16,22 +17,11 @@ from pipelines import config, run_history
 from pipelines import destination as dest
 from pipelines.config import ConfigError
 from pipelines.progress import ProgressTracker
+from pipelines.run_errors import (RunFailed, _chain, _is_duckdb_interrupt, _is_resumable, _is_usage_error,
+                                  describe_error)
 from pipelines.warehouse import open_warehouse
-from sources.litmos import exceptions as errors
-from sources.litmos.exceptions import redact
 
 log = logging.getLogger("litmos_sync")
-
-
-class RunFailed(RuntimeError):
-    """A run failed; `str(exc)` is the one-line message for the user, `summary` what was done."""
-
-    def __init__(self, message: str, summary: "RunSummary | None" = None, interrupted: bool = False,
-                 usage: bool = False) -> None:
-        super().__init__(message)
-        self.summary = summary
-        self.interrupted = interrupted
-        self.usage = usage  # bad input the source found once it knew the server (exit 2, like ConfigError)
 
 
 @dataclass
@@ -55,6 +45,9 @@ class RunSummary:
     sync_result: Any = None
     notes: list[str] = field(default_factory=list)  # one-line warnings of the sync (e.g. partial history)
     rejects: int = 0  # records quarantined in _litmos_rejects: the run loaded the rest and exits 3
+    tenant: str = config.DEFAULT_TENANT
+    interrupted: bool = False  # a failed run: by Ctrl-C/SIGTERM (exit 130)
+    usage: bool = False  # a failed run: bad input found once the server was known (exit 2)
 
     @property
     def rows_total(self) -> int:
@@ -85,6 +78,9 @@ class RunOptions:
     history_start: str | None = None  # YYYY-MM-DD or "auto"; None: SOURCES__LITMOS__HISTORY_START, the stored choice
     resync: list[str] | None = None  # tables to re-read over their whole history ("all" expanded by the sync)
     command: str = "litmos-sync run"  # how this run was started: what a resume hint tells to rerun
+    tenant: str = config.DEFAULT_TENANT
+    base_dataset: str | None = None  # the dataset the tenants' datasets derive from (dbt's raw_schema)
+    marts_tenants: list[tuple[str, str]] | None = None  # (tenant, dataset) the marts union; None = single org
 
     @property
     def secrets(self) -> list[str]:
@@ -177,7 +173,18 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
 
 
 def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -> RunSummary:
-    """`run_sync` while holding the pipeline's lock."""
+    """`run_sync` while holding the pipeline's lock: load, build the marts, record the run."""
+    summary = load(opts, on_event)
+    dbt_status, dbt_error = "skipped", None
+    if summary.error is None and opts.run_dbt:
+        dbt_status, dbt_error = build_marts_once(opts)
+    return finish(summary, opts, dbt_status, dbt_error)
+
+
+def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> RunSummary:
+    """Extract and load one tenant (the caller holds its pipeline lock); never raises for a failed run:
+    the summary's `error` (one line), `interrupted` and `usage` say how it ended. The history rows are
+    in `summary.resources`, written by :func:`finish`."""
     tracker = ProgressTracker(resources=opts.resources)
 
     def relay(event: Any) -> None:
@@ -187,11 +194,10 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
 
     summary = RunSummary(run_id=uuid.uuid4().hex[:16], status="running", destination=opts.destination,
                          dataset=opts.dataset, credentials_display=dest.display(opts.destination, opts.credentials),
-                         started_at=_utcnow())
+                         started_at=_utcnow(), tenant=opts.tenant)
     log.info("run %s started: %s -> %s/%s", summary.run_id, ",".join(opts.resources or ["all"]),
              opts.destination, opts.dataset)
     failure: BaseException | None = None
-    interrupted = False
     result = None
     try:
         from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
@@ -210,20 +216,33 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc
-    usage = False
     if failure is not None:
         # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
-        interrupted = any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e) for e in _chain(failure))
-        if interrupted:
+        summary.interrupted = any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e)
+                                  for e in _chain(failure))
+        if summary.interrupted:
             failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
         summary.error = describe_error(failure, opts.secrets)
-        usage = _is_usage_error(failure)
-        if not usage and not interrupted and _is_resumable(failure):
+        summary.usage = _is_usage_error(failure)
+        if not summary.usage and not summary.interrupted and _is_resumable(failure):
             summary.error += f"; to resume: `{opts.command}`"
+        if opts.tenant != config.DEFAULT_TENANT:  # the fix is in the tenant's own settings
+            summary.error = summary.error.replace("SOURCES__LITMOS__", f"SOURCES__LITMOS__TENANTS__{opts.tenant.upper()}__")
     _fill(summary, opts, result, tracker)
-    if failure is None and opts.run_dbt:
-        summary.dbt_status = _build_marts(summary, opts)
     tracker.close()
+    return summary
+
+
+def finish(summary: RunSummary, opts: RunOptions, dbt_status: str = "skipped", dbt_error: str | None = None
+           ) -> RunSummary:
+    """Completes a loaded run with the dbt outcome and records it in `<dataset>._litmos_sync_runs`.
+
+    Raises:
+        RunFailed: The load or the dbt build failed (after the history rows are written).
+    """
+    summary.dbt_status = dbt_status
+    if dbt_error is not None and summary.error is None:
+        summary.error = dbt_error
     summary.finished_at = _utcnow()
     summary.status = "success" if summary.error is None else "failed"
     for row in summary.resources:
@@ -233,25 +252,44 @@ def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -
             row.error = summary.error  # the load itself succeeded; the row says why the run did not
     _record(summary, opts)
     if summary.error is not None:
-        raise RunFailed(summary.error, summary, interrupted=interrupted, usage=usage)
+        raise RunFailed(summary.error, summary, interrupted=summary.interrupted, usage=summary.usage)
     log.info("run %s finished: %d records read (re-reads included; the merge keeps one row per key), "
              "%d requests", summary.run_id, summary.rows_total, summary.requests_total)
     return summary
 
 
-def _build_marts(summary: RunSummary, opts: RunOptions) -> str:
+def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
+    """Builds the dbt marts over `opts.marts_tenants` (None: `opts.dataset` alone, the single org).
+
+    Returns:
+        (`success` | `failed`, the one-line error of a failed build).
+    """
+    from pipelines import duckdb_lock  # noqa: PLC0415
+
     try:
         from pipelines.dbt_runner import build_marts  # noqa: PLC0415
 
         log.info("building dbt marts")
-        built = build_marts(opts.destination, opts.credentials, raw_schema=opts.dataset, quiet=opts.dbt_quiet)
+        tenants = existing_tenants(opts)
+        extra = {} if tenants is None else {"tenants": tenants}
+        lock = duckdb_lock.file_lock(opts.credentials) if opts.destination == "duckdb" else nullcontext()
+        with lock:
+            built = build_marts(opts.destination, opts.credentials, raw_schema=opts.base_dataset or opts.dataset,
+                                quiet=opts.dbt_quiet, **extra)
         log.info("%s", built.summary())  # one line; dbt's full log is in dbt_models/logs/dbt.log
     except Exception as exc:  # noqa: BLE001
         reason = describe_error(exc, opts.secrets)
-        summary.error = f"the load succeeded but the dbt build failed: {reason}; fix it and rerun " \
-                        f"`{opts.command}` (the load resumes from its cursor)"
-        return "failed"
-    return "success"
+        return "failed", (f"the load succeeded but the dbt build failed: {reason}; fix it and rerun "
+                          f"`{opts.command}` (the load resumes from its cursor)")
+    return "success", None
+
+
+def existing_tenants(opts: RunOptions) -> list[tuple[str, str]] | None:
+    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset dlt has created (None: single org)."""
+    if opts.marts_tenants is None:
+        return None
+    with open_warehouse(opts.destination, opts.credentials) as wh:
+        return [(name, dataset) for name, dataset in opts.marts_tenants if wh.table_exists(dataset, "_dlt_loads")]
 
 
 def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressTracker) -> None:
@@ -300,68 +338,6 @@ def _record(summary: RunSummary, opts: RunOptions) -> None:
         log.warning("could not write the run history to %s._litmos_sync_runs: %s", opts.dataset, reason)
         if summary.error is None:
             summary.error = f"the load succeeded but the run history could not be written: {reason}"
-
-
-def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """One line for the user: the Litmos/config error's own message if there is one in the chain.
-
-    dlt wraps extraction errors (PipelineStepFailed -> ResourceExtractionError -> our error), so the
-    chain is walked to find the most specific message we wrote ourselves.
-    """
-    chain = _chain(exc)
-    ours = [e for e in chain if _is_ours(e)]
-    if not ours:  # the warehouse's own failures (locked file, server gone, no privilege) have known fixes
-        from pipelines.warehouse import describe_warehouse_exception  # noqa: PLC0415
-
-        known = next((m for m in map(describe_warehouse_exception, chain) if m), None)
-        if known:
-            return redact(known, secrets)
-    # Unexpected errors: the innermost cause is the real one (dlt's wrappers only add context).
-    chosen = ours[0] if ours else chain[-1]
-    text = (str(chosen).strip().splitlines() or [""])[0].strip()
-    if not ours:
-        text = f"{type(chosen).__name__}: {text}" if text else type(chosen).__name__
-        text += " (unexpected; rerun with LITMOS_SYNC_DEBUG=1 to see the traceback, and report it)"
-    return redact(text, secrets)
-
-
-def _is_duckdb_interrupt(exc: BaseException) -> bool:
-    """DuckDB turns a Ctrl-C/SIGTERM that lands inside a query into its own error ("Query interrupted")."""
-    return type(exc).__name__ in ("InterruptException",) or str(exc).strip() == "Query interrupted"
-
-
-def _is_usage_error(exc: BaseException) -> bool:
-    """Bad input found once the server was known (a future date, a cursor ahead of its clock, a
-    locked pipeline): exit 2 like the checks before any request."""
-    return any(isinstance(e, (errors.LitmosConfigError, ConfigError)) for e in _chain(exc))
-
-
-def _is_resumable(exc: BaseException) -> bool:
-    """Failures a rerun of the same command resumes from the last committed batch (not a rejected key)."""
-    resumable = (errors.LitmosConnectionError, errors.LitmosMalformedResponseError, errors.LitmosUnavailableError)
-    return any(isinstance(e, resumable) for e in _chain(exc))
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it wraps (dlt's `.exception`, causes, contexts), outermost first."""
-    chain: list[BaseException] = []
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        cur = todo.pop(0)
-        if not isinstance(cur, BaseException) or id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        chain.append(cur)
-        todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
-    return chain
-
-
-def _is_ours(exc: BaseException) -> bool:
-    """Errors whose message we wrote: one line that says what to fix."""
-    from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415
-
-    return isinstance(exc, (ConfigError, RunFailed, DbtRunError, errors.LitmosError))
 
 
 def _utcnow() -> dt.datetime:

@@ -26,14 +26,15 @@ def read_cursor_map(state_dir: str, pipeline_name: str = "litmos") -> dict[str, 
         return {}
 
 
-def collect_status(destination: str, credentials: str, dataset: str, state_dir: str) -> list[dict[str, Any]]:
+def collect_status(destination: str, credentials: str, dataset: str, state_dir: str,
+                   pipeline_name: str = "litmos") -> list[dict[str, Any]]:
     """One dict per resource: resource, cursor, last_run_at, last_status, last_rows, last_error,
     last_success_at, rows_in_table.
 
     Resources are every known one that has a cursor, a history row or a table (others are omitted).
     """
     # read_cursors lists every resource; None = never loaded (or full refresh), so not worth a line.
-    cursors = {k: v for k, v in read_cursor_map(state_dir).items() if v is not None}
+    cursors = {k: v for k, v in read_cursor_map(state_dir, pipeline_name).items() if v is not None}
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         latest = run_history.latest_per_resource(wh, dataset)
         counts: dict[str, int] = {}

@@ -17,12 +17,14 @@ from typing import Any, Callable
 
 import dlt
 
+from pipelines import duckdb_lock
 from pipelines import history_walk as walk
 from pipelines.batches import Runs, serialised
 from pipelines.destination import dlt_destination
 from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending, source_state
+from pipelines.tenants import keep_dataset_name
 from pipelines.sync_options import check_dates, sync_options
 from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
@@ -145,7 +147,8 @@ def sync(
                            resync=resync)
     opts, tables = options.source, list(options.source.resources)
     start, end = opts.start_date, opts.end_date
-    dest = dlt_destination(destination, credentials)
+    dest = keep_dataset_name(dlt_destination(destination, credentials), dataset)
+    duckdb_lock.install()  # our processes take turns on a DuckDB file (pipelines/duckdb_lock.py)
     emit = serialised(on_event)
     client = make_client(opts, on_event=emit)
     # Ask the server for its clock (and check key and host) before the state dir is touched at all.

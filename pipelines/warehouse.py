@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator, Sequence
 
 from pipelines import destination as dest
+from pipelines import duckdb_lock
 from pipelines.config import ConfigError
 
 
@@ -27,6 +28,7 @@ class Warehouse:
 
     def __init__(self, destination: str, credentials: str, read_only: bool = False) -> None:
         self.destination, self.credentials = destination, credentials
+        self._locked: str | None = None
         if destination == "duckdb":
             import duckdb  # noqa: PLC0415
 
@@ -35,6 +37,9 @@ class Warehouse:
                     f"DuckDB file {credentials!r} does not exist; run `litmos-sync run` first or set "
                     "DESTINATION__DUCKDB__CREDENTIALS to the file you loaded"
                 )
+            # Our other processes (the tenants of a parallel run) take turns on the file: wait for ours.
+            duckdb_lock.acquire(credentials)
+            self._locked = credentials
             try:
                 try:
                     self.connection = duckdb.connect(credentials, read_only=read_only)
@@ -43,7 +48,11 @@ class Warehouse:
                     # refuses a second instance with other settings: share the existing one.
                     self.connection = duckdb.connect(credentials)
             except duckdb.IOException as exc:
+                self._unlock()
                 raise ConfigError(describe_duckdb_error(exc, credentials)) from None
+            except BaseException:
+                self._unlock()
+                raise
         elif destination == "postgres":
             import psycopg2  # noqa: PLC0415
 
@@ -82,8 +91,16 @@ class Warehouse:
         return bool(self.columns(schema, table))
 
     def close(self) -> None:
-        """Close the connection (releases the DuckDB file lock)."""
-        self.connection.close()
+        """Close the connection (releases the DuckDB file and its ``.lock``)."""
+        try:
+            self.connection.close()
+        finally:
+            self._unlock()
+
+    def _unlock(self) -> None:
+        if self._locked is not None:
+            duckdb_lock.release(self._locked)
+            self._locked = None
 
 
 @contextmanager
@@ -111,9 +128,11 @@ def check_destination(destination: str, credentials: str) -> None:
         problem = _directory_problem(path, directory)
         if problem:
             raise ConfigError(problem)
-        if os.path.exists(path):
+        if os.path.exists(path) and not duckdb_lock.busy(path):
+            # Takes (and drops) DuckDB's lock: says who holds it, if anyone. While another of our runs
+            # writes the file (its .lock is taken) this run waits its turn at its first load instead.
             with open_warehouse("duckdb", path):
-                pass  # takes (and drops) DuckDB's lock: says who holds it, if anyone
+                pass
     elif destination == "postgres":
         with open_warehouse("postgres", credentials):
             pass

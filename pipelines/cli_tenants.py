@@ -1,0 +1,199 @@
+"""The CLI's many-org side: `run --tenant/--all-tenants/--parallel`, `status --tenant`, `tenants`.
+
+A setup without tenants (only `SOURCES__LITMOS__API_KEY`...) takes none of these paths: `run` and
+`status` behave exactly as before tenants. With tenants configured, `run` without a flag runs all of
+them (`--all-tenants` says so explicitly); one tenant runs in this process as a single-org run does,
+several run in parallel processes (:mod:`pipelines.fleet`) and the marts are built once.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+from typing import Any, Sequence
+
+from pipelines import config
+from pipelines.config import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    """`--tenant`, `--all-tenants`, `--parallel` of `litmos-sync run`."""
+    run.add_argument("--tenant", metavar="NAME[,NAME]",
+                     help="run only these configured tenants ([sources.litmos.tenants.<name>]); default with "
+                          "tenants configured: all of them")
+    run.add_argument("--all-tenants", action="store_true",
+                     help="run every configured tenant (the default when tenants are configured)")
+    run.add_argument("--parallel", type=int, default=None, metavar="N",
+                     help="tenants run at once, one process each (default: the number of tenants, at most 4); "
+                          "each has its own API key and rate budget, loads into DuckDB take turns")
+
+
+def add_status_option(status: argparse.ArgumentParser) -> None:
+    """`--tenant` of `litmos-sync status`."""
+    status.add_argument("--tenant", metavar="NAME[,NAME]",
+                        help="only these tenants (default: every configured tenant, or the single org)")
+
+
+def add_tenants_command(sub: Any, command: Any, add_warehouse_options: Any) -> None:
+    """The `litmos-sync tenants` command."""
+    p = command(sub, "tenants", "list the configured tenants (Litmos orgs) with their last run",
+                "One line per tenant: its raw dataset, base URL and its last run's time, status and rows "
+                "(from <dataset>._litmos_sync_runs). Never shows an API key; makes no API request.")
+    add_warehouse_options(p, "base raw dataset; a tenant's is <dataset>__<tenant> (default litmos_raw)")
+    p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
+                   help="text table (default) or one JSON document")
+
+
+def plan_runs(args: argparse.Namespace, common: dict[str, Any]) -> list[Any] | None:
+    """The validated `RunOptions` of each tenant this run names; None = the single-org run of before.
+
+    Raises:
+        ConfigError: `--tenant` with `--all-tenants`, an unknown tenant, a tenant without a key, a bad
+            `--parallel`, a dataset name too long.
+    """
+    from pipelines import runner, tenants  # noqa: PLC0415
+
+    if args.tenant is not None and args.all_tenants:
+        raise ConfigError("--tenant and --all-tenants exclude each other; give one of them")
+    if args.parallel is not None and args.parallel < 1:
+        raise ConfigError(f"--parallel {args.parallel} must be at least 1, e.g. --parallel 4")
+    if not tenants.configured_names() and args.tenant is None and not args.all_tenants:
+        return None  # the single org: validated by runner.prepare exactly as before tenants
+    config.validate_dataset(args.dataset)
+    configured = tenants.load_tenants()
+    chosen = tenants.select(configured, args.tenant, args.dataset)
+    marts = [(t.name, t.dataset(args.dataset)) for t in configured] if tenants.many(configured) else None
+    runs = []
+    for tenant in chosen:
+        opts = runner.prepare(**common, dataset=tenant.dataset(args.dataset), pipeline_name=tenant.pipeline_name,
+                              api_key=tenant.api_key, base_url=tenant.base_url, source_name=tenant.source)
+        runs.append(dataclasses.replace(opts, tenant=tenant.name, base_dataset=args.dataset, marts_tenants=marts))
+    return runs
+
+
+def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) -> int:
+    """Runs several tenants in parallel processes; prints one line per tenant, one error line per failed
+    tenant (`tenant beta failed: <reason>`); returns the exit status."""
+    from pipelines import cli, fleet  # noqa: PLC0415
+    from pipelines.logging_setup import configure_logging  # noqa: PLC0415
+    from pipelines.warehouse import check_destination  # noqa: PLC0415
+
+    check_destination(runs[0].destination, runs[0].credentials)  # unwritable/locked/unreachable: exit 2 now
+    log = configure_logging(args.log_format, args.quiet, secrets)
+    parallel = args.parallel or fleet.default_parallel(len(runs))
+    log.info("running %d tenants, %d at a time: %s", len(runs), parallel, ", ".join(o.tenant for o in runs))
+    with cli._sigterm_interrupts():
+        result = fleet.run_fleet(runs, parallel, log_format=args.log_format, quiet=args.quiet,
+                                 run_dbt=not args.no_dbt)
+    if not args.quiet and args.log_format == "text":
+        print(format_fleet_summary(result))
+    elif not args.quiet:
+        for o in result.outcomes:
+            s = o.summary
+            log.info("tenant finished", extra={"tenant": o.tenant, "dataset": o.dataset,
+                                                "status": "success" if o.ok else "failed",
+                                                "run_id": s and s.run_id, "rows": s and s.rows_total,
+                                                "requests": s and s.requests_total, "dbt": result.dbt_status})
+    for o in result.failed:
+        cli._fail(f"tenant {o.tenant} failed: {o.error}", secrets, EXIT_FAILED)
+    if result.failed:
+        if any(o.interrupted for o in result.failed):
+            return EXIT_INTERRUPTED
+        return EXIT_USAGE if all(o.usage for o in result.failed) else EXIT_FAILED
+    rejects = [o for o in result.outcomes if o.summary and o.summary.rejects]
+    if rejects:
+        from sources.litmos.rejects import EXIT_REJECTS  # noqa: PLC0415
+
+        for o in rejects:
+            note = next((n for n in o.summary.notes if "could not be decoded" in n), "records were quarantined")
+            cli._fail(f"tenant {o.tenant}: {note}", secrets, EXIT_REJECTS)
+        return EXIT_REJECTS
+    return EXIT_OK
+
+
+def format_fleet_summary(result: Any) -> str:
+    """One line per tenant and one for the marts (the failed tenants' reasons go to stderr)."""
+    lines = []
+    for o in result.outcomes:
+        s = o.summary
+        if not o.ok:
+            lines.append(f"tenant {o.tenant}: failed -> dataset {o.dataset} (reason on stderr)")
+            continue
+        wall = (s.finished_at - s.started_at).total_seconds() if s.finished_at else 0.0
+        lines.append(f"tenant {o.tenant}: success -> {s.destination} {s.credentials_display} dataset {o.dataset}: "
+                     f"{s.rows_total} rows, {s.requests_total} requests, {s.retries_total} retries in {wall:.1f}s; "
+                     f"run {s.run_id}")
+        lines.extend(f"  {note}" for note in s.notes)
+    over = ", ".join(name for name, _ in result.marts_tenants or [])
+    lines.append(f"dbt: {result.dbt_status}" + (f" (marts over {over})" if over else ""))
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int | None:
+    """`status` of the tenants; None = the single-org status of before (no tenants, no `--tenant`)."""
+    from pipelines import tenants  # noqa: PLC0415
+    from pipelines.status import collect_status, format_status  # noqa: PLC0415
+
+    config.validate_destination(args.destination)
+    config.validate_dataset(args.dataset)
+    if not tenants.configured_names() and args.tenant is None:
+        return None
+    configured = tenants.load_tenants(require_keys=False)
+    chosen = tenants.select(configured, args.tenant, args.dataset)
+    credentials = config.resolve_credentials(args.destination)
+    found = [(t, collect_status(args.destination, credentials, t.dataset(args.dataset), args.state_dir,
+                                t.pipeline_name)) for t in chosen]
+    if args.output_format == "json":
+        print(json.dumps([{"tenant": t.name, "dataset": t.dataset(args.dataset), **row} for t, rows in found
+                          for row in rows], default=str, indent=2))
+    else:
+        print("\n\n".join(f"tenant {t.name} (dataset {t.dataset(args.dataset)})\n{format_status(rows)}"
+                          for t, rows in found))
+    return EXIT_OK
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    """`litmos-sync tenants`: each tenant with its dataset, base URL and last run; never its key."""
+    from pipelines import tenants  # noqa: PLC0415
+
+    config.validate_destination(args.destination)
+    config.validate_dataset(args.dataset)
+    configured = tenants.select(tenants.load_tenants(require_keys=False), None, args.dataset)
+    rows = [{"tenant": t.name, "dataset": t.dataset(args.dataset), "base_url": t.base_url, "source": t.source,
+             "pipeline": t.pipeline_name, "api_key_set": bool(t.api_key), **_last_run(args, t.dataset(args.dataset))}
+            for t in configured]
+    if args.output_format == "json":
+        print(json.dumps(rows, default=str, indent=2))
+        return EXIT_OK
+    from pipelines.status import _fmt_int, _fmt_ts  # noqa: PLC0415
+
+    width = max(len("tenant"), *(len(r["tenant"]) for r in rows))
+    dwidth = max(len("dataset"), *(len(r["dataset"]) for r in rows))
+    lines = [f"{'tenant':<{width}} {'dataset':<{dwidth}} {'last run':<19} {'status':<8} {'rows':>9} base_url"]
+    for r in rows:
+        lines.append(f"{r['tenant']:<{width}} {r['dataset']:<{dwidth}} {_fmt_ts(r['last_run_at']):<19} "
+                     f"{r['last_status'] or '-':<8} {_fmt_int(r['last_rows']):>9} {r['base_url']}"
+                     + ("" if r["api_key_set"] else "  (no api_key)"))
+        if r["last_status"] == "failed" and r["last_error"]:
+            lines.append(f"  error: {r['last_error']}")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def _last_run(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
+    from pipelines import run_history  # noqa: PLC0415
+    from pipelines.warehouse import open_warehouse  # noqa: PLC0415
+
+    empty = {"last_run_at": None, "last_status": None, "last_rows": None, "last_error": None}
+    credentials = config.resolve_credentials(args.destination)
+    if args.destination == "duckdb" and not os.path.exists(credentials):
+        return empty  # nothing loaded yet
+    with open_warehouse(args.destination, credentials, read_only=args.destination == "duckdb") as wh:
+        last = run_history.last_run(wh, dataset)
+    if last is None:
+        return empty
+    return {"last_run_at": last["started_at"], "last_status": last["status"], "last_rows": last["rows_loaded"],
+            "last_error": last["error"]}

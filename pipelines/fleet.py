@@ -1,0 +1,259 @@
+"""Many tenants in one run: one child process per tenant, at most ``parallel`` at once, then dbt once.
+
+Each child runs :func:`pipelines.runner.load` for its tenant under that tenant's pipeline lock (own
+pipeline, state, cursors, rate budget and dataset) and sends the summary back; it neither builds the
+marts nor writes the run history. The parent then builds the marts once over every configured tenant
+whose dataset exists and records each tenant's run in its own ``_litmos_sync_runs`` with the dbt
+outcome. A failing tenant (bad key, host down) fails alone.
+
+Processes, not threads: a tenant's failure, memory or hang cannot reach another's; dlt's pipeline
+context, dbt's globals and the signal handling assume one pipeline per process. Children are started
+with ``spawn`` (nothing of the parent's threads or open connections is inherited) and die with the
+parent (``PR_SET_PDEATHSIG``), so a kill -9 of the run leaves no process holding a lock. DuckDB's one
+writer per file is :mod:`pipelines.duckdb_lock` (docs/architecture.md, "Many orgs").
+"""
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
+from typing import Any, Sequence
+
+from pipelines import runner
+from pipelines.run_errors import describe_error, is_usage_error
+
+log = logging.getLogger("litmos_sync")
+DEFAULT_PARALLEL = 4
+_PR_SET_PDEATHSIG = 1
+_STOP_GRACE_S = 60.0
+
+
+@dataclass
+class TenantOutcome:
+    """How one tenant's run ended: its summary (None when it never started) and its one-line error."""
+
+    tenant: str
+    dataset: str
+    summary: runner.RunSummary | None = None
+    error: str | None = None
+    usage: bool = False
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass
+class FleetResult:
+    """A many-tenant run: one outcome per tenant (in the order given) and the marts build."""
+
+    outcomes: list[TenantOutcome] = field(default_factory=list)
+    dbt_status: str = "skipped"
+    dbt_error: str | None = None
+    marts_tenants: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[TenantOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+def default_parallel(tenants: int) -> int:
+    """``--parallel`` when not given: one process per tenant, at most 4 (2 cores run 20 orgs' HTTP
+    waits easily; the loads take turns on DuckDB anyway)."""
+    return max(1, min(tenants, DEFAULT_PARALLEL))
+
+
+def run_fleet(runs: Sequence[runner.RunOptions], parallel: int, *, log_format: str = "text",
+              quiet: bool = False, run_dbt: bool = True) -> FleetResult:
+    """Runs every tenant's options in its own process, then the marts once, then the histories.
+
+    Args:
+        runs: One validated `RunOptions` per tenant (`runner.prepare`), each with its `marts_tenants`.
+        parallel: Processes at once (>= 1).
+        log_format: The children's log format (`text` lines carry `tenant=<name>`).
+        quiet: Children print only errors.
+        run_dbt: Build the marts after the loads (when at least one tenant loaded).
+
+    Returns:
+        The outcomes; the caller turns failures into the exit status.
+    """
+    result = FleetResult(outcomes=[TenantOutcome(o.tenant, o.dataset) for o in runs])
+    outcomes = {o.tenant: o for o in result.outcomes}
+    interrupted = False
+    try:
+        _run_children(runs, parallel, outcomes, log_format, quiet)
+    except KeyboardInterrupt:
+        interrupted = True
+    if run_dbt and not interrupted and any(o.ok for o in result.outcomes):
+        first = runs[0]
+        result.marts_tenants = runner.existing_tenants(first)
+        result.dbt_status, result.dbt_error = runner.build_marts_once(first)
+    for opts in runs:
+        _record(opts, outcomes[opts.tenant], result.dbt_status if outcomes[opts.tenant].ok else "skipped",
+                result.dbt_error)
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, dbt_error: str | None) -> None:
+    """Writes the tenant's history rows with the dbt outcome (under its pipeline lock: its history
+    pipeline lives in the state dir)."""
+    from pipelines.lock import PipelineLockedError, pipeline_lock  # noqa: PLC0415
+
+    if outcome.summary is None:
+        return
+    try:
+        with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination, dataset=opts.dataset):
+            runner.finish(outcome.summary, opts, dbt_status, dbt_error if outcome.ok else None)
+    except runner.RunFailed as exc:
+        outcome.error = outcome.error or str(exc)
+    except PipelineLockedError as exc:
+        log.warning("tenant %s: run history not written: %s", opts.tenant, exc)
+
+
+def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: dict[str, TenantOutcome],
+                  log_format: str, quiet: bool) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    todo = list(runs)
+    running: dict[Any, tuple[runner.RunOptions, Any, Any]] = {}  # sentinel -> (opts, process, conn)
+    reading: set[Any] = set()  # the pipes of children that have not reported yet
+    try:
+        while todo or running:
+            while todo and len(running) < max(1, parallel):
+                opts = todo.pop(0)
+                receive, send = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, name=f"litmos-sync:{opts.tenant}", daemon=False,
+                                   args=(opts, send, log_format, quiet, os.getpid()))
+                proc.start()
+                send.close()  # the child's end: EOF here when the child is gone
+                running[proc.sentinel] = (opts, proc, receive)
+                reading.add(receive)
+                log.info("tenant %s: started (pid %s) -> %s", opts.tenant, proc.pid, opts.dataset)
+            ready = wait([*running, *reading])
+            for sentinel, (opts, proc, conn) in list(running.items()):
+                if conn in ready or sentinel in ready:
+                    if _collect(opts, proc, conn, outcomes[opts.tenant]):
+                        reading.discard(conn)
+                    if sentinel in ready:
+                        proc.join()
+                        _collect(opts, proc, conn, outcomes[opts.tenant])
+                        reading.discard(conn)
+                        conn.close()
+                        del running[sentinel]
+    except KeyboardInterrupt:
+        _stop(running, outcomes)
+        raise
+
+
+def _collect(opts: runner.RunOptions, proc: Any, conn: Any, outcome: TenantOutcome) -> bool:
+    """Reads the child's report if it sent one; a child that died without one failed with its signal.
+    Returns whether the pipe is done (report read or closed)."""
+    done = False
+    try:
+        while not conn.closed and conn.poll():
+            kind, payload = conn.recv()
+            done = True
+            if kind == "summary":
+                outcome.summary = payload
+                outcome.error, outcome.usage = payload.error, payload.usage
+                outcome.interrupted = payload.interrupted
+            else:
+                outcome.error, outcome.usage = payload
+    except (EOFError, OSError):
+        done = True
+    if outcome.summary is None and outcome.error is None and not proc.is_alive():
+        code = proc.exitcode
+        how = f"signal {signal.Signals(-code).name}" if code is not None and code < 0 else f"exit status {code}"
+        outcome.error = (f"its process ended ({how}) before reporting; rerun `{opts.command}` to resume "
+                         "from the last committed batch")
+    return done
+
+
+def _stop(running: dict[Any, tuple[runner.RunOptions, Any, Any]], outcomes: dict[str, TenantOutcome]) -> None:
+    """Ctrl-C/SIGTERM: each child stops as an interrupted run and reports; then they are gone."""
+    for _, proc, _ in running.values():
+        if proc.is_alive():
+            os.kill(proc.pid, signal.SIGTERM)
+    for opts, proc, conn in running.values():
+        proc.join(_STOP_GRACE_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        _collect(opts, proc, conn, outcomes[opts.tenant])
+        outcomes[opts.tenant].interrupted = True
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """The kernel kills this process when its parent dies (Linux), so no orphan keeps a lock."""
+    try:
+        import ctypes  # noqa: PLC0415
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux: the pipe's EOF is the only sign
+        pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int) -> None:
+    """One tenant's run in its own process: load under its pipeline lock, report the summary."""
+    _die_with_parent(parent_pid)
+    from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
+
+    tune_process_memory()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        progress = _child_logging(opts, log_format, quiet)
+        from pipelines.lock import pipeline_lock  # noqa: PLC0415
+
+        try:
+            with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
+                               dataset=opts.dataset):
+                summary = runner.load(opts, progress)
+        finally:
+            progress.close()
+        summary.sync_result = None  # the report is the summary; the stats objects stay here
+        conn.send(("summary", summary))
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - reported, never a traceback
+        if isinstance(exc, KeyboardInterrupt):
+            message = f"interrupted; rerun `{opts.command}` to resume from the last committed batch"
+        else:
+            message = describe_error(exc, opts.secrets)
+        conn.send(("error", (message, is_usage_error(exc))))
+    finally:
+        conn.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _child_logging(opts: runner.RunOptions, log_format: str, quiet: bool) -> Any:
+    """The child's log lines carry ``tenant=<name>``; progress as lines (bars of several processes on one
+    terminal would overwrite each other). Returns the progress callback."""
+    from pipelines.logging_setup import configure_logging  # noqa: PLC0415
+    from pipelines.progress import ProgressTracker, make_renderer  # noqa: PLC0415
+
+    child_log = configure_logging(log_format, quiet, opts.secrets)
+    tenant = opts.tenant
+
+    class _Tenant(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.tenant = tenant
+            return True
+
+    for handler in child_log.handlers:
+        handler.addFilter(_Tenant())
+    stream = sys.stderr if log_format == "json" else io.StringIO()  # not a terminal: lines, not bars
+    renderer = make_renderer(quiet, log_format, stream=stream, emit=child_log.info, per_resource=False)
+    return ProgressTracker(renderer, resources=opts.resources)
+
+
+__all__ = ["run_fleet", "FleetResult", "TenantOutcome", "default_parallel", "DEFAULT_PARALLEL"]
