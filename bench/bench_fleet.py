@@ -6,200 +6,47 @@ org01..orgNN, each with its own key, data and 100/min budget. The pipeline is th
 (`SOURCES__LITMOS__TENANTS__ORG01__API_KEY`, ...), or with `--mode separate` one single-org
 `litmos-sync run` per org, each with its own DuckDB file (the baseline without tenants).
 
-Per size of `--orgs` (e.g. `5,10,20`: a sweep, each size on a fresh simulator and warehouse): a first
-sync of the orgs' whole history, then (unless `--no-nightly`) one simulated day of activity in every org
-and the incremental run. Measured per run:
-- each org's requests (the simulator's log) and its own floor, requests / 100 per min;
-- the run's wall (launch to exit of the CLI) / the slowest org's floor (target <= 1.10);
-- CPU seconds of the pipeline processes (wait4 rusage of the CLI process(es), which holds every tenant
-  child it reaped) and of the simulator (/proc/<pid>/stat, apart);
-- peak RSS: the highest sum of VmRSS over the live process tree (sampled every 0.2 s), and the largest
-  single process (VmHWM);
-- CPU per org-minute at full API speed (100 requests), hence how many orgs 2 cores sustain.
+Per size of `--orgs` (`5,10,20` is a sweep, each size on a fresh simulator and warehouse): a first sync
+of the orgs' whole history, then (unless `--no-nightly`) one simulated day of activity in every org and the
+incremental run. Measured: each org's requests (the simulator's log) and floor (requests / 100 per min); the
+run's wall (launch to exit) / the slowest org's floor (target <= 1.10); pipeline CPU (wait4 rusage of the
+CLI process(es), which includes every tenant child they reaped), the simulator's apart; peak RSS (the
+highest sum of VmRSS over the live process tree, sampled every 0.2 s; bench/proctree.py); CPU per
+org-minute at full API speed (100 requests), hence how many orgs the cores sustain, both in the steady
+state (CPU sampled from /proc while every org is between its first and last request) and over whole runs.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
-import subprocess
+import statistics
 import tempfile
-import threading
-import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from typing import Iterator
 
 import requests
 
 from bench.common import PY, ROOT, VENDOR_RPM, Target, fmt_s, record, say, server_process
+from bench.proctree import RunMeasure, run_group
+from litmos_sim.fleet import org_api_key, org_names
 
 DESCRIPTION = "issue 15: N orgs at 100/min each (1-3 s latency): wall vs the slowest org's floor, CPU, RSS, orgs/machine"
 SOURCE = "bench-fleet"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CLK = os.sysconf("SC_CLK_TCK")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") / 1024
-
-
-# ------------------------------------------------------------------------------------------ processes
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds user+system) of a live process."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            rest = fh.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return int(rest[1]), (int(rest[11]) + int(rest[12])) / CLK
-
-
-def _mem_kb(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a live process in KiB; zeros when it is gone."""
-    rss = hwm = 0
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, hwm
-
-
-class TreeSampler:
-    """Samples the process trees under some root pids: peak summed RSS, each process's VmHWM, counts."""
-
-    def __init__(self, roots: list[int], interval: float = 0.2):
-        self.roots, self.interval = set(roots), interval
-        self.peak_rss_kb = 0
-        self.peak_procs = 0
-        self.hwm_kb: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> "TreeSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _tree(self) -> list[int]:
-        parent = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                st = _stat(int(entry))
-                if st:
-                    parent[int(entry)] = st[0]
-        out = [p for p in self.roots if p in parent]
-        seen = set(out)
-        while True:
-            more = [p for p, pp in parent.items() if pp in seen and p not in seen]
-            if not more:
-                return out
-            out += more
-            seen.update(more)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            pids = self._tree()
-            total = 0
-            for pid in pids:
-                rss, hwm = _mem_kb(pid)
-                total += rss
-                self.hwm_kb[pid] = max(self.hwm_kb.get(pid, 0), hwm)
-            self.peak_rss_kb = max(self.peak_rss_kb, total)
-            self.peak_procs = max(self.peak_procs, len(pids))
-            self._stop.wait(self.interval)
-
-
-@dataclass
-class RunMeasure:
-    """One pipeline run: wall, CPU of the pipeline and of the simulator, memory, exits."""
-
-    wall_s: float
-    cpu_user_s: float
-    cpu_sys_s: float
-    sim_cpu_s: float
-    peak_rss_mb: float
-    max_process_mb: float
-    peak_procs: int
-    exits: list[int]
-    load_before: tuple[float, float, float]
-    load_after: tuple[float, float, float]
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def cpu_s(self) -> float:
-        return self.cpu_user_s + self.cpu_sys_s
-
-
-def run_pipelines(cmds: list[tuple[list[str], dict[str, str]]], sim_pid: int, log_dir: str,
-                  timeout: float) -> RunMeasure:
-    """Starts the commands at once, waits for all; rusage from wait4 of each (their reaped children included)."""
-    load0 = os.getloadavg()
-    sim0 = (_stat(sim_pid) or (0, 0.0))[1]
-    procs, logs = [], []
-    t0 = time.monotonic()
-    for i, (cmd, env) in enumerate(cmds):
-        log = open(os.path.join(log_dir, f"run-{i:02d}.log"), "w+", encoding="utf-8")  # noqa: SIM115
-        logs.append(log)
-        procs.append(subprocess.Popen(cmd, cwd=log_dir, env=env, stdout=log, stderr=subprocess.STDOUT))
-    user = sys_ = 0.0
-    exits: dict[int, int] = {}
-    with TreeSampler([p.pid for p in procs]) as sampler:
-        while len(exits) < len(procs):
-            for p in procs:
-                if p.pid in exits:
-                    continue
-                pid, status, usage = os.wait4(p.pid, os.WNOHANG)
-                if pid:
-                    exits[p.pid] = os.waitstatus_to_exitcode(status)
-                    p.returncode = exits[p.pid]
-                    user += usage.ru_utime
-                    sys_ += usage.ru_stime
-            if time.monotonic() - t0 > timeout:
-                for p in procs:
-                    if p.pid not in exits:
-                        p.kill()
-            time.sleep(0.05)
-    wall = time.monotonic() - t0
-    sim1 = (_stat(sim_pid) or (0, sim0))[1]
-    errors = []
-    for p, log in zip(procs, logs):
-        log.seek(0)
-        text = log.read()
-        log.close()
-        if exits[p.pid] != 0:
-            errors.append(f"exit {exits[p.pid]}: " + " | ".join(text.strip().splitlines()[-6:]))
-    return RunMeasure(wall, user, sys_, sim1 - sim0, sampler.peak_rss_kb / 1024, max(sampler.hwm_kb.values(),
-                      default=0) / 1024, sampler.peak_procs, [exits[p.pid] for p in procs], load0,
-                      os.getloadavg(), errors)
+CORES = os.cpu_count() or 2
 
 
 # ------------------------------------------------------------------------------------------ simulator
-def org_names(n: int) -> list[str]:
-    width = 2 if n < 100 else 3
-    return [f"org{i:0{width}d}" for i in range(1, n + 1)]
-
-
-def org_requests(root: str, name: str) -> list[dict]:
-    return requests.get(f"{root}/_sim/orgs/{name}/requests", timeout=600).json()
-
-
-def clear_requests(root: str, name: str) -> None:
-    requests.delete(f"{root}/_sim/orgs/{name}/requests", timeout=600).raise_for_status()
-
-
-def advance_day(root: str, name: str) -> dict:
-    r = requests.post(f"{root}/_sim/orgs/{name}/clock", json={"advance_seconds": 86400, "activity": True},
-                      timeout=600)
+def sim_control(root: str, name: str, action: str, method: str = "GET", **body) -> dict | list:
+    """One per-org control request of a multi-org simulator (`/_sim/orgs/<name>/<action>`)."""
+    r = requests.request(method, f"{root}/_sim/orgs/{name}/{action}", json=body or None, timeout=600)
     r.raise_for_status()
-    return r.json().get("events") or {}
+    return r.json()
 
 
 @dataclass
@@ -209,7 +56,11 @@ class OrgFigures:
     statuses: dict[int, int]
     limited: int
     rows: int
-    span_s: float  # first to last request arrival (the simulator's ticking clock), latency of the last excluded
+    ats: list[datetime]  # request arrivals in real time (the org's ticking clock less its offset), sorted
+
+    @property
+    def span_s(self) -> float:
+        return (self.ats[-1] - self.ats[0]).total_seconds() if self.ats else 0.0
 
     @property
     def floor_s(self) -> float:
@@ -219,66 +70,61 @@ class OrgFigures:
 def org_figures(root: str, names: list[str]) -> list[OrgFigures]:
     out = []
     for name in names:
-        recs = org_requests(root, name)
-        ats = sorted(datetime.fromisoformat(r["at"]) for r in recs)
-        span = (ats[-1] - ats[0]).total_seconds() if ats else 0.0
+        recs = sim_control(root, name, "requests")
+        ahead = datetime.fromisoformat(sim_control(root, name, "clock")["now"]) - datetime.now(timezone.utc)
+        ats = sorted(datetime.fromisoformat(r["at"]) - ahead for r in recs)
         out.append(OrgFigures(name, len(recs), dict(Counter(int(r["status"]) for r in recs)),
                               sum(1 for r in recs if r.get("fault") == "rate_limit"),
-                              sum(int(r.get("rows") or 0) for r in recs if int(r["status"]) == 200), span))
+                              sum(int(r.get("rows") or 0) for r in recs if int(r["status"]) == 200), ats))
     return out
 
 
 # ------------------------------------------------------------------------------------------ pipeline
-def _base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SOURCES__LITMOS__", "DESTINATION__", "LITMOS_SYNC_"))}
-    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
 def commands(mode: str, names: list[str], base_url: str, work: str, destination: str, dsn: str | None,
              parallel: int, start_date: str, rpm: int | None) -> list[tuple[list[str], dict[str, str]]]:
     """The CLI command(s) and environment(s) of one run of every org."""
     cli = [PY, "-m", "pipelines.cli", "run", "--no-dbt", "--quiet", "--destination", destination,
            "--start-date", start_date] + (["--requests-per-minute", str(rpm)] if rpm else [])
-    env = _base_env()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOURCES__LITMOS__", "DESTINATION__"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if destination == "postgres":
         env["DESTINATION__POSTGRES__CREDENTIALS"] = dsn or ""
     if mode == "tenants":
         env["DESTINATION__DUCKDB__CREDENTIALS"] = f"{work}/wh.duckdb"
         for name in names:
             pre = f"SOURCES__LITMOS__TENANTS__{name.upper()}__"
-            env[pre + "API_KEY"], env[pre + "BASE_URL"], env[pre + "SOURCE"] = \
-                f"litmos-sim-key-{name}", base_url, SOURCE
+            env.update({pre + "API_KEY": org_api_key(name), pre + "BASE_URL": base_url, pre + "SOURCE": SOURCE})
         return [(cli + ["--all-tenants", "--parallel", str(parallel), "--state-dir", f"{work}/state"], env)]
     out = []
     for name in names:  # separate: one single-org CLI per org, own state, own DuckDB file / own schema
-        e = dict(env, SOURCES__LITMOS__API_KEY=f"litmos-sim-key-{name}", SOURCES__LITMOS__BASE_URL=base_url,
+        e = dict(env, SOURCES__LITMOS__API_KEY=org_api_key(name), SOURCES__LITMOS__BASE_URL=base_url,
                  SOURCES__LITMOS__SOURCE=SOURCE, DESTINATION__DUCKDB__CREDENTIALS=f"{work}/wh-{name}.duckdb")
         out.append((cli + ["--state-dir", f"{work}/state-{name}", "--dataset", f"litmos_raw__{name}"], e))
     return out
 
 
-def pg_database() -> tuple[str, str]:
+def _pg(sql: str) -> None:
     import psycopg2  # noqa: PLC0415
 
+    conn = psycopg2.connect(PG_ADMIN)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql)
+    conn.close()
+
+
+@contextmanager
+def warehouse(destination: str) -> Iterator[str | None]:
+    """A fresh Postgres database (its DSN, dropped afterwards) or None for DuckDB (files in the work dir)."""
+    if destination != "postgres":
+        yield None
+        return
     name = f"bench_fleet_{uuid.uuid4().hex[:10]}"
-    conn = psycopg2.connect(PG_ADMIN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
-    return name, PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def pg_drop(name: str) -> None:
-    import psycopg2  # noqa: PLC0415
-
-    conn = psycopg2.connect(PG_ADMIN)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    conn.close()
+    _pg(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        _pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # ------------------------------------------------------------------------------------------ one size
@@ -301,87 +147,116 @@ class Phase:
         """Minutes of API work at full speed: total requests / 100 per min."""
         return sum(o.requests for o in self.orgs) / VENDOR_RPM
 
-    @property
-    def cpu_per_org_minute(self) -> float:
-        return self.m.cpu_s / self.org_minutes if self.org_minutes else float("inf")
+    def steady(self) -> tuple[float, float, int] | None:
+        """(seconds, pipeline CPU s, requests) while every org is between its first and last request, 10 s
+        in from each end: the cost at full API speed without the start-up and the last loads."""
+        if not all(o.ats for o in self.orgs):
+            return None
+        t1 = max(o.ats[0] for o in self.orgs) + timedelta(seconds=10)
+        t2 = min(o.ats[-1] for o in self.orgs) - timedelta(seconds=10)
+        pts = [(t, c) for t, c in self.m.series if t1 <= t <= t2]
+        if len(pts) < 2 or (pts[-1][0] - pts[0][0]).total_seconds() < 30:
+            return None
+        (a, cpu_a), (b, cpu_b) = pts[0], pts[-1]
+        return (b - a).total_seconds(), cpu_b - cpu_a, sum(1 for o in self.orgs for t in o.ats if a <= t < b)
+
+    def after_startup(self) -> float | None:
+        """CPU s per org-minute from the last org's first request to the end: start-up (interpreters,
+        imports, the tenants' processes) left out, the loads and the finish in."""
+        if not all(o.ats for o in self.orgs):
+            return None
+        t = max(o.ats[0] for o in self.orgs)
+        cpu = next((c for when, c in self.m.series if when >= t), None)
+        return (self.m.cpu_s - cpu) / self.org_minutes if cpu is not None and self.org_minutes else None
+
+    def steady_line(self) -> str:
+        st = self.steady()
+        if st is None:
+            return "steady state: not measured (the orgs' request spans overlap by less than 50 s)"
+        secs, cpu, n = st
+        return (f"steady state ({secs:.0f} s while every org is mid-run): {n / secs * 60 / len(self.orgs):.1f} "
+                f"requests/min per org, pipeline {cpu / secs:.2f} cores, **{cpu / (n / VENDOR_RPM):.2f} CPU s per "
+                f"org-minute** at full API speed")
+
+    def edges(self) -> str:
+        """Where the wall goes outside the orgs' request spans: start-up before, the last load after."""
+        firsts, lasts = [o.ats[0] for o in self.orgs if o.ats], [o.ats[-1] for o in self.orgs if o.ats]
+        if not firsts:
+            return "no requests"
+        return (f"launch to the first org's first request {(min(firsts) - self.m.started).total_seconds():.1f} s, "
+                f"to the last org's first request {(max(firsts) - self.m.started).total_seconds():.1f} s; "
+                f"last request to exit {(self.m.ended - max(lasts)).total_seconds():.1f} s")
 
     def lines(self, n: int) -> list[str]:
-        reqs = [o.requests for o in self.orgs]
+        reqs, m = [o.requests for o in self.orgs], self.m
         spans = [o.span_s / o.floor_s for o in self.orgs if o.floor_s]
-        statuses = Counter()
-        for o in self.orgs:
-            statuses.update(o.statuses)
-        m = self.m
+        statuses = sum((Counter(o.statuses) for o in self.orgs), Counter())
         return [
             f"**{n} orgs, {self.kind}**: requests per org {min(reqs)}-{max(reqs)} (total {sum(reqs)}), statuses "
             f"{dict(statuses)}, rate-limit errors {sum(o.limited for o in self.orgs)}, rows {sum(o.rows for o in self.orgs)}",
             f"wall {fmt_s(m.wall_s)}; slowest org's floor ({self.slowest.name}, {self.slowest.requests} requests / "
             f"{VENDOR_RPM} per min) {fmt_s(self.slowest.floor_s)}; **WALL/FLOOR {self.ratio:.3f}**; each org's own span "
             f"(first to last request) / its floor: {min(spans, default=0):.3f}-{max(spans, default=0):.3f}",
+            self.edges(),
+            self.steady_line(),
             f"pipeline CPU {m.cpu_s:.1f} s (user {m.cpu_user_s:.1f}, sys {m.cpu_sys_s:.1f}) = {m.cpu_s / m.wall_s:.2f} "
-            f"cores on average; {self.cpu_per_org_minute:.2f} CPU s per org-minute at full API speed "
-            f"({self.org_minutes:.1f} org-minutes); simulator CPU {m.sim_cpu_s:.1f} s (apart)",
+            f"cores on average; {m.cpu_s / self.org_minutes:.2f} CPU s per org-minute at full API speed "
+            f"({self.org_minutes:.1f} org-minutes); sampled from /proc: {m.sampled_cpu_s:.1f} s; simulator CPU "
+            f"{m.sim_cpu_s:.1f} s (apart)",
             f"peak RSS {m.peak_rss_mb:.0f} MB summed over {m.peak_procs} live pipeline processes at most; largest "
             f"single process {m.max_process_mb:.0f} MB; exits {sorted(Counter(m.exits).items())}",
-            f"load average before {m.load_before[0]:.2f}/{m.load_before[1]:.2f}/{m.load_before[2]:.2f}, after "
-            f"{m.load_after[0]:.2f}/{m.load_after[1]:.2f}/{m.load_after[2]:.2f}",
+            "load average before " + "/".join(f"{x:.2f}" for x in m.load_before) + ", after "
+            + "/".join(f"{x:.2f}" for x in m.load_after),
         ] + [f"FAILED: {e[:400]}" for e in m.errors]
 
 
 def run_size(n: int, args: argparse.Namespace) -> list[Phase]:
-    names = org_names(n)
-    work = tempfile.mkdtemp(prefix=f"bench-fleet-{n}-")
-    pg_name = dsn = None
-    if args.destination == "postgres":
-        pg_name, dsn = pg_database()
+    """A fresh simulator of ``n`` orgs and a fresh warehouse: the first sync, then the nightly."""
+    names, work, phases = org_names(n), tempfile.mkdtemp(prefix=f"bench-fleet-{n}-"), []
     cmd = [PY, "-m", "litmos_sim.cli", "serve", "--port", "0", "--orgs", str(n), "--seed", "1",
            "--scale", str(args.scale), "--history-days", str(args.history_days), "--rate-limit", str(VENDOR_RPM),
            "--latency-ms", str(args.latency_ms), "--latency-jitter-ms", str(args.jitter_ms)]
-    phases = []
     try:
-        with server_process(cmd, f"simulator ({n} orgs)") as sim:
+        with warehouse(args.destination) as dsn, server_process(cmd, f"simulator ({n} orgs)") as sim:
             root = sim.base_url.rsplit("/v1.svc", 1)[0]
             start = (datetime.now(timezone.utc) - timedelta(days=args.history_days)).date().isoformat()
             cmds = commands(args.mode, names, sim.base_url, work, args.destination, dsn,
                             args.parallel or n, start, args.rpm)
             for kind in ["first sync"] + ([] if args.no_nightly else ["nightly"]):
-                if kind == "nightly":
-                    for name in names:
-                        advance_day(root, name)
                 for name in names:
-                    clear_requests(root, name)
+                    if kind == "nightly":
+                        sim_control(root, name, "clock", "POST", advance_seconds=86400, activity=True)
+                    sim_control(root, name, "requests", "DELETE")
                 say(f"{n} orgs: {kind} ({args.mode}, {args.destination})")
-                m = run_pipelines(cmds, sim.pid, work, args.timeout)
-                phase = Phase(kind, org_figures(root, names), m)
-                phases.append(phase)
-                say(f"{n} orgs: {kind} wall {m.wall_s:.1f} s, ratio {phase.ratio:.3f}, CPU {m.cpu_s:.1f} s, "
+                m = run_group(cmds, sim.pid, work, args.timeout)
+                phases.append(Phase(kind, org_figures(root, names), m))
+                say(f"{n} orgs: {kind} wall {m.wall_s:.1f} s, ratio {phases[-1].ratio:.3f}, CPU {m.cpu_s:.1f} s, "
                     f"peak RSS {m.peak_rss_mb:.0f} MB, exits {m.exits}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        if pg_name:
-            pg_drop(pg_name)
     return phases
 
 
 # ------------------------------------------------------------------------------------------ main
-def capacity(first: list[tuple[int, Phase]]) -> tuple[float, float, str]:
-    """Orgs 2 cores sustain at full API speed: 120 CPU s per minute / the marginal CPU s per org-minute.
-
-    The marginal cost is the slope of pipeline CPU against org-minutes across the sweep (the fixed cost of
-    a run, interpreter and imports, drops out); with one size, the average.
-    """
-    pts = [(p.org_minutes, p.m.cpu_s) for _, p in first]
-    if len(pts) >= 2:
-        mx = sum(x for x, _ in pts) / len(pts)
-        my = sum(y for _, y in pts) / len(pts)
-        sxx = sum((x - mx) ** 2 for x, _ in pts)
-        slope = sum((x - mx) * (y - my) for x, y in pts) / sxx if sxx else my / mx
-        how = f"slope of pipeline CPU vs org-minutes over {len(pts)} sizes ({', '.join(str(n) for n, _ in first)} orgs)"
-    else:
-        slope = pts[0][1] / pts[0][0]
-        how = "average of one size (fixed costs included: an overestimate)"
-    cores = os.cpu_count() or 2
-    return slope, cores * 60.0 / slope if slope > 0 else float("inf"), how
+def capacity(first: list[tuple[int, Phase]]) -> list[str]:
+    """CPU s per org-minute at full API speed, and so the orgs the cores sustain, per first sync: requests
+    only (steady state), start-up left out, and whole runs (the slope of CPU against org-minutes)."""
+    out = []
+    for n, p in first:
+        st, rest = p.steady(), p.after_startup()
+        if st:
+            per = st[1] / (st[2] / VENDOR_RPM)
+            out.append(f"{n} orgs, requests only (steady state): {per:.2f} CPU s per org-minute = about "
+                       f"{CORES * 60 / per:.0f} orgs")
+        if rest:
+            out.append(f"{n} orgs, start-up left out (requests, loads, finish): {rest:.2f} CPU s per org-minute = "
+                       f"about **{CORES * 60 / rest:.0f} orgs**")
+    xs, ys = [p.org_minutes for _, p in first], [p.m.cpu_s for _, p in first]
+    per = statistics.linear_regression(xs, ys).slope if len(set(xs)) >= 2 else ys[0] / xs[0]
+    out.append(f"whole first syncs ({'slope over ' if len(set(xs)) >= 2 else 'average of '}"
+               f"{', '.join(str(n) for n, _ in first)} orgs): {per:.2f} CPU s per org-minute = about "
+               f"{CORES * 60 / per:.0f} orgs")
+    return out
 
 
 def main(argv: list[str]) -> int:
@@ -403,8 +278,6 @@ def main(argv: list[str]) -> int:
 
     results: list[tuple[int, list[Phase]]] = [(n, run_size(n, args)) for n in sizes]
     first = [(n, ph[0]) for n, ph in results]
-    slope, orgs_max, how = capacity(first)
-    nightly = [(n, ph[1]) for n, ph in results if len(ph) > 1]
     figures = [
         f"simulator: `litmos-sim serve --orgs N --scale {args.scale} --history-days {args.history_days} --rate-limit "
         f"{VENDOR_RPM} --latency-ms {args.latency_ms} --latency-jitter-ms {args.jitter_ms}` in its own process "
@@ -413,14 +286,12 @@ def main(argv: list[str]) -> int:
            f"{args.parallel or 'N'} --no-dbt`" if args.mode == "tenants" else "one single-org `litmos-sync run --no-dbt` per org")
         + f", {args.destination}, --start-date = each org's first day (whole history), requests_per_minute "
         f"{args.rpm or 'default'}; nightly = one simulated day of activity in every org, then the same command",
-        f"machine: {os.cpu_count()} cores, shared with other sessions (load averages below)",
+        f"machine: {CORES} cores, shared with other sessions (load averages below)",
     ]
-    for n, phases in results:
-        for p in phases:
-            figures += p.lines(n)
-    figures.append(f"CPU per org-minute at full API speed (100 requests): {slope:.2f} s ({how}); 2 cores give "
-                   f"{(os.cpu_count() or 2) * 60} CPU s a minute: **about {orgs_max:.0f} orgs at full API speed** "
-                   "before the pipeline's CPU is the limit (the simulator's CPU not counted: it stands for Litmos)")
+    figures += [line for n, phases in results for p in phases for line in p.lines(n)]
+    figures.append(f"CPU per org-minute at full API speed (100 requests) and orgs {CORES} cores sustain at "
+                   f"{CORES * 60} CPU s a minute (the simulator's CPU not counted: it stands for Litmos): "
+                   + "; ".join(capacity(first)))
     worst = max((p.ratio for n, p in first if n == max(sizes)), default=float("inf"))
     targets = [
         Target(f"{max(sizes)} orgs: first-sync wall <= 1.10x the slowest org's floor", worst <= 1.10, f"{worst:.3f}"),
@@ -433,9 +304,7 @@ def main(argv: list[str]) -> int:
              "response's latency (1-3 s); the org's span is first to last request arrival",
              "CPU: wait4 rusage of the CLI process(es), which includes every child they reaped (the tenants' "
              "processes); peak RSS: the highest sum of VmRSS over the live tree, sampled every 0.2 s"]
-    if nightly:
-        notes.append("nightly: " + "; ".join(f"{n} orgs {p.m.wall_s:.1f} s = {p.ratio:.2f}x" for n, p in nightly))
-    if max(f.m.load_before[0] for _, ph in results for f in ph) > (os.cpu_count() or 2):
+    if max(f.m.load_before[0] for _, ph in results for f in ph) > CORES:
         notes.append("the machine was loaded (load average above its core count): wall/floor and CPU per "
                      "org-minute need a rerun on a quiet machine")
     record("fleet", f"Issue 15: {args.orgs} orgs at {VENDOR_RPM}/min each, 1-3 s latency ({args.mode}, "
