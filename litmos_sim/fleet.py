@@ -23,6 +23,7 @@ from typing import Iterator, Sequence
 from . import control
 from .api import BASE_PATH, forbidden_key, given_api_key, key_matches
 from .config import DEFAULT_API_KEY, SimConfig
+from .serving import HttpServing
 from .simulator import RequestRecord, Served, Simulator, redact_key
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -83,7 +84,7 @@ def check_orgs(names: Sequence[str], configs: Sequence[SimConfig]) -> None:
         seen_keys[cfg.api_key] = name
 
 
-class Fleet:
+class Fleet(HttpServing):
     """Several Simulators served by one HTTP server, each picked by its API key.
 
     Args:
@@ -94,6 +95,9 @@ class Fleet:
         orgs: name -> Simulator, in the given order. Each org's `base_url` is the fleet's and its
             `control_url` is .../_sim/orgs/<name>.
     """
+
+    _thread_name = "litmos-sim-fleet"
+    _not_serving = "the fleet is not serving; call start() or use run_fleet()"
 
     def __init__(self, configs: Sequence[SimConfig], names: Sequence[str] | None = None):
         configs = list(configs)
@@ -203,49 +207,11 @@ class Fleet:
             return {"error": f"api_key is the key of org {other.name!r}; give every org its own key"}
         return None
 
-    # ---- HTTP server lifecycle -------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Fleet":
-        """Serve every org over HTTP in a background thread (port 0 = a free port)."""
+    # ---- HTTP server lifecycle: serving.HttpServing -----------------------------------------------------
+    def _make_server(self, host: str, port: int):
         from .server import make_app_server
 
-        if self._server is not None:
-            return self
-        self._server = make_app_server(self, host, port)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="litmos-sim-fleet",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the HTTP server (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
-
-    @property
-    def port(self) -> int:
-        """TCP port the server listens on."""
-        if self._server is None:
-            raise RuntimeError("the fleet is not serving; call start() or use run_fleet()")
-        return self._server.server_address[1]
-
-    @property
-    def root_url(self) -> str:
-        """http://127.0.0.1:PORT (control endpoints live under /_sim/)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """API base URL of every org, http://127.0.0.1:PORT/v1.svc (the key picks the org)."""
-        return self.root_url + BASE_PATH
-
-    def __enter__(self) -> "Fleet":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return make_app_server(self, host, port)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from .config import FAULT_FIELDS, SimConfig
 from .faults import FaultInjector, RateLimiter, rate_limited
 from .org import Org
 from .render import truth_row_converter
+from .serving import HttpServing
 from .schema import (ACHIEVEMENTS, ALL_ENDPOINTS, COLLECTIONS, LISTING_TEAMS, LISTING_USERS, LISTINGS,
                      MODULE_DETAIL, ORG_ENDPOINTS, Endpoint)
 from .timefmt import from_ms, to_ms
@@ -57,7 +58,7 @@ def redact_key(params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k.lower() != "apikey"}
 
 
-class Simulator:
+class Simulator(HttpServing):
     """A simulated Litmos org served over HTTP, with a clock and an oracle for tests.
 
     Args:
@@ -270,24 +271,10 @@ class Simulator:
             return Served(resp, delay, body)
 
     # ---- HTTP server lifecycle -------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "Simulator":
-        """Serve over HTTP in a background thread (port 0 = a free port)."""
+    def _make_server(self, host: str, port: int):
         from .server import make_server
 
-        if self._server is not None:
-            return self
-        self._server = make_server(self, host, port)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="litmos-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the HTTP server (idempotent)."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = self._thread = None
+        return make_server(self, host, port)
 
     def attach_to_fleet(self, fleet, name: str) -> None:
         """Mark this org as served by `fleet` under `name`: port/base_url become the fleet's."""
@@ -296,11 +283,9 @@ class Simulator:
     @property
     def port(self) -> int:
         """TCP port the server listens on (the fleet's when the org is served by a fleet)."""
-        if self._server is None:
-            if self._fleet is not None:
-                return self._fleet.port
-            raise RuntimeError("the simulator is not serving; call start() or use run_simulator()")
-        return self._server.server_address[1]
+        if self._server is None and self._fleet is not None:
+            return self._fleet.port
+        return super().port
 
     @property
     def control_url(self) -> str:
@@ -308,22 +293,6 @@ class Simulator:
         if self._server is None and self._fleet is not None:
             return f"{self.root_url}/_sim/orgs/{self.name}"
         return self.root_url + "/_sim"
-
-    @property
-    def root_url(self) -> str:
-        """http://127.0.0.1:PORT (control endpoints live under /_sim/)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """API base URL, http://127.0.0.1:PORT/v1.svc."""
-        return self.root_url + BASE_PATH
-
-    def __enter__(self) -> "Simulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
