@@ -230,7 +230,7 @@ def _tenant_pairs(tenants: Sequence[tuple[str, str]] | None, raw_schema: str) ->
                               f"dataset name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, pair[0])}")
         if pair[0] in (name for name, _ in pairs[:i]):
             raise DbtRunError(f"tenant {pair[0]!r} is listed twice: give each tenant once")
-    # Datasets are used as written: the sync keeps a tenant dataset's `__` (tenants.keep_dataset_name).
+    # Datasets are used as written: the sync keeps a tenant dataset's `__` (destination.dlt_destination).
     return pairs
 
 

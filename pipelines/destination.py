@@ -83,14 +83,24 @@ def display(destination: str, credentials: Any) -> str:
     return f"postgresql://{auth}@{pg.host}:{pg.port}/{pg.database or ''}"
 
 
-def dlt_destination(destination: Any, credentials: Any = None) -> Any:
+def dlt_destination(destination: Any, credentials: Any = None, dataset: str | None = None) -> Any:
     """The dlt destination for ``duckdb``/``postgres`` (credentials None: dlt's config; an object: as is).
+
+    dlt's snake_case naming folds ``__`` to ``_`` in a dataset name (``litmos_raw__acme`` would become
+    ``litmos_raw_acme``, a name another tenant ``raw_acme`` of dataset ``litmos`` could also map to), so
+    for a ``dataset`` holding ``__`` the name is used exactly as written; others keep dlt's normalization.
 
     Raises:
         LitmosConfigError: An unknown destination or no Postgres credentials.
     """
-    if not isinstance(destination, str):
-        return destination
+    made = _destination(destination, credentials) if isinstance(destination, str) else destination
+    params = getattr(made, "config_params", None)
+    if dataset and "__" in dataset and isinstance(params, dict):
+        params["enable_dataset_name_normalization"] = False
+    return made
+
+
+def _destination(destination: str, credentials: Any) -> Any:
     import dlt  # noqa: PLC0415
 
     if destination == "duckdb":

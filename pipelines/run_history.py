@@ -85,10 +85,8 @@ def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> 
 
     from pipelines.destination import dlt_destination  # noqa: PLC0415
 
-    from pipelines.tenants import keep_dataset_name  # noqa: PLC0415
-
-    target = keep_dataset_name(dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb"
-                                               else wh.credentials), dataset)
+    target = dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials,
+                             dataset)
     with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
         yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset, pipelines_dir=path,
                            progress=None)

@@ -24,7 +24,6 @@ from pipelines.destination import dlt_destination
 from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending, source_state
-from pipelines.tenants import keep_dataset_name
 from pipelines.sync_options import check_dates, sync_options
 from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
@@ -147,7 +146,7 @@ def sync(
                            resync=resync)
     opts, tables = options.source, list(options.source.resources)
     start, end = opts.start_date, opts.end_date
-    dest = keep_dataset_name(dlt_destination(destination, credentials), dataset)
+    dest = dlt_destination(destination, credentials, dataset)
     duckdb_lock.install()  # our processes take turns on a DuckDB file (pipelines/duckdb_lock.py)
     emit = serialised(on_event)
     client = make_client(opts, on_event=emit)

@@ -244,23 +244,10 @@ def select(tenants: Sequence[Tenant], names: str | Iterable[str] | None, dataset
     return chosen
 
 
-def keep_dataset_name(destination: Any, dataset: str) -> Any:
-    """A dlt destination that uses a tenant's dataset name as written.
-
-    dlt's snake_case naming folds ``__`` to ``_`` in a dataset name (``litmos_raw__acme`` would become
-    ``litmos_raw_acme``, a name another tenant ``raw_acme`` of dataset ``litmos`` could also map to), so
-    a dataset holding ``__`` is used exactly as written; others keep dlt's normalization, as before tenants.
-    """
-    params = getattr(destination, "config_params", None)
-    if "__" in dataset and isinstance(params, dict):
-        params["enable_dataset_name_normalization"] = False
-    return destination
-
-
 def secrets(tenants: Iterable[Tenant]) -> list[str]:
     """Every tenant's key, for the redactor."""
     return [t.api_key for t in tenants if t.api_key]
 
 
 __all__ = ["Tenant", "load_tenants", "select", "many", "env_secrets", "configured_names", "pipeline_name", "validate_name",
-           "check_dataset", "secrets", "keep_dataset_name"]
+           "check_dataset", "secrets"]
