@@ -24,7 +24,8 @@ from pipelines.sync import sync
 PG_DSN = os.environ.get("LITMOS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - timedelta(days=6)
 DAYS = 3  # builds on three consecutive simulated days
-HISTORY = ("fct_compliance_daily", "compliance_trend", "course_compliance_trend", "team_compliance_trend")
+HISTORY = ("fct_compliance_daily", "compliance_trend", "course_compliance_trend", "team_compliance_trend",
+           "manager_compliance_trend")
 COUNTS = ("tracked_count", "completed_count") + tuple(f"{s}_count" for s in STATUSES)
 
 
@@ -160,6 +161,9 @@ def test_past_days_trend_figures_equal_the_truth_of_those_days(history):
         assert {key: {k: v for k, v in figures.items() if k != "completed_count"}
                 for key, figures in teams.items()} == expected, day
         assert sum(c["expired"] for (_, scope), c in truth.team_status.items() if scope == "team") > 0
+        managers = _counts(history, "manager_compliance_trend", "manager_user_id, scope", where)
+        assert managers == truth.by_manager(), day
+        assert sum(figures["tracked_count"] for (_, scope), figures in managers.items() if scope == "all") > 0
 
 
 def test_weeks_and_months_take_their_last_snapshot_day(history):
