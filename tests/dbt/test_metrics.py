@@ -145,3 +145,31 @@ def test_status_counts_by_course_equal_ground_truth(warehouse, sim, tmp_path):
               for r in rows}
     assert actual == {f"default|{course}": (c["tracked"], c["overdue"], c["expiring_soon"])
                       for course, c in statuses.items()}
+
+
+@pytest.mark.parametrize("grain", ["month", "week", "day"])
+def test_history_metrics_by_period_equal_compliance_trend(warehouse, tmp_path, grain):
+    """Semi-additive over snapshot_date: a period's figure is its last snapshot day's, as in compliance_trend."""
+    names = ("compliance_rate_daily", "completion_rate_daily", "tracked_count_daily", "overdue_count_daily",
+             "expiring_soon_count_daily")
+    rows = _query(warehouse, tmp_path, names, (f"metric_time__{grain}",))
+    actual = {r[f"metric_time__{grain}"][:10]: r for r in rows}
+    trend = warehouse.rows(
+        "select cast(period_start as varchar), compliance_rate, completion_rate, tracked_count, overdue_count, "
+        f"expiring_soon_count from litmos_marts.compliance_trend where grain = '{grain}' and tracked_count > 0")
+    assert set(actual) == {period for period, *_ in trend}
+    assert len(trend) >= (2 if grain == "month" else 8)
+    for period, *values in trend:
+        for name, value in zip(names, values):
+            assert _number(actual[period][name]) == pytest.approx(value, abs=1e-9), (period, name)
+    # The figures move over the history (not one day's figures repeated).
+    assert len({values[2] for _, *values in trend}) > 1
+
+
+def test_history_metrics_without_a_period_are_the_as_of_day(warehouse, tmp_path):
+    (row,) = _query(warehouse, tmp_path, ("tracked_count_daily", "overdue_count_daily"))
+    (expected,) = warehouse.rows("select count(*), count(*) filter (where compliance_status = 'overdue') "
+                                 "from litmos_marts.fct_compliance")
+    assert (_number(row["tracked_count_daily"]), _number(row["overdue_count_daily"])) == expected
+    (days,) = warehouse.rows("select count(distinct snapshot_date) from litmos_marts.fct_compliance_daily")[0]
+    assert days > 30  # so a sum over days would differ
