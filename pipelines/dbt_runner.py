@@ -357,11 +357,14 @@ def _nodes(result: Any) -> Iterator[NodeResult]:
         node = getattr(item, "node", None)
         if node is None:
             continue
+        resource_type = str(getattr(getattr(node, "resource_type", ""), "value", getattr(node, "resource_type", "")))
+        if resource_type == "exposure":  # `dbt build` lists exposures (models/exposures.yml) as no-ops: nothing ran
+            continue
         status = getattr(item.status, "value", item.status)
         yield NodeResult(
             unique_id=getattr(node, "unique_id", ""),
             name=getattr(node, "name", ""),
-            resource_type=str(getattr(getattr(node, "resource_type", ""), "value", getattr(node, "resource_type", ""))),
+            resource_type=resource_type,
             status=str(status),
             message=_first_line(getattr(item, "message", "") or ""),
             failures=getattr(item, "failures", None),

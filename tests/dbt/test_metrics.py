@@ -51,7 +51,8 @@ def warehouse(request):
 
 def _mf(warehouse, *args):
     done = run_mf(list(args), warehouse.destination, warehouse.credentials, vars={"as_of_date": AS_OF.isoformat()})
-    assert done.returncode == 0, f"mf {' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (f"mf {' '.join(args)} exited {done.returncode}:\n"
+                                  f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return done
 
 
