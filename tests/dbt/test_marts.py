@@ -31,8 +31,11 @@ SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
 # The models of each layer, from the project's files (models/<layer>/**/*.sql): a new model needs no edit here.
 MARTS = {path.stem for path in (DBT_DIR / "models" / "marts").rglob("*.sql")}
-# models/semantic/ (MetricFlow's time spine and team bridge) lands in <prefix>_marts too (dbt_project.yml).
-MARTS |= {path.stem for path in (DBT_DIR / "models" / "semantic").rglob("*.sql")}
+# models/semantic/ lands in <prefix>_marts too (dbt_project.yml): the team bridge, a mart like the others, and
+# MetricFlow's time spine (`time_spine:` in its yml), a calendar: the one table without a tenant column.
+TIME_SPINES = {model["name"] for path in (DBT_DIR / "models").rglob("*.yml")
+               for model in (yaml.safe_load(path.read_text()) or {}).get("models", []) if "time_spine" in model}
+MARTS |= {path.stem for path in (DBT_DIR / "models" / "semantic").rglob("*.sql")} - TIME_SPINES
 INTERMEDIATE = {path.stem for path in (DBT_DIR / "models" / "intermediate").rglob("*.sql")}
 RAW_TABLES = 23
 
@@ -151,7 +154,7 @@ def test_models_land_in_exact_schemas(warehouse):
     for schema, table in rows:
         by_schema.setdefault(schema, set()).add(table)
     assert set(by_schema) == {"litmos_staging", "litmos_intermediate", "litmos_marts"}
-    assert by_schema["litmos_marts"] == MARTS
+    assert by_schema["litmos_marts"] == MARTS | TIME_SPINES and TIME_SPINES == {"metricflow_time_spine"}
     assert by_schema["litmos_intermediate"] == INTERMEDIATE
     assert len(by_schema["litmos_staging"]) == RAW_TABLES
     assert all(t.startswith("stg_litmos__") for t in by_schema["litmos_staging"])
