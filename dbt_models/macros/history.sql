@@ -112,3 +112,10 @@
     cast({{ alias }}.compliant_count + {{ alias }}.expiring_soon_count as float8) / nullif({{ alias }}.tracked_count, 0) as compliance_rate,
     cast({{ alias }}.completed_count as float8) / nullif({{ alias }}.tracked_count, 0) as completion_rate
 {%- endmacro %}
+
+{% macro trend_period_key(alias) -%}
+    {#- tenant|grain|period_start: the trend marts' incremental key. One column, so delete+insert deletes
+        with a semi-join (`period_key in (...)`); a composite key joins every old row of a period with
+        every new one (dbt's `delete ... using`), quadratic in the rows of a period. -#}
+    {{ alias }}.tenant || '|' || {{ alias }}.grain || '|' || cast({{ alias }}.period_start as text)
+{%- endmacro %}

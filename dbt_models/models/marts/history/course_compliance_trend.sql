@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['tenant', 'grain', 'period_start'],
+        unique_key='period_key',
     )
 }}
 -- Compliance counts and rates per (tenant, grain, period, course) over the fct_compliance_daily rows of
@@ -40,6 +40,7 @@ select
     counts.{{ column }},
     {%- endfor %}
     {{ trend_rates('counts') }},
-    periods.is_reconstructed
+    periods.is_reconstructed,
+    {{ trend_period_key('periods') }} as period_key
 from periods
 inner join counts on counts.tenant = periods.tenant and counts.snapshot_date = periods.period_end_date

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['tenant', 'snapshot_date'],
+        unique_key='snapshot_date',
         full_refresh=false,
         indexes=[{'columns': ['snapshot_date', 'tenant']}] if target.type == 'postgres' else [],
     )
@@ -10,7 +10,9 @@
 -- The compliance history: one row per (tenant, snapshot_date, user, course), the fct_compliance row of
 -- that (user, course) as it was on snapshot_date. Every build writes the day it evaluates (var
 -- as_of_date): the rows of fct_compliance, is_reconstructed = false. Incremental, delete+insert on
--- (tenant, snapshot_date): rebuilding a day replaces that day's rows, other days are kept.
+-- snapshot_date: rebuilding a day replaces that day's rows (of every tenant: a build covers every tenant
+-- the warehouse holds), other days are kept. A single-column key deletes with a semi-join; dbt's
+-- composite-key delete joins every old row of the day with every new one (quadratic).
 -- full_refresh = false: `dbt build --full-refresh` keeps this table (a past day cannot be built again
 -- exactly); to start the history over, drop the table by hand (README.md, "History and trends").
 --

@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['tenant', 'grain', 'period_start'],
+        unique_key='period_key',
         full_refresh=false,
     )
 }}
@@ -88,5 +88,6 @@ select
     {{ column }},
     {%- endfor %}
     {{ trend_rates('filled') }},
-    is_reconstructed
+    is_reconstructed,
+    {{ trend_period_key('filled') }} as period_key
 from filled
