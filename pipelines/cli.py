@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "once the new copy is complete (the old rows stay until then)")
     run.add_argument("--end-date", metavar="YYYY-MM-DD",
                      help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
+    run.add_argument("--as-of-date", metavar="YYYY-MM-DD",
+                     help="day the dbt marts evaluate and the compliance history snapshots (dbt var as_of_date; "
+                          "default today, UTC): rebuilds a missed night's day, replacing that day's snapshot")
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
                                 "<dataset>__<tenant>)")
     cli_tenants.add_run_options(run)
@@ -228,6 +231,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
         collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
         history_start=args.history_start, resync=args.resync, command=_command_line(argv),
+        as_of_date=args.as_of_date,
         # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
         dbt_quiet=args.quiet or args.log_format == "json",
     )

@@ -81,6 +81,7 @@ class RunOptions:
     tenant: str = config.DEFAULT_TENANT
     base_dataset: str | None = None  # the dataset the tenants' datasets derive from (dbt's raw_schema)
     marts_tenants: list[tuple[str, str]] | None = None  # (tenant, dataset) the marts union; None = single org
+    as_of_date: dt.date | None = None  # the day the marts evaluate and snapshot (dbt var as_of_date); None = today UTC
 
     @property
     def secrets(self) -> list[str]:
@@ -97,7 +98,8 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
             response_format: str = "xml", auth_in_query: bool = False,
             pipeline_name: str = "litmos", dbt_quiet: bool = False,
             collection_refresh_days: int | None = None, history_start: str | None = None,
-            resync: str | list[str] | None = None, command: str | None = None) -> RunOptions:
+            resync: str | list[str] | None = None, command: str | None = None,
+            as_of_date: str | dt.date | None = None) -> RunOptions:
     """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
     config.validate_destination(destination)
     config.validate_dataset(dataset)
@@ -105,6 +107,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
     start = start_date if isinstance(start_date, dt.date) else config.parse_date(start_date, "--start-date")
     end = end_date if isinstance(end_date, dt.date) else config.parse_date(end_date, "--end-date")
     config.validate_window(start, end)
+    as_of = as_of_date if isinstance(as_of_date, dt.date) else config.parse_date(as_of_date, "--as-of-date")
     # Dates after today are refused by the sync against the server's clock (after its one probe request,
     # before any data request): the local clock may be far off.
     history = config.parse_history_start(history_start)
@@ -130,7 +133,7 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
                       auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet,
                       collection_refresh_days=collection_refresh_days,
                       history_start=history_start.strip() if isinstance(history_start, str) and history_start.strip()
-                      else None, resync=resync_names, command=command or "litmos-sync run")
+                      else None, resync=resync_names, command=command or "litmos-sync run", as_of_date=as_of)
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -151,7 +154,7 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
         on_event: Progress callback (receives the sync core's events).
         options: Pre-validated options from `prepare` (then the other arguments are ignored).
         **kwargs: Passed to `prepare` (credentials, api_key, base_url, source_name, requests_per_minute,
-            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet,
+            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet, as_of_date,
             collection_refresh_days).
 
     Returns:
@@ -271,7 +274,9 @@ def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
 
         log.info("building dbt marts")
         tenants = existing_tenants(opts)
-        extra = {} if tenants is None else {"tenants": tenants}
+        extra: dict = {} if tenants is None else {"tenants": tenants}
+        if opts.as_of_date is not None:  # else the dbt project's default: today (UTC)
+            extra["vars"] = {"as_of_date": opts.as_of_date.isoformat()}
         lock = duckdb_lock.file_lock(opts.credentials) if opts.destination == "duckdb" else nullcontext()
         with lock:
             built = build_marts(opts.destination, opts.credentials, raw_schema=opts.base_dataset or opts.dataset,

@@ -10,7 +10,8 @@
 --   overdue        not completed, no compliant_till_date, due_date < A  (due yesterday = overdue)
 --   not_completed  everything else
 -- compliant_till_date = the result's CompliantTillDate, else completion date + CompliantTillDays.
--- as_of_date comes from the var (not the parent's column) so this model is reproducible on its own.
+-- The rules are macro compliance_status (macros/history.sql), shared with fct_compliance_daily's
+-- reconstructed days. as_of_date comes from the var (not the parent's column) so this model is reproducible on its own.
 with completion as (
     select
         user_course_key,
@@ -56,14 +57,7 @@ select
     tenant,
     user_id,
     course_id,
-    case
-        when compliant_till_date < as_of_date then 'expired'
-        when compliant_till_date <= {{ add_days('as_of_date', expiring_soon_days()) }} then 'expiring_soon'
-        when compliant_till_date is not null then 'compliant'
-        when is_completed then 'compliant'
-        when due_date < as_of_date then 'overdue'
-        else 'not_completed'
-    end as compliance_status,
+    {{ compliance_status('compliant_till_date', 'is_completed', 'due_date', 'as_of_date') }} as compliance_status,
     assigned_via,
     is_assigned,
     is_completed,
