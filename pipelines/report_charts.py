@@ -50,7 +50,7 @@ def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BAR
     label_w, chart_w, head = 300, 460, 20
     parts = [_svg("chart-team-compliance", "Compliance status by team, own members", max(label_w + chart_w + 90,
                   label_w + 5 * 112), len(rows), 40 + head),
-             f'<text x="4" y="13" class="hd">team (own members; ↳ = sub-team, indented per level)</text>'
+             f'<text x="4" y="13" class="hd">team (↳ sub-team)</text>'
              f'<text x="{label_w}" y="13" class="hd">share of tracked assignments by status</text>'
              f'<text x="{label_w + chart_w + 6}" y="13" class="hd">tracked</text>']
     for i, row in enumerate(rows):

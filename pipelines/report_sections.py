@@ -281,19 +281,23 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     if not rows:
         return '<p class="empty" id="table-managers-empty">No managers: no user has a ManagerId the warehouse holds.</p>'
     head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
-        "Manager", "Reports", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
+        "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
         "Not completed", "Compliance rate"))
     body = []
     shown = rows[: MAX_ROWS * 2]
-    for r in shown:
+    for i, r in enumerate(shown):
+        first = i == 0 or (shown[i - 1].get("tenant"), shown[i - 1]["manager_user_id"]) != (
+            r.get("tenant"), r["manager_user_id"])
+        span = sum(1 for x in shown if (x.get("tenant"), x["manager_user_id"]) == (r.get("tenant"), r["manager_user_id"]))
+        name = (f'<td rowspan="{span}">{e(r.get("tenant"))}</td>' if labelled else "") + \
+            f'<td rowspan="{span}" class="mgr">{e(r["manager"])}</td>' if first else ""
         body.append(
-            f'<tr class="manager-row" data-manager-id="{e(r["manager_user_id"])}" data-scope="{e(r["scope"])}" '
-            f'data-tracked="{r["tracked"]}" data-overdue="{r["overdue"]}" data-compliant="{r["compliant"]}" '
-            f'data-rate="{rate_attr(r["compliance_rate"])}">' + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "")
-            + f'<td>{e(r["manager"])}</td><td class="num">'
-              f'{r["direct_report_count"] if r["scope"] == "direct" else r["total_report_count"]:,}</td>'
-              f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
-              f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
+            f'<tr class="manager-row{" first" if first else ""}" data-manager-id="{e(r["manager_user_id"])}" '
+            f'data-scope="{e(r["scope"])}" data-tracked="{r["tracked"]}" data-overdue="{r["overdue"]}" '
+            f'data-compliant="{r["compliant"]}" data-rate="{rate_attr(r["compliance_rate"])}">{name}'
+            f'<td class="num">{r["direct_report_count"] if r["scope"] == "direct" else r["total_report_count"]:,}</td>'
+            f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
+            f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
             + f'<td class="num">{pct(r["compliance_rate"])}</td></tr>')
     managers = len({(r.get("tenant"), r["manager_user_id"]) for r in rows})
     note = (f'<p class="note">Showing the first {len({(r.get("tenant"), r["manager_user_id"]) for r in shown}):,} of '

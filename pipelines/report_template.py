@@ -39,6 +39,8 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
   td.num, th.num { text-align: right; white-space: nowrap; }
   td.scope { white-space: nowrap; color: #616161; }
   td.team { min-width: 220px; }
+  tr.manager-row.first td { border-top: 1px solid #bdbdbd; }
+  td.mgr { vertical-align: top; font-weight: 600; }
   .path .anc { color: #757575; font-size: 12px; }
   table.wrap td.team { overflow-wrap: anywhere; }
   svg .hd { fill: #616161; font-style: italic; }
@@ -80,13 +82,16 @@ $team_table
 
 <section id="team-trend">
 <h2>Compliance rate by team and month</h2>
+<p class="caption">Compliance rate on each month's last snapshot day; hover a cell for tracked and overdue
+counts. "–" = nothing tracked that month; blank = the team had no row then.</p>
 $team_trend
 </section>
 
 <section id="managers">
 <h2>Compliance by manager$manager_count</h2>
-<p class="caption">Direct reports: the people whose manager this is; everyone below: all people under them
-through the manager chain. Managers with the most overdue assignments below them first.</p>
+<p class="caption">Per manager two rows: direct reports (the people naming this manager) and everyone below
+(all people under them through the manager chain, each once). People = active reports in that scope; counts
+are their compliance-tracked assignments. Managers with the most overdue assignments below them first.</p>
 $managers
 </section>
 
@@ -96,7 +101,7 @@ $expiring_table
 </section>
 
 <section id="overdue-learners">
-<h2>Overdue assignments ($overdue_count, $overdue_learners learners)</h2>
+<h2>Overdue assignments ($overdue_count assignments, $overdue_learners learners)</h2>
 $overdue_reconcile
 $overdue_table
 </section>
