@@ -262,13 +262,16 @@ def collect_managers(m: Any) -> list[dict[str, Any]] | None:
         return None
     tenant = "f.tenant AS tenant, " if m.tenant_column else ""
     counts = ", ".join(f"f.{c}_count AS {c}" for c in ("tracked", *STATUSES, "completed"))
+    # People in the row's scope: the summary's own report_count when it has one, else dim_managers' counts.
+    people = ("f.report_count" if "report_count" in m.wh.columns(m.schema, "manager_compliance_summary") else
+              "CASE WHEN f.scope = 'direct' THEN d.direct_report_count ELSE d.total_report_count END")
     rows = m.wh.query(
         f"SELECT {tenant}f.manager_user_id, coalesce(d.manager_name, f.manager_user_id) AS manager, "
-        f"d.direct_report_count, d.total_report_count, f.scope, {counts}, f.compliance_rate, f.completion_rate "
+        f"{people} AS people, f.scope, {counts}, f.compliance_rate, f.completion_rate "
         f"FROM {m.t('manager_compliance_summary')} f LEFT JOIN {m.t('dim_managers')} d ON "
         f"d.manager_user_id = f.manager_user_id{m.join('d', 'f')} WHERE true{m.where()}")
     for row in rows:
-        for c in ("tracked", *STATUSES, "completed", "direct_report_count", "total_report_count"):
+        for c in ("tracked", *STATUSES, "completed", "people"):
             row[c] = int(row[c] or 0)
     overdue_all = {(r.get("tenant"), r["manager_user_id"]): r["overdue"] for r in rows if r["scope"] == "all"}
     # Who needs attention first: most overdue below them, then by name; 'direct' before 'all'.
@@ -294,8 +297,8 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
         body.append(
             f'<tr class="manager-row{" first" if first else ""}" data-manager-id="{e(r["manager_user_id"])}" '
             f'data-scope="{e(r["scope"])}" data-tracked="{r["tracked"]}" data-overdue="{r["overdue"]}" '
-            f'data-compliant="{r["compliant"]}" data-rate="{rate_attr(r["compliance_rate"])}">{name}'
-            f'<td class="num">{r["direct_report_count"] if r["scope"] == "direct" else r["total_report_count"]:,}</td>'
+            f'data-compliant="{r["compliant"]}" data-people="{r["people"]}" data-rate="{rate_attr(r["compliance_rate"])}">{name}'
+            f'<td class="num">{r["people"]:,}</td>'
             f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
             f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
             + f'<td class="num">{pct(r["compliance_rate"])}</td></tr>')

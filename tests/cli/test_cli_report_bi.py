@@ -1,0 +1,204 @@
+"""The report's analyst sections rendered in headless Chromium, read back from the DOM, compared with the marts.
+
+- `test_demo_report_numbers_equal_the_marts`: `litmos-sync demo` (simulator -> DuckDB -> dbt, the real marts
+  incl. the history and manager marts); every figure the page shows (as-of date, tiles, overdue reconciliation,
+  trend points per month, team trend cells, team rows, manager rows) equals a query on the marts.
+- `test_contract_marts_render_exactly` (DuckDB and Postgres): hand-written marts with the issue-16 contract
+  columns, two tenants, exact expected figures.
+- `test_old_warehouse_degrades_to_notes`: marts without the trend / manager marts: one note each, no crash.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from pipelines import cli
+from pipelines.report import collect_report_data, render_html
+from pipelines.warehouse import open_warehouse
+
+from .cli_report_checks import chromium_dom
+from .test_cli_report import MARTS_SQL
+
+STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
+VOID = {"meta", "br", "img", "input", "link", "hr", "col", "area", "base", "wbr", "source"}
+
+
+class _Node:
+    def __init__(self, tag: str, attrs: dict[str, str], parent: "_Node | None") -> None:
+        self.tag, self.attrs, self.parent, self.children, self.parts = tag, attrs, parent, [], []
+
+    @property
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            yield from child.iter()
+
+    def find_all(self, tag: str | None = None, cls: str | None = None, **attrs: str) -> list["_Node"]:
+        return [n for n in self.iter() if (tag is None or n.tag == tag)
+                and (cls is None or cls in n.attrs.get("class", "").split())
+                and all(n.attrs.get(k.replace("_", "-")) == v for k, v in attrs.items())]
+
+    def one(self, tag: str | None = None, **attrs: str) -> "_Node":
+        found = self.find_all(tag, **attrs)
+        assert len(found) == 1, (tag, attrs, len(found))
+        return found[0]
+
+
+class _DomParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = self.cur = _Node("#root", {}, None)
+
+    def handle_starttag(self, tag, attrs):
+        node = _Node(tag, {k: v or "" for k, v in attrs}, self.cur)
+        self.cur.children.append(node)
+        self.cur.parts.append(node)
+        if tag not in VOID:
+            self.cur = node
+
+    def handle_startendtag(self, tag, attrs):
+        node = _Node(tag, {k: v or "" for k, v in attrs}, self.cur)
+        self.cur.children.append(node)
+        self.cur.parts.append(node)
+
+    def handle_endtag(self, tag):
+        node = self.cur
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.cur = node.parent
+
+    def handle_data(self, data):
+        self.cur.parts.append(data)
+
+
+def rendered(path: Path) -> _Node:
+    """The page as headless Chromium rendered it (its DOM), parsed."""
+    parser = _DomParser()
+    parser.feed(chromium_dom(path))
+    return parser.root
+
+
+def _rate(value) -> str:
+    return "" if value is None else f"{float(value):.4f}"
+
+
+def _iso(value) -> str:
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)[:10]
+
+
+# ------------------------------------------------------------------------------------------------ the demo
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_demo_report_numbers_equal_the_marts(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SOURCES__LITMOS__API_KEY", raising=False)
+    out_dir = tmp_path / "demo"
+    assert cli.main(["demo", "--output", str(out_dir), "--scale", "200", "--history-days", "75", "--quiet"]) == 0, \
+        capsys.readouterr().err
+    dom = rendered(out_dir / "report.html")
+    with open_warehouse("duckdb", str(out_dir / "litmos_demo.duckdb"), read_only=True) as wh:
+        q = wh.query
+        as_of = [_iso(r["d"]) for r in q("SELECT DISTINCT as_of_date AS d FROM litmos_marts.fct_compliance")]
+        status = {r["s"]: int(r["n"]) for r in q(
+            "SELECT compliance_status AS s, count(*) AS n FROM litmos_marts.fct_compliance GROUP BY 1")}
+        overdue = q("""
+            SELECT count(*) AS total, count(DISTINCT f.user_id) AS learners,
+                   count(k.user_id) FILTER (WHERE k.compliance_status = 'overdue') AS tracked_overdue,
+                   count(k.user_id) FILTER (WHERE k.compliance_status <> 'overdue') AS tracked_other,
+                   count(*) FILTER (WHERE k.user_id IS NULL) AS untracked
+            FROM litmos_marts.fct_course_completion f
+            LEFT JOIN litmos_marts.fct_compliance k USING (tenant, user_id, course_id)
+            WHERE f.is_overdue AND coalesce(f.is_user_active, true) AND coalesce(f.is_course_active, true)""")[0]
+        trend = q("SELECT * FROM litmos_marts.compliance_trend WHERE grain = 'month' ORDER BY period_start")
+        team_trend = q("SELECT * FROM litmos_marts.team_compliance_trend WHERE grain = 'month'")
+        teams = q("SELECT team_path, scope, tracked_count, overdue_count, compliance_rate "
+                  "FROM litmos_marts.team_compliance_summary")
+        managers = q("SELECT * FROM litmos_marts.manager_compliance_summary")
+
+    # As-of date: the marts' own, shown in words and in the attribute.
+    assert len(as_of) == 1
+    head = dom.one("p", id="as-of")
+    assert head.attrs["data-as-of"] == as_of[0] and f"Figures as of {as_of[0]}" in " ".join(head.text.split())
+    assert {n.attrs["data-term"] for n in dom.one("dl", id="definitions").find_all("div")} >= {
+        "compliant", "expiring soon", "expired", "overdue", "not completed", "compliance rate", "completion rate"}
+
+    # Tiles: one per status with the mart's count, and the labelled total.
+    tiles = {t.attrs["data-status"]: int(t.find_all("b")[0].text.replace(",", "")) for t in dom.find_all(cls="tile")}
+    assert tiles == {**{s: status.get(s, 0) for s in STATUSES}, "total": sum(status.values())}
+
+    # Overdue: the list's count, its learners, and how it splits against the tile (the tile is one part of it).
+    rec = dom.one("p", id="overdue-reconcile").attrs
+    assert {k: int(rec[f"data-{k.replace('_', '-')}"]) for k in overdue} == {k: int(v) for k, v in overdue.items()}
+    assert int(rec["data-tracked-overdue"]) == tiles["overdue"]
+    assert int(overdue["total"]) == tiles["overdue"] + int(overdue["tracked_other"]) + int(overdue["untracked"])
+    assert int(overdue["untracked"]) > 0  # the demo has overdue assignments on courses without a compliance period
+    section = dom.one("section", id="overdue-learners")
+    assert f"Overdue assignments ({int(overdue['total']):,} assignments, {int(overdue['learners']):,} learners)" \
+        == section.find_all("h2")[0].text
+    listed = section.one("table", id="table-overdue").find_all("tbody")[0].find_all("tr")
+    assert len(listed) == min(200, int(overdue["total"]))
+    marks = [r.find_all("td")[-1].text for r in listed]  # each row says whether the tile counts it
+    assert set(marks) <= {"yes: overdue (in the tile)", "no (course has no compliance period)", "yes: expired",
+                          "yes: expiring soon", "yes: compliant", "yes: not completed"}
+    if len(listed) == int(overdue["total"]):  # the whole list is shown
+        assert marks.count("yes: overdue (in the tile)") == tiles["overdue"]
+        assert marks.count("no (course has no compliance period)") == int(overdue["untracked"])
+
+    # Trend by month: one point per month of the mart (last 12), same figures; the last month is today's tiles.
+    points = {p.attrs["data-period"]: p.attrs for p in dom.find_all("g", cls="trend-point")}
+    assert len(trend) >= 3 and len(points) == len(trend[-12:])
+    for r in trend[-12:]:
+        p = points[_iso(r["period_start"])[:7]]
+        assert (p["data-period-end"], int(p["data-tracked"]), int(p["data-compliant"]), int(p["data-overdue"]),
+                p["data-rate"], p["data-reconstructed"]) == (
+            _iso(r["period_end_date"]), r["tracked_count"], r["compliant_count"], r["overdue_count"],
+            _rate(r["compliance_rate"]), str(bool(r["is_reconstructed"])).lower())
+    last = points[_iso(trend[-1]["period_start"])[:7]]
+    assert (last["data-period-end"], int(last["data-tracked"]), int(last["data-overdue"])) == (
+        as_of[0], tiles["total"], tiles["overdue"])
+    assert {p["data-reconstructed"] for p in points.values()} == {"true", "false"}  # back-filled months, then today
+
+    # Team trend: every (team, scope, month) cell equals the mart.
+    cells = {(tr.attrs["data-team-id"], tr.attrs["data-scope"], td.attrs["data-period"]):
+             (int(td.attrs["data-tracked"]), int(td.attrs["data-overdue"]), td.attrs["data-rate"])
+             for tr in dom.find_all("tr", cls="team-trend") for td in tr.find_all("td") if "data-period" in td.attrs}
+    assert cells == {(r["team_id"], r["scope"], _iso(r["period_start"])[:7]):
+                     (r["tracked_count"], r["overdue_count"], _rate(r["compliance_rate"])) for r in team_trend}
+    assert {s for _, s, _ in cells} == {"team", "rollup"}
+    labels = {tr.attrs["data-scope"]: tr.find_all("td", cls="scope")[0].text for tr in dom.find_all("tr", cls="team-trend")}
+    assert labels == {"team": "own members", "rollup": "incl. sub-teams"}
+
+    # Team table (both scopes) and the chart's bars (own members) equal team_compliance_summary.
+    rows = {(tr.attrs["data-team"], tr.attrs["data-scope"]): (int(tr.attrs["data-tracked"]),
+            int(tr.attrs["data-overdue"]), tr.attrs["data-rate"]) for tr in dom.find_all("tr", cls="team-row")}
+    assert rows == {(r["team_path"], r["scope"]): (r["tracked_count"], r["overdue_count"], _rate(r["compliance_rate"]))
+                    for r in teams}
+    bars = {g.attrs["data-team"]: int(g.attrs["data-tracked"]) for g in dom.find_all("g", cls="bar")
+            if "data-team" in g.attrs}
+    assert bars == {r["team_path"]: r["tracked_count"] for r in teams if r["scope"] == "team" and r["tracked_count"]}
+    assert any(" > " in t for t in bars)  # nested teams exist; their labels show the team, the path is the tooltip
+    for g in dom.find_all("g", cls="bar"):
+        if " > " in g.attrs.get("data-team", ""):
+            label = g.find_all("text")[0]
+            title = label.find_all("title")[0].text
+            assert title == g.attrs["data-team"]  # the full path as the tooltip
+            assert label.text[len(title):] == "↳ " + g.attrs["data-team"].split(" > ")[-1]
+
+    # Managers: one row per (manager, scope) with the mart's figures, two per manager.
+    shown = {(tr.attrs["data-manager-id"], tr.attrs["data-scope"]): (
+        int(tr.attrs["data-tracked"]), int(tr.attrs["data-overdue"]), int(tr.attrs["data-compliant"]),
+        int(tr.attrs["data-people"]), tr.attrs["data-rate"]) for tr in dom.find_all("tr", cls="manager-row")}
+    expected = {(r["manager_user_id"], r["scope"]): (r["tracked_count"], r["overdue_count"], r["compliant_count"],
+                r["report_count"], _rate(r["compliance_rate"])) for r in managers}
+    assert len(managers) > 10 and shown == expected
+    h2 = dom.one("section", id="managers").find_all("h2")[0].text
+    assert h2 == f"Compliance by manager ({len({r['manager_user_id'] for r in managers}):,} managers)"
+    assert not dom.find_all(cls="missing-mart")
