@@ -268,7 +268,7 @@ def render_html(data: ReportData) -> str:
     expiring_rows = [(*lead(r), r["learner"], r["course"], _fmt_date(r["expires"]),
                       "" if r.get("days_left") is None else int(r["days_left"])) for r in data.expiring]
     tracked_as = {None: "no (course has no compliance period)", "overdue": "yes: overdue (in the tile)"}
-    overdue_rows = [(*lead(r), r["learner"], r["course"], _fmt_date(r["due"]),
+    overdue_rows = [(*lead(r), r["learner"] or "(user not in the warehouse)", r["course"], _fmt_date(r["due"]),
                      tracked_as.get(r.get("tracked_as"), f"yes: {str(r.get('tracked_as')).replace('_', ' ')}"))
                     for r in data.overdue]
     runs_rows = [(*lead(r), r["resource"], _fmt_date(r.get("started_at")), r.get("status"), r.get("rows_loaded"),
@@ -299,7 +299,9 @@ def render_html(data: ReportData) -> str:
     n_mgr = len({(r.get("tenant"), r["manager_user_id"]) for r in data.managers or []})
     return Template(REPORT_TEMPLATE).substitute(
         generated=_e(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-        as_of=_e(as_of),
+        as_of_line=(f"Figures as of <b>{_e(as_of)}</b> (the marts' as-of date: statuses and overdue are evaluated on "
+                    "this day)." if data.as_of_dates else "As-of date: not recorded in these marts (built before "
+                    "they carried as_of_date); statuses were evaluated on the day they were built."),
         as_of_attr=_e(",".join(data.as_of_dates)),
         source=f" from {_e(data.source)}" if data.source else "",
         tenants=tenants,
@@ -320,7 +322,7 @@ def render_html(data: ReportData) -> str:
         team_table=sections.team_table(data.team_rows, data.labelled),
         team_trend=(sections.missing_note("team trend", ["team_compliance_trend"], data.schema)
                     if data.team_trend is None else sections.team_trend_table(data.team_trend, data.labelled)),
-        manager_count="" if data.managers is None else f" ({n_mgr:,} managers)",
+        manager_count="" if data.managers is None else f" ({n_mgr:,} manager{'' if n_mgr == 1 else 's'})",
         managers=(sections.missing_note("manager view", ["manager_compliance_summary", "dim_managers"], data.schema)
                   if data.managers is None else sections.manager_table(data.managers, data.labelled)),
         expiring_days=days,

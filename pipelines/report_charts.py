@@ -60,7 +60,8 @@ def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BAR
         levels = path.split(" > ")
         name = levels[-1] if not labelled else f"{row.get('tenant')} · {levels[-1]}"
         indent = 12 * (len(levels) - 1)
-        label = ("↳ " if len(levels) > 1 else "") + _clip(name, 44 - indent // 6)  # ~7px per character
+        room = int((label_w - 12 - indent) / 7.2) - (2 if len(levels) > 1 else 0)  # ~7px per character at 12px
+        label = ("↳ " if len(levels) > 1 else "") + _clip(name, room)
         parts.append(f'<g class="bar" data-team="{_e(row["team"])}" data-tracked="{row["total"]}" '
                      f'data-overdue="{row["overdue"]}">'
                      f'<text x="{4 + indent}" y="{y + 13}"><title>{_e(row["team"])}</title>'

@@ -49,8 +49,7 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
 </head>
 <body>
 <h1>Litmos completion and compliance</h1>
-<p class="asof" id="as-of" data-as-of="$as_of_attr">Figures as of <b>$as_of</b> (the marts' as-of date: statuses and
-overdue are evaluated on this day).</p>
+<p class="asof" id="as-of" data-as-of="$as_of_attr">$as_of_line</p>
 <p class="meta">Generated $generated$source.$tenants $totals</p>
 <details open><summary>Definitions</summary>$definitions</details>
 

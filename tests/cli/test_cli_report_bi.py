@@ -202,3 +202,165 @@ def test_demo_report_numbers_equal_the_marts(tmp_path, monkeypatch, capsys):
     h2 = dom.one("section", id="managers").find_all("h2")[0].text
     assert h2 == f"Compliance by manager ({len({r['manager_user_id'] for r in managers}):,} managers)"
     assert not dom.find_all(cls="missing-mart")
+
+
+# ------------------------------------------------------------------------------ hand-written contract marts
+
+CONTRACT_SQL = """
+CREATE SCHEMA litmos_marts;
+CREATE TABLE litmos_marts.dim_users (tenant TEXT, user_id TEXT, full_name TEXT, is_active BOOLEAN);
+CREATE TABLE litmos_marts.dim_courses (tenant TEXT, course_id TEXT, course_name TEXT, compliant_till_days BIGINT);
+CREATE TABLE litmos_marts.dim_teams (tenant TEXT, team_id TEXT, team_name TEXT, team_path TEXT);
+CREATE TABLE litmos_marts.fct_course_completion (tenant TEXT, user_id TEXT, course_id TEXT, is_completed BOOLEAN,
+    due_date DATE, is_overdue BOOLEAN, is_user_active BOOLEAN, is_course_active BOOLEAN);
+CREATE TABLE litmos_marts.fct_compliance (tenant TEXT, user_id TEXT, course_id TEXT, compliance_status TEXT,
+    compliant_till_date DATE, days_until_expiry INTEGER, as_of_date DATE, expiring_soon_days INTEGER);
+CREATE TABLE litmos_marts.team_compliance_summary (tenant TEXT, team_id TEXT, team_name TEXT, team_path TEXT,
+    scope TEXT, compliant_count BIGINT, expiring_soon_count BIGINT, expired_count BIGINT, overdue_count BIGINT,
+    not_completed_count BIGINT);
+CREATE TABLE litmos_marts.compliance_trend (tenant TEXT, grain TEXT, period_start DATE, period_end_date DATE,
+    tracked_count BIGINT, compliant_count BIGINT, expiring_soon_count BIGINT, expired_count BIGINT,
+    overdue_count BIGINT, not_completed_count BIGINT, completed_count BIGINT, compliance_rate DOUBLE PRECISION,
+    completion_rate DOUBLE PRECISION, is_reconstructed BOOLEAN);
+CREATE TABLE litmos_marts.team_compliance_trend (tenant TEXT, grain TEXT, period_start DATE, period_end_date DATE,
+    team_id TEXT, scope TEXT, tracked_count BIGINT, compliant_count BIGINT, expiring_soon_count BIGINT,
+    expired_count BIGINT, overdue_count BIGINT, not_completed_count BIGINT, completed_count BIGINT,
+    compliance_rate DOUBLE PRECISION, completion_rate DOUBLE PRECISION, is_reconstructed BOOLEAN);
+CREATE TABLE litmos_marts.dim_managers (tenant TEXT, manager_user_id TEXT, manager_name TEXT, user_name TEXT,
+    email TEXT, is_active BOOLEAN, direct_report_count BIGINT, total_report_count BIGINT);
+CREATE TABLE litmos_marts.manager_compliance_summary (tenant TEXT, manager_user_id TEXT, scope TEXT,
+    tracked_count BIGINT, compliant_count BIGINT, expiring_soon_count BIGINT, expired_count BIGINT,
+    overdue_count BIGINT, not_completed_count BIGINT, completed_count BIGINT, compliance_rate DOUBLE PRECISION,
+    completion_rate DOUBLE PRECISION);
+INSERT INTO litmos_marts.dim_users VALUES ('acme', 'a1', 'Ann Able', true), ('acme', 'a2', 'Bob Best', true),
+    ('beta', 'b1', 'Bea Bold', true);
+INSERT INTO litmos_marts.dim_courses VALUES ('acme', 'c1', 'Safety', 365), ('acme', 'c2', 'Ethics', 0),
+    ('beta', 'k1', 'Safety', 365);
+INSERT INTO litmos_marts.dim_teams VALUES ('acme', 't1', 'Ops', 'Ops'),
+    ('acme', 't2', 'Very Long Regional Sub-Team Name For Northern Europe',
+     'Ops > Very Long Regional Sub-Team Name For Northern Europe'), ('beta', 's1', 'Sales', 'Sales');
+INSERT INTO litmos_marts.fct_course_completion VALUES
+    ('acme', 'a1', 'c1', true, NULL, false, true, true),
+    ('acme', 'a2', 'c1', false, DATE '2026-05-01', true, true, true),
+    ('acme', 'a2', 'c2', false, DATE '2026-05-02', true, true, true),
+    ('acme', 'a3', 'c1', false, DATE '2026-04-01', true, NULL, true),
+    ('beta', 'b1', 'k1', false, DATE '2026-05-20', true, true, true);
+INSERT INTO litmos_marts.fct_compliance VALUES
+    ('acme', 'a1', 'c1', 'compliant', DATE '2027-01-01', 214, DATE '2026-06-01', 30),
+    ('acme', 'a2', 'c1', 'overdue', NULL, NULL, DATE '2026-06-01', 30),
+    ('acme', 'a3', 'c1', 'expired', DATE '2026-05-15', -17, DATE '2026-06-01', 30),
+    ('beta', 'b1', 'k1', 'overdue', NULL, NULL, DATE '2026-06-01', 30);
+INSERT INTO litmos_marts.team_compliance_summary VALUES
+    ('acme', 't1', 'Ops', 'Ops', 'team', 1, 0, 0, 0, 0),
+    ('acme', 't1', 'Ops', 'Ops', 'rollup', 1, 0, 1, 1, 0),
+    ('acme', 't2', 'Very Long Regional Sub-Team Name For Northern Europe',
+     'Ops > Very Long Regional Sub-Team Name For Northern Europe', 'team', 0, 0, 1, 1, 0),
+    ('acme', 't2', 'Very Long Regional Sub-Team Name For Northern Europe',
+     'Ops > Very Long Regional Sub-Team Name For Northern Europe', 'rollup', 0, 0, 1, 1, 0),
+    ('beta', 's1', 'Sales', 'Sales', 'team', 0, 0, 0, 1, 0),
+    ('beta', 's1', 'Sales', 'Sales', 'rollup', 0, 0, 0, 1, 0);
+INSERT INTO litmos_marts.compliance_trend VALUES
+    ('acme', 'month', DATE '2026-04-01', DATE '2026-04-30', 2, 0, 0, 0, 1, 1, 0, 0.0, 0.0, true),
+    ('acme', 'month', DATE '2026-05-01', DATE '2026-05-31', 3, 1, 0, 0, 1, 1, 1, 0.3333333333, 0.3333333333, true),
+    ('acme', 'month', DATE '2026-06-01', DATE '2026-06-01', 3, 1, 0, 1, 1, 0, 1, 0.3333333333, 0.3333333333, false),
+    ('acme', 'day', DATE '2026-06-01', DATE '2026-06-01', 3, 1, 0, 1, 1, 0, 1, 0.3333333333, 0.3333333333, false),
+    ('beta', 'month', DATE '2026-05-01', DATE '2026-05-31', 0, 0, 0, 0, 0, 0, 0, NULL, NULL, true),
+    ('beta', 'month', DATE '2026-06-01', DATE '2026-06-01', 1, 0, 0, 0, 1, 0, 0, 0.0, 0.0, false);
+INSERT INTO litmos_marts.team_compliance_trend VALUES
+    ('acme', 'month', DATE '2026-05-01', DATE '2026-05-31', 't1', 'team', 1, 1, 0, 0, 0, 0, 1, 1.0, 1.0, true),
+    ('acme', 'month', DATE '2026-05-01', DATE '2026-05-31', 't1', 'rollup', 2, 1, 0, 0, 1, 0, 1, 0.5, 0.5, true),
+    ('acme', 'month', DATE '2026-06-01', DATE '2026-06-01', 't1', 'team', 1, 1, 0, 0, 0, 0, 1, 1.0, 1.0, false),
+    ('acme', 'month', DATE '2026-06-01', DATE '2026-06-01', 't1', 'rollup', 3, 1, 0, 1, 1, 0, 1, 0.3333333333, 0.3333333333, false),
+    ('acme', 'week', DATE '2026-06-01', DATE '2026-06-01', 't1', 'team', 1, 1, 0, 0, 0, 0, 1, 1.0, 1.0, false),
+    ('beta', 'month', DATE '2026-06-01', DATE '2026-06-01', 's1', 'team', 1, 0, 0, 0, 1, 0, 0, 0.0, 0.0, false);
+INSERT INTO litmos_marts.dim_managers VALUES ('acme', 'a1', 'Ann Able', 'ann', 'ann@example.com', true, 1, 2);
+INSERT INTO litmos_marts.manager_compliance_summary VALUES
+    ('acme', 'a1', 'direct', 1, 0, 0, 0, 1, 0, 0, 0.0, 0.0),
+    ('acme', 'a1', 'all', 2, 0, 0, 1, 1, 0, 0, 0.0, 0.0);
+"""
+
+
+def _load(destination: str, credentials: str, sql: str) -> None:
+    with open_warehouse(destination, credentials) as wh:
+        for statement in filter(str.strip, sql.split(";")):
+            wh.execute(statement)
+
+
+def _render(destination: str, credentials: str, tmp_path: Path, tenant: str | None = None) -> _Node:
+    with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
+        page = render_html(collect_report_data(wh, tenant=tenant))
+    path = tmp_path / f"report-{tenant or 'all'}.html"
+    path.write_text(page, encoding="utf-8")
+    return rendered(path)
+
+
+def _check_contract_dom(dom: _Node, dom_acme: _Node) -> None:
+    assert dom.one("p", id="as-of").attrs["data-as-of"] == "2026-06-01"
+    tiles = {t.attrs["data-status"]: t.find_all("b")[0].text for t in dom.find_all(cls="tile")}
+    assert tiles == {"compliant": "1", "expiring_soon": "0", "expired": "1", "overdue": "2", "not_completed": "0",
+                     "total": "4"}
+    # 4 overdue assignments of 3 learners: 2 are the tile's overdue, 1 is tracked as expired (it had a
+    # compliant-till date), 1 is on a course without a compliance period. a3 (user not in the warehouse)
+    # counts, as fct_compliance counts it.
+    rec = dom.one("p", id="overdue-reconcile")
+    assert {k: rec.attrs[k] for k in ("data-total", "data-learners", "data-tracked-overdue", "data-tracked-other",
+                                      "data-untracked")} == {"data-total": "4", "data-learners": "3",
+                                                             "data-tracked-overdue": "2", "data-tracked-other": "1",
+                                                             "data-untracked": "1"}
+    assert "1 are compliance-tracked but have a compliant-till date, so the tiles count them as expired" in rec.text
+    points = {(p.attrs["data-tenant"], p.attrs["data-period"]): (p.attrs["data-tracked"], p.attrs["data-rate"],
+              p.attrs["data-reconstructed"], len(p.find_all("circle"))) for p in dom.find_all("g", cls="trend-point")}
+    assert points == {("acme", "2026-04"): ("2", "0.0000", "true", 1), ("acme", "2026-05"): ("3", "0.3333", "true", 1),
+                      ("acme", "2026-06"): ("3", "0.3333", "false", 1), ("beta", "2026-05"): ("0", "", "true", 0),
+                      ("beta", "2026-06"): ("1", "0.0000", "false", 1)}
+    cells = {(tr.attrs["data-team-id"], tr.attrs["data-scope"], td.attrs["data-period"]): td.attrs["data-rate"]
+             for tr in dom.find_all("tr", cls="team-trend") for td in tr.find_all("td") if "data-period" in td.attrs}
+    assert cells == {("t1", "team", "2026-05"): "1.0000", ("t1", "rollup", "2026-05"): "0.5000",
+                     ("t1", "team", "2026-06"): "1.0000", ("t1", "rollup", "2026-06"): "0.3333",
+                     ("s1", "team", "2026-06"): "0.0000"}
+    managers = [(tr.attrs["data-manager-id"], tr.attrs["data-scope"], tr.attrs["data-people"], tr.attrs["data-tracked"],
+                 tr.attrs["data-overdue"]) for tr in dom.find_all("tr", cls="manager-row")]
+    assert managers == [("a1", "direct", "1", "1", "1"), ("a1", "all", "2", "2", "1")]
+    long_path = "Ops > Very Long Regional Sub-Team Name For Northern Europe"
+    bar = dom.one("g", cls="bar", data_team=f"acme · {long_path}")
+    label = bar.find_all("text")[0]
+    title = label.find_all("title")[0].text
+    assert title == f"acme · {long_path}" and label.text[len(title):].startswith("↳ acme · Very Long")
+    assert len(label.text[len(title):]) <= 44 and label.text.endswith("…")  # clipped, the tooltip has it whole
+    rows = {(tr.attrs["data-team"], tr.attrs["data-scope"]): (tr.find_all("td", cls="scope")[0].text,
+            tr.attrs["data-tracked"]) for tr in dom.find_all("tr", cls="team-row")}
+    assert rows == {("Ops", "team"): ("own members", "1"), ("Ops", "rollup"): ("incl. sub-teams", "3"),
+                    (long_path, "team"): ("own members", "2"), (long_path, "rollup"): ("incl. sub-teams", "2"),
+                    ("Sales", "team"): ("own members", "1"), ("Sales", "rollup"): ("incl. sub-teams", "1")}
+    cell = dom.find_all("tr", cls="team-row", data_team=long_path)[0].find_all("td", cls="team")[0]
+    assert cell.find_all("span", cls="path")[0].attrs["title"] == long_path  # the full path, wrapping
+    # One tenant: only its figures, unlabelled.
+    assert {p.attrs["data-period"] for p in dom_acme.find_all("g", cls="trend-point")} == {"2026-04", "2026-05", "2026-06"}
+    assert dom_acme.one("p", id="overdue-reconcile").attrs["data-total"] == "3"
+    assert not dom_acme.find_all(cls="missing-mart")
+
+
+@pytest.mark.browser
+def test_contract_marts_render_exactly(duckdb_path, tmp_path):
+    _load("duckdb", duckdb_path, CONTRACT_SQL)
+    _check_contract_dom(_render("duckdb", duckdb_path, tmp_path), _render("duckdb", duckdb_path, tmp_path, "acme"))
+
+
+@pytest.mark.postgres
+@pytest.mark.browser
+def test_contract_marts_render_exactly_on_postgres(pg_database, tmp_path):
+    _load("postgres", pg_database, CONTRACT_SQL)
+    _check_contract_dom(_render("postgres", pg_database, tmp_path), _render("postgres", pg_database, tmp_path, "acme"))
+
+
+@pytest.mark.browser
+def test_old_warehouse_degrades_to_notes(duckdb_path, tmp_path):
+    _load("duckdb", duckdb_path, MARTS_SQL)  # the marts before issue 16: no trend, no managers, no as_of_date
+    dom = _render("duckdb", duckdb_path, tmp_path)
+    notes = {n.attrs["data-missing"]: " ".join(n.text.split()) for n in dom.find_all("p", cls="missing-mart")}
+    assert set(notes) == {"compliance_trend", "team_compliance_trend", "manager_compliance_summary,dim_managers"}
+    assert notes["compliance_trend"].startswith("No compliance trend: this warehouse has no litmos_marts.compliance_trend")
+    assert dom.one("p", id="as-of").attrs["data-as-of"] == ""
+    assert " ".join(dom.one("p", id="as-of").text.split()).startswith("As-of date: not recorded in these marts")
+    assert dom.one("section", id="managers").find_all("h2")[0].text == "Compliance by manager"
+    assert not dom.find_all("g", cls="trend-point") and not dom.find_all("tr", cls="manager-row")
