@@ -152,8 +152,10 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
         m, "fct_compliance", "f.compliance_status = 'expiring_soon'",
         "f.compliant_till_date AS expires, f.days_until_expiry AS days_left")
     data.overdue, data.overdue_total = _learner_rows(
-        m, "fct_course_completion", f"f.is_overdue AND {_ACTIVE}", "f.due_date AS due, k.compliance_status AS tracked_as",
-        joins=f" LEFT JOIN {m.t('fct_compliance')} k ON k.user_id = f.user_id AND k.course_id = f.course_id{m.join('k', 'f')}")
+        m, "fct_course_completion", f"f.is_overdue AND {_ACTIVE}",
+        "f.due_date AS due, k.compliance_status AS tracked_as",  # how the tiles count it (NULL: not tracked)
+        joins=f" LEFT JOIN {m.t('fct_compliance')} k ON k.user_id = f.user_id AND k.course_id = f.course_id"
+              f"{m.join('k', 'f')}")
     data.overdue_learners, data.overdue_breakdown = _overdue_breakdown(m)
     data.trend = sections.collect_trend(m)
     data.team_trend = sections.collect_team_trend(m)
@@ -224,7 +226,8 @@ def _compliance_by_team(m: _Marts, scopes: Sequence[str] = ("team",)) -> list[di
     counts = ", ".join(f"coalesce(f.{status}_count, 0) AS {status}" for status in STATUSES)
     order = "1, 2, 3" if m.labelled else "1, 2"
     wanted = ", ".join(quote_literal(s) for s in scopes)
-    rows = m.wh.query(f"SELECT {m.label()}f.team_path AS team, f.scope, {counts} FROM {m.t('team_compliance_summary')} f "
+    rows = m.wh.query(f"SELECT {m.label()}f.team_path AS team, f.scope, {counts} "
+                      f"FROM {m.t('team_compliance_summary')} f "
                       f"WHERE f.scope IN ({wanted}){m.where()} ORDER BY {order} DESC")
     for row in rows:
         row["team"] = row["team"] or "(unnamed team)"
@@ -312,7 +315,8 @@ def render_html(data: ReportData) -> str:
                        f"<b>{tracked:,} in total</b>, compliance rate <b>{pct(ok / tracked if tracked else None)}</b>. "
                        f"Courses without a compliance period are not counted here (see Overdue assignments)."),
         trend=(sections.missing_note("compliance trend", ["compliance_trend"], data.schema) if data.trend is None
-               else sections.svg_trend_chart(data.trend, data.labelled) + sections.trend_table(data.trend, data.labelled)),
+               else sections.svg_trend_chart(data.trend, data.labelled)
+               + sections.trend_table(data.trend, data.labelled)),
         completion_chart=svg_completion_chart(named(data.course_completion, "course")),
         completion_table=_table("table-completion", (*who, "Course", "Assigned", "Completed", "Rate"),
                                 [(*lead(r), r["course"], r["assigned"], r["completed"], f"{r['rate'] * 100:.1f}%")

@@ -87,7 +87,8 @@ def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BAR
 def status_tiles(counts: dict[str, int]) -> str:
     """One tile per status (counts of tracked (user, course) pairs), then the labelled total."""
     tiles = "".join(
-        f'<div class="tile" data-status="{s}" style="border-color:{STATUS_COLORS.get(s, "#555")}"><b>{counts.get(s, 0):,}</b><span>{s.replace("_", " ")}'
+        f'<div class="tile" data-status="{s}" style="border-color:{STATUS_COLORS.get(s, "#555")}">'
+        f'<b>{counts.get(s, 0):,}</b><span>{s.replace("_", " ")}'
         f'</span></div>' for s in list(STATUSES) + [k for k in counts if k not in STATUSES])
     total = sum(counts.values())
     return (tiles + f'<div class="tile total" data-status="total"><b>{total:,}</b>'

@@ -128,7 +128,8 @@ def svg_trend_chart(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             parts.append(
                 f'<g class="trend-point" data-tenant="{e(tenant)}" data-period="{e(r["period"])}" '
                 f'data-period-end="{e(fmt_date(r["period_end_date"]))}" data-tracked="{int(r["tracked_count"] or 0)}" '
-                f'data-compliant="{int(r["compliant_count"] or 0)}" data-expiring-soon="{int(r["expiring_soon_count"] or 0)}" '
+                f'data-compliant="{int(r["compliant_count"] or 0)}" '
+                f'data-expiring-soon="{int(r["expiring_soon_count"] or 0)}" '
                 f'data-overdue="{int(r["overdue_count"] or 0)}" data-rate="{rate_attr(rate)}" '
                 f'data-reconstructed="{str(recon).lower()}">'
                 f'<title>{e(who)}{e(r["period"])} (as of {e(fmt_date(r["period_end_date"]))}): compliance '
@@ -246,7 +247,8 @@ def team_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
         f'<tr class="team-row" data-team="{e(r["team"])}" data-scope="{e(r["scope"])}" data-tracked="{r["total"]}" '
         f'data-overdue="{r["overdue"]}" data-rate="{rate_attr(r["rate"])}">'
         + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "")
-        + f'<td class="team">{team_label(r["team"])}</td><td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}'
+        + f'<td class="team">{team_label(r["team"])}</td>'
+          f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}'
           f'</td><td class="num"><b>{r["total"]:,}</b></td>'
         + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES) + f'<td class="num">{pct(r["rate"])}</td></tr>'
         for r in rows[:MAX_ROWS])
@@ -282,7 +284,8 @@ def collect_managers(m: Any) -> list[dict[str, Any]] | None:
 
 def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     if not rows:
-        return '<p class="empty" id="table-managers-empty">No managers: no user has a ManagerId the warehouse holds.</p>'
+        return ('<p class="empty" id="table-managers-empty">No managers: no user has a ManagerId the warehouse '
+                'holds.</p>')
     head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
         "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
         "Not completed", "Compliance rate"))
@@ -291,13 +294,15 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     for i, r in enumerate(shown):
         first = i == 0 or (shown[i - 1].get("tenant"), shown[i - 1]["manager_user_id"]) != (
             r.get("tenant"), r["manager_user_id"])
-        span = sum(1 for x in shown if (x.get("tenant"), x["manager_user_id"]) == (r.get("tenant"), r["manager_user_id"]))
+        key = (r.get("tenant"), r["manager_user_id"])
+        span = sum(1 for x in shown if (x.get("tenant"), x["manager_user_id"]) == key)
         name = (f'<td rowspan="{span}">{e(r.get("tenant"))}</td>' if labelled else "") + \
             f'<td rowspan="{span}" class="mgr">{e(r["manager"])}</td>' if first else ""
         body.append(
             f'<tr class="manager-row{" first" if first else ""}" data-manager-id="{e(r["manager_user_id"])}" '
             f'data-scope="{e(r["scope"])}" data-tracked="{r["tracked"]}" data-overdue="{r["overdue"]}" '
-            f'data-compliant="{r["compliant"]}" data-people="{r["people"]}" data-rate="{rate_attr(r["compliance_rate"])}">{name}'
+            f'data-compliant="{r["compliant"]}" data-people="{r["people"]}" '
+            f'data-rate="{rate_attr(r["compliance_rate"])}">{name}'
             f'<td class="num">{r["people"]:,}</td>'
             f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
             f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
