@@ -252,8 +252,9 @@ def team_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
           f'</td><td class="num"><b>{r["total"]:,}</b></td>'
         + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES) + f'<td class="num">{pct(r["rate"])}</td></tr>'
         for r in rows[:MAX_ROWS])
-    return (f'<details><summary>Every team, own members and including sub-teams</summary><table id="table-teams" '
-            f'class="wrap"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></details>')
+    return (f'<details><summary>Every team, own members and including sub-teams</summary><div class="scroll">'
+            f'<table id="table-teams" class="wrap"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f"</div></details>")
 
 
 # ---------------------------------------------------------------------------------------------- managers

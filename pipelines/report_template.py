@@ -33,6 +33,7 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
   dl.defs dt { font-weight: 600; white-space: nowrap; }
   dl.defs dt::after { content: ":"; }
   dl.defs dd { margin: 0; color: #424242; }
+  .scroll { overflow-x: auto; }
   .tile.total { border-left-color: #212121; background: #f0f0f0; }
   .caption, .reconcile { color: #424242; margin: 6px 0; }
   .missing-mart { color: #8d6e63; background: #fff8e1; padding: 6px 10px; border-left: 4px solid #ffb300; }
@@ -83,7 +84,7 @@ $team_table
 <h2>Compliance rate by team and month</h2>
 <p class="caption">Compliance rate on each month's last snapshot day; hover a cell for tracked and overdue
 counts. "–" = nothing tracked that month; blank = the team had no row then.</p>
-$team_trend
+<div class="scroll">$team_trend</div>
 </section>
 
 <section id="managers">
@@ -91,7 +92,7 @@ $team_trend
 <p class="caption">Per manager two rows: direct reports (the people naming this manager) and everyone below
 (all people under them through the manager chain, each once). People = active reports in that scope; counts
 are their compliance-tracked assignments. Managers with the most overdue assignments below them first.</p>
-$managers
+<div class="scroll">$managers</div>
 </section>
 
 <section id="expiring-soon">
