@@ -29,10 +29,9 @@ PG_DSN = os.environ.get("LITMOS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5
 # compares it with the warehouse's real now.
 SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
-MARTS = {"dim_users", "dim_courses", "dim_teams", "dim_learning_paths", "fct_course_completion",
-         "fct_learning_path_completion", "fct_compliance", "team_compliance_summary"}
-INTERMEDIATE = {"int_active_team_memberships", "int_course_assignments", "int_learning_path_assignments",
-                "int_team_ancestors"}
+# The models of each layer, from the project's files (models/<layer>/**/*.sql): a new model needs no edit here.
+MARTS = {path.stem for path in (DBT_DIR / "models" / "marts").rglob("*.sql")}
+INTERMEDIATE = {path.stem for path in (DBT_DIR / "models" / "intermediate").rglob("*.sql")}
 RAW_TABLES = 23
 
 
