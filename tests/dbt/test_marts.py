@@ -31,6 +31,8 @@ SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
 # The models of each layer, from the project's files (models/<layer>/**/*.sql): a new model needs no edit here.
 MARTS = {path.stem for path in (DBT_DIR / "models" / "marts").rglob("*.sql")}
+# models/semantic/ (MetricFlow's time spine and team bridge) lands in <prefix>_marts too (dbt_project.yml).
+MARTS |= {path.stem for path in (DBT_DIR / "models" / "semantic").rglob("*.sql")}
 INTERMEDIATE = {path.stem for path in (DBT_DIR / "models" / "intermediate").rglob("*.sql")}
 RAW_TABLES = 23
 
