@@ -273,14 +273,43 @@ def collect_managers(m: Any) -> list[dict[str, Any]] | None:
         f"{people} AS people, f.scope, {counts}, f.compliance_rate, f.completion_rate "
         f"FROM {m.t('manager_compliance_summary')} f LEFT JOIN {m.t('dim_managers')} d ON "
         f"d.manager_user_id = f.manager_user_id{m.join('d', 'f')} WHERE true{m.where()}")
+    previous = _previous_month(m)
     for row in rows:
         for c in ("tracked", *STATUSES, "completed", "people"):
             row[c] = int(row[c] or 0)
+        if previous is not None:  # the rate at the end of the month before the as-of date's month
+            row["prev_end"], row["prev_rate"] = previous.get((row.get("tenant"), row["manager_user_id"], row["scope"]),
+                                                              (None, None))
     overdue_all = {(r.get("tenant"), r["manager_user_id"]): r["overdue"] for r in rows if r["scope"] == "all"}
     # Who needs attention first: most overdue below them, then by name; 'direct' before 'all'.
     return sorted(rows, key=lambda r: (-overdue_all.get((r.get("tenant"), r["manager_user_id"]), 0),
                                        str(r["manager"]), str(r.get("tenant") or ""), str(r["manager_user_id"]),
                                        r["scope"] != "direct"))
+
+
+def _previous_month(m: Any) -> dict[tuple[Any, ...], tuple[str, Any]] | None:
+    """(tenant, manager, scope) -> (period_end_date, compliance_rate) of the last month before the latest one in
+    manager_compliance_trend (per tenant); None without that mart."""
+    if not m.wh.table_exists(m.schema, "manager_compliance_trend"):
+        return None
+    tenant = "f.tenant" if m.tenant_column else "NULL"
+    rows = m.wh.query(f"SELECT {tenant} AS tenant, f.period_start, f.period_end_date, f.manager_user_id, f.scope, "
+                      f"f.compliance_rate FROM {m.t('manager_compliance_trend')} f WHERE f.grain = 'month'{m.where()}")
+    periods: dict[Any, list[Any]] = {}
+    for r in rows:
+        periods.setdefault(r["tenant"], []).append(r["period_start"])
+    before = {t: sorted(set(p))[-2] for t, p in periods.items() if len(set(p)) > 1}
+    return {(r["tenant"] if m.tenant_column else None, r["manager_user_id"], r["scope"]):
+            (fmt_date(r["period_end_date"]), r["compliance_rate"]) for r in rows
+            if r["period_start"] == before.get(r["tenant"])}
+
+
+def _change(rate: Any, prev: Any) -> str:
+    if rate is None or prev is None:
+        return "–"
+    points = (float(rate) - float(prev)) * 100
+    cls = "down" if points < -0.05 else "up" if points > 0.05 else "flat"
+    return f'<span class="{cls}">{points:+.1f} pts</span>'
 
 
 def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
@@ -290,6 +319,10 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
         "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
         "Not completed", "Compliance rate"))
+    has_prev = bool(rows) and "prev_rate" in rows[0]
+    if has_prev:
+        ends = sorted({r["prev_end"] for r in rows if r.get("prev_end")})
+        head += f"<th>Change since {e(' / '.join(ends) or 'last month')}</th>"
     body = []
     shown = rows[: MAX_ROWS * 2]
     for i, r in enumerate(shown):
@@ -307,7 +340,10 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             f'<td class="num">{r["people"]:,}</td>'
             f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
             f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
-            + f'<td class="num">{pct(r["compliance_rate"])}</td></tr>')
+            + f'<td class="num">{pct(r["compliance_rate"])}</td>'
+            + (f'<td class="num" data-prev-rate="{rate_attr(r["prev_rate"])}" data-prev-end="{e(r["prev_end"])}" '
+               f'title="{pct(r["prev_rate"])} on {e(r["prev_end"])}">{_change(r["compliance_rate"], r["prev_rate"])}'
+               f"</td>" if has_prev else "") + "</tr>")
     managers = len({(r.get("tenant"), r["manager_user_id"]) for r in rows})
     note = (f'<p class="note">Showing the first {len({(r.get("tenant"), r["manager_user_id"]) for r in shown}):,} of '
             f"{managers:,} managers.</p>") if len(shown) < len(rows) else ""

@@ -34,6 +34,8 @@ REPORT_TEMPLATE = """<!DOCTYPE html>
   dl.defs dt::after { content: ":"; }
   dl.defs dd { margin: 0; color: #424242; }
   .scroll { overflow-x: auto; }
+  .down { color: #c62828; font-weight: 600; }
+  .up { color: #2e7d32; }
   .tile.total { border-left-color: #212121; background: #f0f0f0; }
   .caption, .reconcile { color: #424242; margin: 6px 0; }
   .missing-mart { color: #8d6e63; background: #fff8e1; padding: 6px 10px; border-left: 4px solid #ffb300; }
@@ -91,7 +93,8 @@ counts. "–" = nothing tracked that month; blank = the team had no row then.</p
 <h2>Compliance by manager$manager_count</h2>
 <p class="caption">Per manager two rows: direct reports (the people naming this manager) and everyone below
 (all people under them through the manager chain, each once). People = active reports in that scope; counts
-are their compliance-tracked assignments. Managers with the most overdue assignments below them first.</p>
+are their compliance-tracked assignments. Managers with the most overdue assignments below them first.
+Change = compliance rate now minus at the end of the previous month, in percentage points (red: slipped).</p>
 <div class="scroll">$managers</div>
 </section>
 

@@ -122,6 +122,10 @@ def test_demo_report_numbers_equal_the_marts(tmp_path, monkeypatch, capsys):
         teams = q("SELECT team_path, scope, tracked_count, overdue_count, compliance_rate "
                   "FROM litmos_marts.team_compliance_summary")
         managers = q("SELECT * FROM litmos_marts.manager_compliance_summary")
+        months = [r["p"] for r in q("SELECT DISTINCT period_start AS p FROM litmos_marts.manager_compliance_trend "
+                                    "WHERE grain = 'month' ORDER BY 1")]
+        before = q("SELECT * FROM litmos_marts.manager_compliance_trend WHERE grain = 'month' AND period_start = ?",
+                   [months[-2]])
 
     # As-of date: the marts' own, shown in words and in the attribute.
     assert len(as_of) == 1
@@ -199,6 +203,12 @@ def test_demo_report_numbers_equal_the_marts(tmp_path, monkeypatch, capsys):
     expected = {(r["manager_user_id"], r["scope"]): (r["tracked_count"], r["overdue_count"], r["compliant_count"],
                 r["report_count"], _rate(r["compliance_rate"])) for r in managers}
     assert len(managers) > 10 and shown == expected
+    # Who slipped: each row's rate at the end of the previous month, from manager_compliance_trend.
+    prev = {(tr.attrs["data-manager-id"], tr.attrs["data-scope"]): (td.attrs["data-prev-end"], td.attrs["data-prev-rate"])
+            for tr in dom.find_all("tr", cls="manager-row") for td in tr.find_all("td") if "data-prev-rate" in td.attrs}
+    assert prev == {(r["manager_user_id"], r["scope"]): (_iso(r["period_end_date"]), _rate(r["compliance_rate"]))
+                    for r in before}
+    assert any(n.text.startswith("-") for n in dom.find_all("span", cls="down"))
     h2 = dom.one("section", id="managers").find_all("h2")[0].text
     assert h2 == f"Compliance by manager ({len({r['manager_user_id'] for r in managers}):,} managers)"
     assert not dom.find_all(cls="missing-mart")
@@ -321,6 +331,7 @@ def _check_contract_dom(dom: _Node, dom_acme: _Node) -> None:
     managers = [(tr.attrs["data-manager-id"], tr.attrs["data-scope"], tr.attrs["data-people"], tr.attrs["data-tracked"],
                  tr.attrs["data-overdue"]) for tr in dom.find_all("tr", cls="manager-row")]
     assert managers == [("a1", "direct", "1", "1", "1"), ("a1", "all", "2", "2", "1")]
+    assert not [td for td in dom.find_all("td") if "data-prev-rate" in td.attrs]  # no manager_compliance_trend here
     long_path = "Ops > Very Long Regional Sub-Team Name For Northern Europe"
     bar = dom.one("g", cls="bar", data_team=f"acme · {long_path}")
     label = bar.find_all("text")[0]
