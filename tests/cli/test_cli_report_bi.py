@@ -290,21 +290,47 @@ INSERT INTO litmos_marts.manager_compliance_summary VALUES
 """
 
 
+MANAGER_TREND_SQL = """
+CREATE TABLE litmos_marts.manager_compliance_trend (tenant TEXT, grain TEXT, period_start DATE, period_end_date DATE,
+    manager_user_id TEXT, scope TEXT, tracked_count BIGINT, compliant_count BIGINT, expiring_soon_count BIGINT,
+    expired_count BIGINT, overdue_count BIGINT, not_completed_count BIGINT, completed_count BIGINT,
+    compliance_rate DOUBLE PRECISION, completion_rate DOUBLE PRECISION, is_reconstructed BOOLEAN);
+INSERT INTO litmos_marts.manager_compliance_trend VALUES
+    ('acme', 'month', DATE '2026-04-01', DATE '2026-04-30', 'a1', 'direct', 1, 1, 0, 0, 0, 0, 1, 1.0, 1.0, true),
+    ('acme', 'month', DATE '2026-05-01', DATE '2026-05-31', 'a1', 'direct', 1, 1, 0, 0, 0, 0, 1, 1.0, 1.0, true),
+    ('acme', 'month', DATE '2026-05-01', DATE '2026-05-31', 'a1', 'all', 2, 1, 0, 0, 1, 0, 1, 0.5, 0.5, true),
+    ('acme', 'week', DATE '2026-05-25', DATE '2026-05-31', 'a1', 'all', 2, 0, 0, 0, 1, 0, 1, 0.0, 0.0, true),
+    ('acme', 'month', DATE '2026-06-01', DATE '2026-06-01', 'a1', 'direct', 1, 0, 0, 0, 1, 0, 0, 0.0, 0.0, false),
+    ('acme', 'month', DATE '2026-06-01', DATE '2026-06-01', 'a1', 'all', 2, 0, 0, 1, 1, 0, 0, 0.0, 0.0, false);
+"""
+
+
 def _load(destination: str, credentials: str, sql: str) -> None:
     with open_warehouse(destination, credentials) as wh:
         for statement in filter(str.strip, sql.split(";")):
             wh.execute(statement)
 
 
-def _render(destination: str, credentials: str, tmp_path: Path, tenant: str | None = None) -> _Node:
+def _page(destination: str, credentials: str, tenant: str | None = None) -> str:
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
-        page = render_html(collect_report_data(wh, tenant=tenant))
+        return render_html(collect_report_data(wh, tenant=tenant))
+
+
+def _render(destination: str, credentials: str, tmp_path: Path, tenant: str | None = None) -> _Node:
     path = tmp_path / f"report-{tenant or 'all'}.html"
-    path.write_text(page, encoding="utf-8")
+    path.write_text(_page(destination, credentials, tenant), encoding="utf-8")
     return rendered(path)
 
 
-def _check_contract_dom(dom: _Node, dom_acme: _Node) -> None:
+def _contract(destination: str, credentials: str, tmp_path: Path) -> None:
+    _load(destination, credentials, CONTRACT_SQL)
+    assert "data-prev-rate" not in _page(destination, credentials)  # without manager_compliance_trend: no column
+    _load(destination, credentials, MANAGER_TREND_SQL)
+    _check_contract_dom(_render(destination, credentials, tmp_path), _render(destination, credentials, tmp_path, "acme"),
+                        _page(destination, credentials))
+
+
+def _check_contract_dom(dom: _Node, dom_acme: _Node, dom_html: str) -> None:
     assert dom.one("p", id="as-of").attrs["data-as-of"] == "2026-06-01"
     tiles = {t.attrs["data-status"]: t.find_all("b")[0].text for t in dom.find_all(cls="tile")}
     assert tiles == {"compliant": "1", "expiring_soon": "0", "expired": "1", "overdue": "2", "not_completed": "0",
@@ -331,7 +357,11 @@ def _check_contract_dom(dom: _Node, dom_acme: _Node) -> None:
     managers = [(tr.attrs["data-manager-id"], tr.attrs["data-scope"], tr.attrs["data-people"], tr.attrs["data-tracked"],
                  tr.attrs["data-overdue"]) for tr in dom.find_all("tr", cls="manager-row")]
     assert managers == [("a1", "direct", "1", "1", "1"), ("a1", "all", "2", "2", "1")]
-    assert not [td for td in dom.find_all("td") if "data-prev-rate" in td.attrs]  # no manager_compliance_trend here
+    # The change since the previous month (manager_compliance_trend: May, the month before the latest, June).
+    change = {tr.attrs["data-scope"]: (td.attrs["data-prev-end"], td.attrs["data-prev-rate"], td.text)
+              for tr in dom.find_all("tr", cls="manager-row") for td in tr.find_all("td") if "data-prev-rate" in td.attrs}
+    assert change == {"direct": ("2026-05-31", "1.0000", "-100.0 pts"), "all": ("2026-05-31", "0.5000", "-50.0 pts")}
+    assert "<th>Change since 2026-05-31</th>" in dom_html
     long_path = "Ops > Very Long Regional Sub-Team Name For Northern Europe"
     bar = dom.one("g", cls="bar", data_team=f"acme · {long_path}")
     label = bar.find_all("text")[0]
@@ -353,15 +383,13 @@ def _check_contract_dom(dom: _Node, dom_acme: _Node) -> None:
 
 @pytest.mark.browser
 def test_contract_marts_render_exactly(duckdb_path, tmp_path):
-    _load("duckdb", duckdb_path, CONTRACT_SQL)
-    _check_contract_dom(_render("duckdb", duckdb_path, tmp_path), _render("duckdb", duckdb_path, tmp_path, "acme"))
+    _contract("duckdb", duckdb_path, tmp_path)
 
 
 @pytest.mark.postgres
 @pytest.mark.browser
 def test_contract_marts_render_exactly_on_postgres(pg_database, tmp_path):
-    _load("postgres", pg_database, CONTRACT_SQL)
-    _check_contract_dom(_render("postgres", pg_database, tmp_path), _render("postgres", pg_database, tmp_path, "acme"))
+    _contract("postgres", pg_database, tmp_path)
 
 
 @pytest.mark.browser
