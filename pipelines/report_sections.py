@@ -16,6 +16,8 @@ STATUS_COLORS = {"compliant": "#2e7d32", "expiring_soon": "#f9a825", "expired": 
                  "overdue": "#6a1b9a", "not_completed": "#9e9e9e"}
 TREND_MONTHS = 12  # months shown in the trend chart and the team trend table
 MAX_ROWS = 200
+MANAGERS_OPEN = 15  # managers shown before "the other N managers"
+TEAM_ROWS_OPEN = 30  # team trend rows shown before the rest
 SCOPE_LABELS = {"team": "own members", "rollup": "incl. sub-teams", "direct": "direct reports",
                 "all": "everyone below"}
 SERIES_COLORS = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#455a64")
@@ -219,8 +221,7 @@ def team_trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
                     f'<td class="team">{team_label(team)}</td><td class="scope">{e(SCOPE_LABELS.get(scope, scope))}'
                     f'</td>{"".join(tds)}</tr>')
     note = f'<p class="note">Showing {MAX_ROWS} of {len(teams):,} team rows.</p>' if len(teams) > MAX_ROWS else ""
-    return (f'<table id="table-team-trend" class="wrap"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}'
-            f"</tbody></table>{note}")
+    return split_table("table-team-trend", "wrap", head, body, TEAM_ROWS_OPEN, "team rows") + note
 
 
 def _heat(rate: float) -> str:
@@ -347,5 +348,20 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     managers = len({(r.get("tenant"), r["manager_user_id"]) for r in rows})
     note = (f'<p class="note">Showing the first {len({(r.get("tenant"), r["manager_user_id"]) for r in shown}):,} of '
             f"{managers:,} managers.</p>") if len(shown) < len(rows) else ""
-    return (f'<table id="table-managers"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
-            f"{note}")
+    firsts = [i for i, row in enumerate(body) if 'class="manager-row first"' in row]
+    cut = firsts[MANAGERS_OPEN] if len(firsts) > MANAGERS_OPEN else len(body)
+    return split_table("table-managers", "", head, body, cut, "managers", len(firsts) - MANAGERS_OPEN) + note
+
+
+def split_table(table_id: str, cls: str, head: str, body: Sequence[str], keep: int, what: str,
+                more: int | None = None) -> str:
+    """The first `keep` body rows in the table, the rest in a second table (same columns) behind a <details>,
+    so a long list does not bury the sections below it; both are in the page (and its DOM)."""
+    def table(tid: str, rows: Sequence[str]) -> str:
+        return (f'<table id="{tid}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>')
+    if len(body) <= keep:
+        return table(table_id, body)
+    count = more if more is not None else len(body) - keep
+    return (table(table_id, body[:keep]) + f'<details><summary>The other {count:,} {what}</summary>'
+            f'{table(table_id + "-more", body[keep:])}</details>')

@@ -209,6 +209,15 @@ def test_demo_report_numbers_equal_the_marts(tmp_path, monkeypatch, capsys):
     assert prev == {(r["manager_user_id"], r["scope"]): (_iso(r["period_end_date"]), _rate(r["compliance_rate"]))
                     for r in before}
     assert any(n.text.startswith("-") for n in dom.find_all("span", cls="down"))
+    # The 15 managers with most overdue below them are open; the others behind "The other N managers".
+    first = {tr.attrs["data-manager-id"] for tr in dom.one("table", id="table-managers").find_all("tr", cls="manager-row")}
+    rest = {tr.attrs["data-manager-id"] for tr in dom.one("table", id="table-managers-more").find_all("tr")
+            if "data-manager-id" in tr.attrs}
+    n_managers = len({r["manager_user_id"] for r in managers})
+    assert (len(first), len(rest), first & rest) == (15, n_managers - 15, set())
+    worst = max(r["overdue_count"] for r in managers if r["scope"] == "all" and r["manager_user_id"] in rest)
+    assert all(r["overdue_count"] >= worst for r in managers if r["scope"] == "all" and r["manager_user_id"] in first)
+    assert dom.one("section", id="managers").find_all("summary")[0].text == f"The other {n_managers - 15:,} managers"
     h2 = dom.one("section", id="managers").find_all("h2")[0].text
     assert h2 == f"Compliance by manager ({len({r['manager_user_id'] for r in managers}):,} managers)"
     assert not dom.find_all(cls="missing-mart")
