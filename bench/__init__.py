@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "adaptive": "bench.bench_adaptive",   # issue 12.4: wall vs the server's floor at 10-100/min, adaptive budget
     "soak": "bench.bench_soak",           # issue 12: 30 nights, activity, faults, two kill -9s: exact, state dir flat
     "fleet": "bench.bench_fleet",         # issue 15: N orgs at 100/min each: wall vs slowest floor, CPU, RSS, orgs/machine
+    "snapshots": "bench.bench_snapshots", # issue 16: compliance history at 50k users x 1 year: first build vs nightly
 }

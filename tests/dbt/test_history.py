@@ -9,6 +9,7 @@ rebuild must change nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -203,6 +204,47 @@ def test_backfilled_days_are_flagged_reconstructed(history):
     # A reconstructed day holds only rows that existed by then: never more than the first real day.
     assert history.rows("select max(row_count) from litmos_intermediate.int_compliance_snapshot_days "
                         f"where snapshot_date < date '{first}'")[0][0] <= len(history.truth[first].rows)
+
+
+def _copy(history: History, base) -> History:
+    """The same warehouse in a new DuckDB file or a new Postgres database (TEMPLATE copy)."""
+    if history.destination == "duckdb":
+        path = str(base / "copy.duckdb")
+        shutil.copyfile(history.credentials, path)
+        return History("duckdb", path)
+    source = history.credentials.rpartition("/")[2]
+    name = f"{source}_copy"
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    admin.close()
+    return History("postgres", f"{history.credentials.rpartition('/')[0]}/{name}")
+
+
+def test_a_late_build_of_a_past_day_is_reconstructed_and_leaves_other_days(history, tmp_path):
+    """A missed night built afterwards (as_of_date before the latest day held) sees later data: its day is
+    rebuilt by the back-fill rules, flagged reconstructed; every other day stays as it was."""
+    late = _copy(history, tmp_path)
+    try:
+        day = history.days[1]
+        late.build(day)
+        after = late.contents()
+        for name in ("fct_compliance_daily", "int_compliance_snapshot_days"):  # (tenant, snapshot_date, ...)
+            assert [r for r in after[name] if r[1] != day] == [r for r in history.after_rebuild[name] if r[1] != day]
+        rows = late.rows("select is_reconstructed, count(*), max(completed_at) from litmos_marts.fct_compliance_daily "
+                         f"where snapshot_date = '{day}' group by 1")
+        assert [(flag, n) for flag, n, _ in rows] == [(True, rows[0][1])] and rows[0][1] > 0
+        assert rows[0][2].date() <= day  # nothing completed after the day counts as completed on it
+        assert late.rows("select is_reconstructed from litmos_marts.compliance_trend "
+                         f"where grain = 'day' and period_start = '{day}'") == [(True,)]
+    finally:
+        if late.destination == "postgres":
+            admin = psycopg2.connect(PG_DSN)
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{late.credentials.rpartition("/")[2]}" WITH (FORCE)')
+            admin.close()
 
 
 def test_same_day_rebuild_changes_nothing(history):

@@ -12,11 +12,12 @@ from datetime import datetime, timezone
 
 import duckdb
 import pytest
+import yaml
 
 from .built import fresh_pg_database, load_and_build
 from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
-from pipelines.dbt_runner import build_marts
+from pipelines.dbt_runner import DBT_PROJECT_DIR, build_marts
 
 SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 AS_OF = SIM_NOW.date()
@@ -143,3 +144,23 @@ def test_cyclic_manager_chain_is_cut(duckdb_warehouse, truth, tmp_path):
         assert con.execute("select count(*) from litmos_intermediate.int_manager_chain "
                            "where manager_user_id = user_id").fetchone() == (0,)
     assert sorted(rows) == sorted([(b, a, 1), (c, a, 2), (c, b, 1), (a, b, 2), (a, c, 1), (b, c, 2)])
+
+
+def test_descriptions_reach_the_warehouse_as_comments(warehouse):
+    """persist_docs (dbt_project.yml): every described column and the relation carry their yml description
+    as a comment, which BI tools show."""
+    doc = yaml.safe_load((DBT_PROJECT_DIR / "models" / "marts" / "_managers.yml").read_text())
+    for model in doc["models"]:
+        name = model["name"]
+        if warehouse.destination == "duckdb":
+            relation = warehouse.rows(f"select comment from duckdb_tables() where schema_name = 'litmos_marts' "
+                                      f"and table_name = '{name}'")
+            columns = warehouse.rows(f"select column_name, comment from duckdb_columns() "
+                                     f"where schema_name = 'litmos_marts' and table_name = '{name}'")
+        else:
+            relation = warehouse.rows(f"select obj_description('litmos_marts.{name}'::regclass, 'pg_class')")
+            columns = warehouse.rows(
+                f"select attname, col_description(attrelid, attnum) from pg_attribute "
+                f"where attrelid = 'litmos_marts.{name}'::regclass and attnum > 0 and not attisdropped")
+        assert relation == [(model["description"],)], name
+        assert dict(columns) == {c["name"]: c["description"] for c in model["columns"]}, name

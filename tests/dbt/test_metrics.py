@@ -5,6 +5,7 @@ truth. `mf` runs as a user runs it, through pipelines.metrics.run_mf (the .venv'
 from __future__ import annotations
 
 import csv
+import json
 import re
 from collections import Counter
 from datetime import datetime, timezone
@@ -14,6 +15,7 @@ import pytest
 from .built import fresh_pg_database, load_and_build
 from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
+from pipelines.dbt_runner import DBT_PROJECT_DIR, build_marts
 from pipelines.metrics import run_mf
 
 SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -173,3 +175,17 @@ def test_history_metrics_without_a_period_are_the_as_of_day(warehouse, tmp_path)
     assert (_number(row["tracked_count_daily"]), _number(row["overdue_count_daily"])) == expected
     (days,) = warehouse.rows("select count(distinct snapshot_date) from litmos_marts.fct_compliance_daily")[0]
     assert days > 30  # so a sum over days would differ
+
+
+def test_report_exposure_lists_every_mart_the_report_reads(duckdb_warehouse):
+    build_marts("duckdb", duckdb_warehouse.credentials, command="parse", quiet=True,
+                vars={"as_of_date": AS_OF.isoformat()})
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "duckdb" / "manifest.json").read_text())
+    exposure = manifest["exposures"]["exposure.litmos.compliance_report"]
+    listed = {node.rsplit(".", 1)[1] for node in exposure["depends_on"]["nodes"]}
+    marts = {path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
+    source = "\n".join(path.read_text() for path in (DBT_PROJECT_DIR.parent / "pipelines").glob("report*.py"))
+    read = {name for name in marts if re.search(rf"\b{name}\b", source)}
+    assert {"fct_compliance", "team_compliance_summary", "dim_users"} <= read
+    assert read <= listed, f"marts the report reads but the exposure does not list: {sorted(read - listed)}"
+    assert listed <= marts and exposure["owner"]["name"]

@@ -23,6 +23,8 @@
 --   * the status on D is macro compliance_status evaluated at D (fct_compliance's rules), due date as loaded.
 -- What it cannot know (README.md): earlier completions that the latest result replaced, assignments and
 -- results since removed, users and courses since deactivated, due dates since changed, team moves.
+-- A late build (as_of_date before the latest day the table holds: a missed night built afterwards) sees
+-- data loaded after its day, so it writes its day by the same reconstruction, is_reconstructed = true.
 with today as (
     select
         tenant,
@@ -38,7 +40,13 @@ with today as (
     from {{ ref('fct_compliance') }}
 ),
 
-{%- if not is_incremental() %}
+{%- if is_incremental() %}
+
+latest as (
+    -- the latest day already held (an index-only scan on Postgres)
+    select max(snapshot_date) as latest_day from {{ this }}
+),
+{%- endif %}
 
 started as (
     select
@@ -61,12 +69,17 @@ dated as (
 ),
 
 past_days as (
+    {%- if is_incremental() %}
+    -- a late build reconstructs its own day; a build of the latest day or later writes today's rows
+    select {{ as_of_date() }} as snapshot_date from latest where {{ as_of_date() }} < latest.latest_day
+    {%- else %}
     select cast(day_start as date) as snapshot_date
     from generate_series(
         cast({{ add_days(as_of_date(), -1 * (history_backfill_days() | int)) }} as timestamp),
         cast({{ add_days(as_of_date(), -1) }} as timestamp),
         interval '1 day'
     ) as series (day_start)
+    {%- endif %}
 ),
 
 past as (
@@ -98,7 +111,6 @@ reconstructed as (
         true as is_reconstructed
     from past
 ),
-{%- endif %}
 
 snapshots as (
     select
@@ -115,10 +127,11 @@ snapshots as (
         compliant_till_date,
         false as is_reconstructed
     from today
-    {%- if not is_incremental() %}
+    {%- if is_incremental() %}
+    where not exists (select 1 from latest where {{ as_of_date() }} < latest.latest_day)
+    {%- endif %}
     union all
     select * from reconstructed
-    {%- endif %}
 )
 
 select
