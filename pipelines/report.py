@@ -1,14 +1,15 @@
-"""The HTML report: completion by course, compliance by team, expiring soon, overdue learners.
+"""The HTML report: as-of date and definitions, compliance by status and its monthly trend, completion by
+course, compliance by team (own and rolled up) and its trend, managers, expiring soon, overdue assignments.
 
 `collect_report_data` reads the dbt marts (schema `config.marts_schema(dataset)`, e.g. `litmos_marts`)
 from DuckDB or Postgres, for one tenant or all of them; `render_html` turns that into ONE self-contained
 HTML file (inline CSS and SVG, no scripts, no network) so it can be mailed, archived or opened on a
 machine without internet. With more than one tenant shown, every chart, table and row names its tenant.
+The sections over the optional marts (trends, managers) are in `pipelines.report_sections`.
 """
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +19,13 @@ from typing import Any, Sequence
 from pipelines import run_history
 from pipelines.destination import display
 from pipelines.config import ConfigError, marts_schema, tenant_dataset
+from pipelines import report_sections as sections
+from pipelines.report_sections import STATUSES, e as _e, fmt_date as _fmt_date, pct
+from pipelines.report_charts import MAX_CHART_BARS, status_tiles, svg_completion_chart, svg_team_chart
 from pipelines.report_template import REPORT_TEMPLATE
 from pipelines.warehouse import Warehouse, open_warehouse, quote_ident, quote_literal
 
-STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
-STATUS_COLORS = {"compliant": "#2e7d32", "expiring_soon": "#f9a825", "expired": "#c62828",
-                 "overdue": "#6a1b9a", "not_completed": "#9e9e9e"}
 MAX_TABLE_ROWS = 200
-MAX_CHART_BARS = 30
 
 
 @dataclass
@@ -47,6 +47,15 @@ class ReportData:
     expiring_total: int = 0
     overdue: list[dict[str, Any]] = field(default_factory=list)
     overdue_total: int = 0
+    overdue_learners: int = 0
+    overdue_breakdown: dict[str, int] = field(default_factory=dict)
+    as_of_dates: list[str] = field(default_factory=list)
+    expiring_soon_days: int | None = None
+    team_rows: list[dict[str, Any]] = field(default_factory=list)
+    trend: list[dict[str, Any]] | None = None
+    team_trend: list[dict[str, Any]] | None = None
+    managers: list[dict[str, Any]] | None = None
+    schema: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
     tenant: str | None = None
     tenants: list[str] = field(default_factory=list)
@@ -58,8 +67,9 @@ class ReportData:
 
 
 NEEDED = ("fct_course_completion", "fct_compliance", "dim_users", "dim_courses")
-# Deactivated users and retired courses are history, not work to chase: left out of rates and lists.
-_ACTIVE = "f.is_user_active AND f.is_course_active"
+# Deactivated users and retired courses are history, not work to chase: left out of rates and lists. A user
+# or course the warehouse does not hold (NULL) is not a deactivation: kept, as fct_compliance keeps it.
+_ACTIVE = "coalesce(f.is_user_active, true) AND coalesce(f.is_course_active, true)"
 
 
 @dataclass(frozen=True)
@@ -123,7 +133,9 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
                           "rebuild the marts (litmos-sync run) if it was synced since")
     shown = [tenant] if tenant is not None else tenants
     m = _Marts(wh, schema, tenant_column, tenant, len(shown) > 1)
-    data = ReportData(generated_at=dt.datetime.now(dt.timezone.utc), source=source, tenant=tenant, tenants=shown)
+    data = ReportData(generated_at=dt.datetime.now(dt.timezone.utc), source=source, tenant=tenant, tenants=shown,
+                      schema=schema)
+    data.as_of_dates, data.expiring_soon_days = _as_of(m)
     for name in ("dim_users", "dim_courses", "dim_teams", "fct_course_completion", "fct_compliance"):
         if wh.table_exists(schema, name):
             data.totals[name] = _count(wh, f"FROM {m.t(name)} f WHERE true{m.where()}")
@@ -133,12 +145,21 @@ def collect_report_data(wh: Warehouse, dataset: str = "litmos_raw", source: str 
                         f"WHERE true{m.where()} GROUP BY 1"):
         data.compliance_by_status[str(row["status"])] = int(row["n"])
     if wh.table_exists(schema, "team_compliance_summary"):
-        data.compliance_by_team = _compliance_by_team(m)
+        data.team_rows = _compliance_by_team(m, scopes=("team", "rollup"))
+        data.compliance_by_team = [{k: v for k, v in r.items() if k not in ("scope", "rate")}
+                                   for r in data.team_rows if r["scope"] == "team"]
     data.expiring, data.expiring_total = _learner_rows(
         m, "fct_compliance", "f.compliance_status = 'expiring_soon'",
         "f.compliant_till_date AS expires, f.days_until_expiry AS days_left")
     data.overdue, data.overdue_total = _learner_rows(
-        m, "fct_course_completion", f"f.is_overdue AND {_ACTIVE}", "f.due_date AS due")
+        m, "fct_course_completion", f"f.is_overdue AND {_ACTIVE}",
+        "f.due_date AS due, k.compliance_status AS tracked_as",  # how the tiles count it (NULL: not tracked)
+        joins=f" LEFT JOIN {m.t('fct_compliance')} k ON k.user_id = f.user_id AND k.course_id = f.course_id"
+              f"{m.join('k', 'f')}")
+    data.overdue_learners, data.overdue_breakdown = _overdue_breakdown(m)
+    data.trend = sections.collect_trend(m)
+    data.team_trend = sections.collect_team_trend(m)
+    data.managers = sections.collect_managers(m)
     data.runs = _runs(wh, dataset, shown, m.labelled)
     return data
 
@@ -176,23 +197,50 @@ def _course_completion(m: _Marts) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["rate"], r["course"], r.get("tenant") or ""))
 
 
-def _compliance_by_team(m: _Marts) -> list[dict[str, Any]]:
-    # The summary holds per-team and rolled-up rows; the chart shows each team's own learners.
+def _as_of(m: _Marts) -> tuple[list[str], int | None]:
+    """The marts' as-of date(s) (fct_compliance.as_of_date; one per build) and the expiring-soon window."""
+    cols = m.wh.columns(m.schema, "fct_compliance")
+    dates = [] if "as_of_date" not in cols else [_fmt_date(r["d"]) for r in m.wh.query(
+        f"SELECT DISTINCT f.as_of_date AS d FROM {m.t('fct_compliance')} f WHERE true{m.where()} ORDER BY 1")]
+    days = None if "expiring_soon_days" not in cols else m.wh.query(
+        f"SELECT max(f.expiring_soon_days) AS n FROM {m.t('fct_compliance')} f WHERE true{m.where()}")[0]["n"]
+    return [d for d in dates if d], None if days is None else int(days)
+
+
+def _overdue_breakdown(m: _Marts) -> tuple[int, dict[str, int]]:
+    """Why the overdue list is longer than the overdue tile: learners, and the list's rows split by what
+    fct_compliance says of them (overdue = the tile's rows; another status; not compliance-tracked)."""
+    learner = "f.tenant || '|' || f.user_id" if m.tenant_column else "f.user_id"
+    row = m.wh.query(
+        f"SELECT count(DISTINCT {learner}) AS learners, "
+        f"sum(CASE WHEN k.compliance_status = 'overdue' THEN 1 ELSE 0 END) AS tracked_overdue, "
+        f"sum(CASE WHEN k.compliance_status <> 'overdue' THEN 1 ELSE 0 END) AS tracked_other, "
+        f"sum(CASE WHEN k.compliance_status IS NULL THEN 1 ELSE 0 END) AS untracked "
+        f"FROM {m.t('fct_course_completion')} f LEFT JOIN {m.t('fct_compliance')} k ON k.user_id = f.user_id "
+        f"AND k.course_id = f.course_id{m.join('k', 'f')} WHERE f.is_overdue AND {_ACTIVE}{m.where()}")[0]
+    return int(row["learners"] or 0), {k: int(row[k] or 0) for k in ("tracked_overdue", "tracked_other", "untracked")}
+
+
+def _compliance_by_team(m: _Marts, scopes: Sequence[str] = ("team",)) -> list[dict[str, Any]]:
+    # The summary holds per-team ('team': own members) and rolled-up ('rollup': + every team below) rows.
     counts = ", ".join(f"coalesce(f.{status}_count, 0) AS {status}" for status in STATUSES)
-    order = "1, 2" if m.labelled else "1"
-    rows = m.wh.query(f"SELECT {m.label()}f.team_path AS team, {counts} FROM {m.t('team_compliance_summary')} f "
-                      f"WHERE f.scope = 'team'{m.where()} ORDER BY {order}")
+    order = "1, 2, 3" if m.labelled else "1, 2"
+    wanted = ", ".join(quote_literal(s) for s in scopes)
+    rows = m.wh.query(f"SELECT {m.label()}f.team_path AS team, f.scope, {counts} "
+                      f"FROM {m.t('team_compliance_summary')} f "
+                      f"WHERE f.scope IN ({wanted}){m.where()} ORDER BY {order} DESC")
     for row in rows:
         row["team"] = row["team"] or "(unnamed team)"
         for status in STATUSES:
             row[status] = int(row[status] or 0)
         row["total"] = sum(row[status] for status in STATUSES)
+        row["rate"] = (row["compliant"] + row["expiring_soon"]) / row["total"] if row["total"] else None
     return rows
 
 
-def _learner_rows(m: _Marts, fact: str, where: str, extras: str) -> tuple[list[dict[str, Any]], int]:
+def _learner_rows(m: _Marts, fact: str, where: str, extras: str, joins: str = "") -> tuple[list[dict[str, Any]], int]:
     base = (f"FROM {m.t(fact)} f LEFT JOIN {m.t('dim_users')} u ON u.user_id = f.user_id{m.join('u', 'f')} "
-            f"LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id{m.join('c', 'f')} "
+            f"LEFT JOIN {m.t('dim_courses')} c ON c.course_id = f.course_id{m.join('c', 'f')}{joins} "
             f"WHERE {where}{m.where()}")
     first = 4 if m.labelled else 3  # the extras' first column
     order = f"{first}, 1, 2, 3" if m.labelled else "3, 1, 2"
@@ -202,88 +250,6 @@ def _learner_rows(m: _Marts, fact: str, where: str, extras: str) -> tuple[list[d
 
 
 # ---------------------------------------------------------------------------------------------- render
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def _fmt_date(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d") if value.tzinfo else value.strftime("%Y-%m-%d")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else str(value)[:10]
-
-
-BAR_H, GAP = 18, 6  # bar height and the gap between bars, in pixels
-
-
-def _svg(chart_id: str, label: str, width: int, bars: int, margin: int) -> str:
-    return (f'<svg class="chart" id="{chart_id}" role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg" '
-            f'width="{width}" height="{bars * (BAR_H + GAP) + margin}">')
-
-
-def svg_completion_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
-    """Horizontal bar chart of completion rate per course (inline SVG)."""
-    rows = list(rows)[:max_bars]
-    if not rows:
-        return '<p class="empty">No course assignments yet.</p>'
-    label_w, chart_w = 260, 420
-    parts = [_svg("chart-completion", "Completion rate by course", label_w + chart_w + 140, len(rows), 10)]
-    for i, row in enumerate(rows):
-        y = i * (BAR_H + GAP) + 5
-        w = max(1.0, chart_w * float(row["rate"]))
-        parts.append(
-            f'<g class="bar" data-course="{_e(row["course"])}" data-rate="{row["rate"]:.4f}">'
-            f'<title>{_e(row["course"])}: {row["completed"]} of {row["assigned"]} completed</title>'
-            f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["course"], 38))}</text>'
-            f'<rect x="{label_w}" y="{y}" width="{chart_w}" height="{BAR_H}" fill="#eceff1"/>'
-            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{BAR_H}" fill="#1565c0"/>'
-            f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["rate"] * 100:.0f}% '
-            f'({row["completed"]}/{row["assigned"]})</text></g>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def svg_team_chart(rows: Sequence[dict[str, Any]], max_bars: int = MAX_CHART_BARS) -> str:
-    """Stacked horizontal bars of compliance status per team (inline SVG), with a legend."""
-    rows = [r for r in rows if r["total"]][:max_bars]
-    if not rows:
-        return '<p class="empty">No compliance-tracked assignments in any team.</p>'
-    label_w, chart_w = 300, 460
-    parts = [_svg("chart-team-compliance", "Compliance status by team", max(label_w + chart_w + 70, label_w + 5 * 112),
-                  len(rows), 40)]
-    for i, row in enumerate(rows):
-        y = i * (BAR_H + GAP) + 5
-        x = float(label_w)
-        parts.append(f'<g class="bar" data-team="{_e(row["team"])}">'
-                     f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{_e(_clip(row["team"], 46))}</text>')
-        for status in STATUSES:
-            if row[status]:
-                w = chart_w * row[status] / row["total"]
-                parts.append(f'<rect class="seg-{status}" x="{x:.1f}" y="{y}" width="{w:.1f}" height="{BAR_H}" '
-                             f'fill="{STATUS_COLORS[status]}"><title>{_e(row["team"])}: {row[status]} '
-                             f'{status.replace("_", " ")}</title></rect>')
-                x += w
-        parts.append(f'<text x="{label_w + chart_w + 6}" y="{y + 13}">{row["total"]}</text></g>')
-    y = len(rows) * (BAR_H + GAP) + 15
-    x = label_w
-    for status in STATUSES:
-        parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{STATUS_COLORS[status]}"/>'
-                     f'<text x="{x + 16}" y="{y + 11}">{status.replace("_", " ")}</text>')
-        x += 112
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _status_tiles(counts: dict[str, int]) -> str:
-    return "".join(
-        f'<div class="tile" data-status="{s}" style="border-color:{STATUS_COLORS.get(s, "#555")}">'
-        f'<b>{counts.get(s, 0):,}</b><span>{s.replace("_", " ")}</span></div>'
-        for s in list(STATUSES) + [k for k in counts if k not in STATUSES]
-    )
-
 
 def _table(table_id: str, headers: Sequence[str], rows: Sequence[Sequence[Any]], total: int, empty: str) -> str:
     if not rows:
@@ -300,11 +266,14 @@ def render_html(data: ReportData) -> str:
     who = ("Tenant",) if data.labelled else ()
 
     def named(rows: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-        return [{**r, key: f"{r['tenant']} · {r[key]}"} for r in rows] if data.labelled else list(rows)
+        return [{**r, "path": r[key], key: f"{r['tenant']} · {r[key]}"} for r in rows] if data.labelled else list(rows)
 
     expiring_rows = [(*lead(r), r["learner"], r["course"], _fmt_date(r["expires"]),
                       "" if r.get("days_left") is None else int(r["days_left"])) for r in data.expiring]
-    overdue_rows = [(*lead(r), r["learner"], r["course"], _fmt_date(r["due"])) for r in data.overdue]
+    tracked_as = {None: "no (course has no compliance period)", "overdue": "yes: overdue (in the tile)"}
+    overdue_rows = [(*lead(r), r["learner"] or "(user not in the warehouse)", r["course"], _fmt_date(r["due"]),
+                     tracked_as.get(r.get("tracked_as"), f"yes: {str(r.get('tracked_as')).replace('_', ' ')}"))
+                    for r in data.overdue]
     runs_rows = [(*lead(r), r["resource"], _fmt_date(r.get("started_at")), r.get("status"), r.get("rows_loaded"),
                   _fmt_date(r.get("cursor_after"))) for r in data.runs]
     labels = {"dim_users": "users", "dim_courses": "courses", "dim_teams": "teams",
@@ -314,24 +283,61 @@ def render_html(data: ReportData) -> str:
         tenants = f" Tenant: {_e(data.tenant)}."
     else:
         tenants = f" Tenants: {_e(', '.join(data.tenants))}." if data.labelled else ""
+    as_of = " and ".join(data.as_of_dates) or "not recorded in these marts"
+    days = data.expiring_soon_days if data.expiring_soon_days is not None else 30
+    tracked = sum(data.compliance_by_status.values())
+    ok = data.compliance_by_status.get("compliant", 0) + data.compliance_by_status.get("expiring_soon", 0)
+    b = data.overdue_breakdown
+    tile_overdue = data.compliance_by_status.get("overdue", 0)
+    recon = (f'<p class="reconcile" id="overdue-reconcile" data-total="{data.overdue_total}" '
+             f'data-learners="{data.overdue_learners}" data-tracked-overdue="{b.get("tracked_overdue", 0)}" '
+             f'data-tracked-other="{b.get("tracked_other", 0)}" data-untracked="{b.get("untracked", 0)}">'
+             f"Every course with a due date before the as-of date and no completion: {data.overdue_total:,} "
+             f"assignments (one learner × one course) of {data.overdue_learners:,} learners. "
+             f"{b.get('tracked_overdue', 0):,} of them are on compliance-tracked courses: the "
+             f"<b>{tile_overdue:,} overdue</b> in the tiles above; {b.get('untracked', 0):,} are on courses without "
+             f"a compliance period, which the tiles do not track"
+             + (f"; {b['tracked_other']:,} are compliance-tracked but have a compliant-till date, so the tiles count "
+                "them as expired or expiring soon" if b.get("tracked_other") else "") + ".</p>")
+    n_mgr = len({(r.get("tenant"), r["manager_user_id"]) for r in data.managers or []})
     return Template(REPORT_TEMPLATE).substitute(
         generated=_e(data.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+        as_of_line=(f"Figures as of <b>{_e(as_of)}</b> (the marts' as-of date: statuses and overdue are evaluated on "
+                    "this day)." if data.as_of_dates else "As-of date: not recorded in these marts (built before "
+                    "they carried as_of_date); statuses were evaluated on the day they were built."),
+        as_of_attr=_e(",".join(data.as_of_dates)),
         source=f" from {_e(data.source)}" if data.source else "",
         tenants=tenants,
         totals=_e(totals),
-        status_tiles=_status_tiles(data.compliance_by_status),
+        definitions=sections.definitions(data.expiring_soon_days),
+        status_tiles=status_tiles(data.compliance_by_status),
+        tiles_caption=(f"Counts of compliance-tracked assignments (one learner × one course), as of {_e(as_of)}: "
+                       f"<b>{tracked:,} in total</b>, compliance rate <b>{pct(ok / tracked if tracked else None)}</b>. "
+                       f"Courses without a compliance period are not counted here (see Overdue assignments)."),
+        trend=(sections.missing_note("compliance trend", ["compliance_trend"], data.schema) if data.trend is None
+               else sections.svg_trend_chart(data.trend, data.labelled)
+               + sections.trend_table(data.trend, data.labelled)),
         completion_chart=svg_completion_chart(named(data.course_completion, "course")),
         completion_table=_table("table-completion", (*who, "Course", "Assigned", "Completed", "Rate"),
                                 [(*lead(r), r["course"], r["assigned"], r["completed"], f"{r['rate'] * 100:.1f}%")
                                  for r in data.course_completion], len(data.course_completion),
                                 "No course assignments yet."),
-        team_chart=svg_team_chart(named(data.compliance_by_team, "team")),
+        team_chart=svg_team_chart(named(data.compliance_by_team, "team"), labelled=data.labelled),
+        team_table=sections.team_table(data.team_rows, data.labelled),
+        team_trend=(sections.missing_note("team trend", ["team_compliance_trend"], data.schema)
+                    if data.team_trend is None else sections.team_trend_table(data.team_trend, data.labelled)),
+        manager_count="" if data.managers is None else f" ({n_mgr:,} manager{'' if n_mgr == 1 else 's'})",
+        managers=(sections.missing_note("manager view", ["manager_compliance_summary", "dim_managers"], data.schema)
+                  if data.managers is None else sections.manager_table(data.managers, data.labelled)),
+        expiring_days=days,
         expiring_count=f"{data.expiring_total:,}",
         expiring_table=_table("table-expiring", (*who, "Learner", "Course", "Compliant till", "Days left"),
-                              expiring_rows, data.expiring_total, "Nothing expires in the next 30 days."),
+                              expiring_rows, data.expiring_total, f"Nothing expires in the next {days} days."),
         overdue_count=f"{data.overdue_total:,}",
-        overdue_table=_table("table-overdue", (*who, "Learner", "Course", "Due"), overdue_rows, data.overdue_total,
-                             "No overdue learners."),
+        overdue_learners=f"{data.overdue_learners:,}",
+        overdue_reconcile=recon,
+        overdue_table=_table("table-overdue", (*who, "Learner", "Course", "Due", "Compliance-tracked"), overdue_rows,
+                             data.overdue_total, "No overdue assignments."),
         runs_table=_table("table-runs", (*who, "Resource", "Last run", "Status", "Rows", "Cursor"), runs_rows,
                           len(runs_rows), "No run history in this warehouse."),
     )
@@ -354,8 +360,3 @@ def write_report(destination: str, credentials: str, output: str | os.PathLike[s
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(data), encoding="utf-8")
     return path.resolve()  # printed by the CLI: say exactly where the file went
-
-
-def _clip(text: Any, n: int) -> str:
-    text = "" if text is None else str(text)
-    return text if len(text) <= n else text[: n - 1] + "…"

@@ -88,9 +88,14 @@ def _check_report_data(data) -> None:
     ]
     assert data.expiring == [{"learner": "Ada Lovelace", "course": "Fire Safety",
                               "expires": dt.date(2026, 3, 10), "days_left": 9}]
-    assert data.overdue == [{"learner": "Alan Turing", "course": "Fire Safety", "due": dt.date(2026, 2, 1)},
-                            {"learner": "Ada Lovelace", "course": "GDPR & You", "due": dt.date(2026, 2, 10)}]
+    # Each overdue assignment says how fct_compliance tracks it (None: the course has no compliance period).
+    assert data.overdue == [{"learner": "Alan Turing", "course": "Fire Safety", "due": dt.date(2026, 2, 1),
+                             "tracked_as": "overdue"},
+                            {"learner": "Ada Lovelace", "course": "GDPR & You", "due": dt.date(2026, 2, 10),
+                             "tracked_as": None}]
     assert (data.expiring_total, data.overdue_total) == (1, 2)
+    assert data.overdue_learners == 2
+    assert data.overdue_breakdown == {"tracked_overdue": 1, "tracked_other": 0, "untracked": 1}
     assert data.totals == {"dim_users": 3, "dim_courses": 2, "dim_teams": 2, "fct_course_completion": 5,
                            "fct_compliance": 2}
 

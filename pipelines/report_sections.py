@@ -1,0 +1,367 @@
+"""The HTML report's analyst sections: definitions, the monthly trend, the team trend, the manager view.
+
+Each section reads an optional mart: `compliance_trend` / `team_compliance_trend` (the daily history) and
+`manager_compliance_summary` + `dim_managers` (the manager chain). A warehouse built before those marts
+existed gets a one-line note in their place (`missing_note`), never an error. Every figure a test reads
+back is also in a `data-*` attribute of the element that shows it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any, Sequence
+
+STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
+STATUS_COLORS = {"compliant": "#2e7d32", "expiring_soon": "#f9a825", "expired": "#c62828",
+                 "overdue": "#6a1b9a", "not_completed": "#9e9e9e"}
+TREND_MONTHS = 12  # months shown in the trend chart and the team trend table
+MAX_ROWS = 200
+MANAGERS_OPEN = 15  # managers shown before "the other N managers"
+TEAM_ROWS_OPEN = 30  # team trend rows shown before the rest
+SCOPE_LABELS = {"team": "own members", "rollup": "incl. sub-teams", "direct": "direct reports",
+                "all": "everyone below"}
+SERIES_COLORS = ("#1565c0", "#ef6c00", "#2e7d32", "#6a1b9a", "#c62828", "#00838f", "#5d4037", "#455a64")
+
+
+def e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def fmt_date(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d") if value.tzinfo else value.strftime("%Y-%m-%d")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return "" if value is None else str(value)[:10]
+
+
+def pct(rate: Any) -> str:
+    return "–" if rate is None else f"{float(rate) * 100:.1f}%"
+
+
+def rate_attr(rate: Any) -> str:
+    return "" if rate is None else f"{float(rate):.4f}"
+
+
+def missing_note(section: str, marts: Sequence[str], schema: str) -> str:
+    names = ", ".join(f"{schema}.{m}" for m in marts)
+    return (f'<p class="missing-mart" data-missing="{e(",".join(marts))}">No {e(section)}: this warehouse has no '
+            f"{e(names)} (built by a newer litmos-sync; run `litmos-sync run` to add it).</p>")
+
+
+def definitions(expiring_days: int | None) -> str:
+    """One line per status and rate, the rules of fct_compliance / team_compliance_summary (dbt_models/README.md)."""
+    n = expiring_days if expiring_days is not None else 30
+    items = [
+        ("tracked", "an active learner's assignment (one user × one course) on a course with a compliance period "
+                    "or a result carrying a compliant-till date; every status below counts these pairs"),
+        ("compliant", f"completed and valid for more than {n} days after the as-of date (or completed with no "
+                      "known expiry)"),
+        ("expiring soon", f"valid today but the compliant-till date is within {n} days (expires today counts)"),
+        ("expired", "the compliant-till date is before the as-of date (it lapsed, even if since reset)"),
+        ("overdue", "not completed, no compliant-till date, and the due date is before the as-of date (due "
+                    "today is not overdue yet)"),
+        ("not completed", "not completed and not overdue: no due date, or due on/after the as-of date"),
+        ("compliance rate", "(compliant + expiring soon) ÷ tracked; blank when nothing is tracked"),
+        ("completion rate", "completed ÷ tracked (by course: completed ÷ assigned)"),
+        ("own members / incl. sub-teams", "a team row counts its own active members (scope team), or the team "
+                                         "and every team below it, each learner once (scope rollup)"),
+    ]
+    return ('<dl class="defs" id="definitions">' + "".join(
+        f'<div data-term="{e(t)}"><dt>{e(t)}</dt><dd>{e(d)}</dd></div>' for t, d in items) + "</dl>")
+
+
+# ------------------------------------------------------------------------------------------------ trend
+
+def collect_trend(m: Any) -> list[dict[str, Any]] | None:
+    """Org-wide monthly rows of compliance_trend (the last TREND_MONTHS months per tenant), None without it."""
+    if not m.wh.table_exists(m.schema, "compliance_trend"):
+        return None
+    tenant = "f.tenant AS tenant, " if m.tenant_column else ""
+    rows = m.wh.query(
+        f"SELECT {tenant}f.period_start, f.period_end_date, f.tracked_count, f.compliant_count, "
+        f"f.expiring_soon_count, f.expired_count, f.overdue_count, f.not_completed_count, f.completed_count, "
+        f"f.compliance_rate, f.completion_rate, f.is_reconstructed FROM {m.t('compliance_trend')} f "
+        f"WHERE f.grain = 'month'{m.where()} ORDER BY {'1, 2' if m.tenant_column else '1'}")
+    return _last_months(rows, lambda r: r.get("tenant"))
+
+
+def _last_months(rows: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
+    by_key: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        row["period"] = fmt_date(row["period_start"])[:7]
+        by_key.setdefault(key(row), []).append(row)
+    return [r for group in by_key.values() for r in group[-TREND_MONTHS:]]
+
+
+def svg_trend_chart(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
+    """Compliance rate per month as a line per tenant (inline SVG); hollow points are reconstructed months."""
+    if not rows:
+        return '<p class="empty" id="chart-trend-empty">No monthly snapshots yet.</p>'
+    periods = sorted({r["period"] for r in rows})
+    series: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        series.setdefault(str(row.get("tenant") or ""), []).append(row)
+    left, top, w, h = 56, 14, 760, 220
+    step = w / max(1, len(periods) - 1) if len(periods) > 1 else 0
+    x_of = {p: left + (i * step if len(periods) > 1 else w / 2) for i, p in enumerate(periods)}
+
+    def y_of(rate: float) -> float:
+        return top + h - h * rate
+
+    parts = [f'<svg class="chart" id="chart-trend" role="img" aria-label="Compliance rate by month" '
+             f'xmlns="http://www.w3.org/2000/svg" width="{left + w + 60}" height="{top + h + 70}">']
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        y = y_of(tick)
+        parts.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e0e0e0"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{tick * 100:.0f}%</text>')
+    for p in periods:
+        parts.append(f'<text x="{x_of[p]:.1f}" y="{top + h + 18}" text-anchor="middle">{e(p)}</text>')
+    for i, (tenant, points) in enumerate(series.items()):
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        known = [r for r in points if r["compliance_rate"] is not None]
+        if len(known) > 1:
+            path = " ".join(f"{x_of[r['period']]:.1f},{y_of(float(r['compliance_rate'])):.1f}" for r in known)
+            parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        for r in points:
+            rate = r["compliance_rate"]
+            recon = bool(r.get("is_reconstructed"))
+            who = f"{tenant} · " if labelled else ""
+            parts.append(
+                f'<g class="trend-point" data-tenant="{e(tenant)}" data-period="{e(r["period"])}" '
+                f'data-period-end="{e(fmt_date(r["period_end_date"]))}" data-tracked="{int(r["tracked_count"] or 0)}" '
+                f'data-compliant="{int(r["compliant_count"] or 0)}" '
+                f'data-expiring-soon="{int(r["expiring_soon_count"] or 0)}" '
+                f'data-overdue="{int(r["overdue_count"] or 0)}" data-rate="{rate_attr(rate)}" '
+                f'data-reconstructed="{str(recon).lower()}">'
+                f'<title>{e(who)}{e(r["period"])} (as of {e(fmt_date(r["period_end_date"]))}): compliance '
+                f'{pct(rate)} of {int(r["tracked_count"] or 0):,} tracked{" (reconstructed)" if recon else ""}</title>'
+                + ("" if rate is None else
+                   f'<circle cx="{x_of[r["period"]]:.1f}" cy="{y_of(float(rate)):.1f}" r="4" stroke="{color}" '
+                   f'stroke-width="2" fill="{"#fff" if recon else color}"/>'
+                   f'<text x="{x_of[r["period"]]:.1f}" y="{y_of(float(rate)) - 8:.1f}" text-anchor="middle" '
+                   f'class="pt">{float(rate) * 100:.0f}%</text>') + "</g>")
+    y = top + h + 40
+    parts.append(f'<circle cx="{left + 6}" cy="{y}" r="4" fill="#555"/><text x="{left + 16}" y="{y + 4}">'
+                 f'exact daily snapshot</text><circle cx="{left + 176}" cy="{y}" r="4" fill="#fff" stroke="#555" '
+                 f'stroke-width="2"/><text x="{left + 186}" y="{y + 4}">reconstructed from loaded dates (first build)'
+                 f'</text>')
+    if labelled:
+        x = left + 500
+        for i, tenant in enumerate(series):
+            parts.append(f'<rect x="{x}" y="{y - 5}" width="12" height="10" fill="{SERIES_COLORS[i % 8]}"/>'
+                         f'<text x="{x + 16}" y="{y + 4}">{e(tenant)}</text>')
+            x += 20 + 8 * len(tenant)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
+    if not rows:
+        return ""
+    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
+        "Month", "Figures as of", "Tracked", "Compliant", "Expiring soon", "Expired", "Overdue", "Not completed",
+        "Compliance rate", "Completion rate", "Source"))
+    body = "".join(
+        "<tr>" + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "") + "".join(f"<td>{c}</td>" for c in (
+            e(r["period"]), e(fmt_date(r["period_end_date"])), *(f"{int(r[k + '_count'] or 0):,}" for k in (
+                "tracked", *STATUSES)), pct(r["compliance_rate"]), pct(r["completion_rate"]),
+            "reconstructed" if r.get("is_reconstructed") else "snapshot")) + "</tr>" for r in rows)
+    return f'<details><summary>Monthly figures</summary><table id="table-trend"><thead><tr>{head}</tr></thead>' \
+           f"<tbody>{body}</tbody></table></details>"
+
+
+# ------------------------------------------------------------------------------------------- team trend
+
+def collect_team_trend(m: Any) -> list[dict[str, Any]] | None:
+    """Monthly team_compliance_trend rows (both scopes) with the team's path, None without the mart."""
+    if not m.wh.table_exists(m.schema, "team_compliance_trend"):
+        return None
+    has_path = "team_path" in m.wh.columns(m.schema, "dim_teams")
+    path = "d.team_path" if has_path else "d.team_name"
+    tenant = "f.tenant AS tenant, " if m.tenant_column else ""
+    rows = m.wh.query(
+        f"SELECT {tenant}f.team_id, coalesce({path}, f.team_id) AS team, f.scope, f.period_start, "
+        f"f.period_end_date, f.tracked_count, f.overdue_count, f.compliance_rate, f.is_reconstructed "
+        f"FROM {m.t('team_compliance_trend')} f LEFT JOIN {m.t('dim_teams')} d ON d.team_id = f.team_id"
+        f"{m.join('d', 'f')} WHERE f.grain = 'month'{m.where()} ORDER BY f.period_start")
+    periods = sorted({fmt_date(r["period_start"])[:7] for r in rows})[-TREND_MONTHS:]
+    for row in rows:
+        row["period"] = fmt_date(row["period_start"])[:7]
+    return [r for r in rows if r["period"] in periods]
+
+
+def team_trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
+    if not rows:
+        return '<p class="empty" id="table-team-trend-empty">No team snapshots yet.</p>'
+    periods = sorted({r["period"] for r in rows})
+    teams: dict[tuple[Any, ...], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        teams.setdefault((r.get("tenant") or "", r["team"], r["team_id"], r["scope"] != "team", r["scope"]),
+                         {})[r["period"]] = r
+    head = ("<th>Tenant</th>" if labelled else "") + "<th>Team</th><th>Counts</th>" + "".join(
+        f"<th class=num>{e(p)}</th>" for p in periods)
+    body = []
+    for (tenant, team, team_id, _, scope), cells in sorted(teams.items())[:MAX_ROWS]:
+        tds = []
+        for p in periods:
+            r = cells.get(p)
+            if r is None:
+                tds.append('<td class="num"></td>')
+                continue
+            rate = r["compliance_rate"]
+            shade = "" if rate is None else f' style="background:{_heat(float(rate))}"'
+            tds.append(f'<td class="num" data-period="{e(p)}" data-rate="{rate_attr(rate)}" '
+                       f'data-tracked="{int(r["tracked_count"] or 0)}" data-overdue="{int(r["overdue_count"] or 0)}"'
+                       f'{shade} title="{e(team)} ({SCOPE_LABELS.get(scope, scope)}), {e(p)}: '
+                       f'{int(r["tracked_count"] or 0):,} tracked, {int(r["overdue_count"] or 0):,} overdue'
+                       f'{", reconstructed" if r.get("is_reconstructed") else ""}">{pct(rate)}</td>')
+        body.append(f'<tr class="team-trend" data-team-id="{e(team_id)}" data-scope="{e(scope)}">'
+                    + (f"<td>{e(tenant)}</td>" if labelled else "") +
+                    f'<td class="team">{team_label(team)}</td><td class="scope">{e(SCOPE_LABELS.get(scope, scope))}'
+                    f'</td>{"".join(tds)}</tr>')
+    note = f'<p class="note">Showing {MAX_ROWS} of {len(teams):,} team rows.</p>' if len(teams) > MAX_ROWS else ""
+    return split_table("table-team-trend", "wrap", head, body, TEAM_ROWS_OPEN, "team rows") + note
+
+
+def _heat(rate: float) -> str:
+    """Red (0%) through amber to green (100%), pale enough to read the number on it."""
+    hue = int(120 * max(0.0, min(1.0, rate)))
+    return f"hsl({hue}, 60%, 88%)"
+
+
+def team_label(path: Any) -> str:
+    """A team path that wraps between its levels, the team itself in bold, the full path as a tooltip."""
+    parts = str(path or "").split(" > ")
+    lead = "".join(f'<span class="anc">{e(p)} ›</span> ' for p in parts[:-1])
+    return f'<span class="path" title="{e(path)}">{lead}<b>{e(parts[-1])}</b></span>'
+
+
+def team_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
+    """Both scopes of team_compliance_summary, one row each, labelled own / incl. sub-teams."""
+    if not rows:
+        return ""
+    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
+        "Team", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue", "Not completed",
+        "Compliance rate"))
+    body = "".join(
+        f'<tr class="team-row" data-team="{e(r["team"])}" data-scope="{e(r["scope"])}" data-tracked="{r["total"]}" '
+        f'data-overdue="{r["overdue"]}" data-rate="{rate_attr(r["rate"])}">'
+        + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "")
+        + f'<td class="team">{team_label(r["team"])}</td>'
+          f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}'
+          f'</td><td class="num"><b>{r["total"]:,}</b></td>'
+        + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES) + f'<td class="num">{pct(r["rate"])}</td></tr>'
+        for r in rows[:MAX_ROWS])
+    return (f'<details><summary>Every team, own members and including sub-teams</summary><div class="scroll">'
+            f'<table id="table-teams" class="wrap"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f"</div></details>")
+
+
+# ---------------------------------------------------------------------------------------------- managers
+
+def collect_managers(m: Any) -> list[dict[str, Any]] | None:
+    """manager_compliance_summary (both scopes) with dim_managers' names and report counts; None without them."""
+    if not (m.wh.table_exists(m.schema, "manager_compliance_summary") and m.wh.table_exists(m.schema, "dim_managers")):
+        return None
+    tenant = "f.tenant AS tenant, " if m.tenant_column else ""
+    counts = ", ".join(f"f.{c}_count AS {c}" for c in ("tracked", *STATUSES, "completed"))
+    # People in the row's scope: the summary's own report_count when it has one, else dim_managers' counts.
+    people = ("f.report_count" if "report_count" in m.wh.columns(m.schema, "manager_compliance_summary") else
+              "CASE WHEN f.scope = 'direct' THEN d.direct_report_count ELSE d.total_report_count END")
+    rows = m.wh.query(
+        f"SELECT {tenant}f.manager_user_id, coalesce(d.manager_name, f.manager_user_id) AS manager, "
+        f"{people} AS people, f.scope, {counts}, f.compliance_rate, f.completion_rate "
+        f"FROM {m.t('manager_compliance_summary')} f LEFT JOIN {m.t('dim_managers')} d ON "
+        f"d.manager_user_id = f.manager_user_id{m.join('d', 'f')} WHERE true{m.where()}")
+    previous = _previous_month(m)
+    for row in rows:
+        for c in ("tracked", *STATUSES, "completed", "people"):
+            row[c] = int(row[c] or 0)
+        if previous is not None:  # the rate at the end of the month before the as-of date's month
+            row["prev_end"], row["prev_rate"] = previous.get((row.get("tenant"), row["manager_user_id"], row["scope"]),
+                                                              (None, None))
+    overdue_all = {(r.get("tenant"), r["manager_user_id"]): r["overdue"] for r in rows if r["scope"] == "all"}
+    # Who needs attention first: most overdue below them, then by name; 'direct' before 'all'.
+    return sorted(rows, key=lambda r: (-overdue_all.get((r.get("tenant"), r["manager_user_id"]), 0),
+                                       str(r["manager"]), str(r.get("tenant") or ""), str(r["manager_user_id"]),
+                                       r["scope"] != "direct"))
+
+
+def _previous_month(m: Any) -> dict[tuple[Any, ...], tuple[str, Any]] | None:
+    """(tenant, manager, scope) -> (period_end_date, compliance_rate) of the last month before the latest one in
+    manager_compliance_trend (per tenant); None without that mart."""
+    if not m.wh.table_exists(m.schema, "manager_compliance_trend"):
+        return None
+    tenant = "f.tenant" if m.tenant_column else "NULL"
+    rows = m.wh.query(f"SELECT {tenant} AS tenant, f.period_start, f.period_end_date, f.manager_user_id, f.scope, "
+                      f"f.compliance_rate FROM {m.t('manager_compliance_trend')} f WHERE f.grain = 'month'{m.where()}")
+    periods: dict[Any, list[Any]] = {}
+    for r in rows:
+        periods.setdefault(r["tenant"], []).append(r["period_start"])
+    before = {t: sorted(set(p))[-2] for t, p in periods.items() if len(set(p)) > 1}
+    return {(r["tenant"] if m.tenant_column else None, r["manager_user_id"], r["scope"]):
+            (fmt_date(r["period_end_date"]), r["compliance_rate"]) for r in rows
+            if r["period_start"] == before.get(r["tenant"])}
+
+
+def _change(rate: Any, prev: Any) -> str:
+    if rate is None or prev is None:
+        return "–"
+    points = (float(rate) - float(prev)) * 100
+    cls = "down" if points < -0.05 else "up" if points > 0.05 else "flat"
+    return f'<span class="{cls}">{points:+.1f} pts</span>'
+
+
+def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
+    if not rows:
+        return ('<p class="empty" id="table-managers-empty">No managers: no user has a ManagerId the warehouse '
+                'holds.</p>')
+    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
+        "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
+        "Not completed", "Compliance rate"))
+    has_prev = bool(rows) and "prev_rate" in rows[0]
+    if has_prev:
+        ends = sorted({r["prev_end"] for r in rows if r.get("prev_end")})
+        head += f"<th>Change since {e(' / '.join(ends) or 'last month')}</th>"
+    body = []
+    shown = rows[: MAX_ROWS * 2]
+    for i, r in enumerate(shown):
+        first = i == 0 or (shown[i - 1].get("tenant"), shown[i - 1]["manager_user_id"]) != (
+            r.get("tenant"), r["manager_user_id"])
+        key = (r.get("tenant"), r["manager_user_id"])
+        span = sum(1 for x in shown if (x.get("tenant"), x["manager_user_id"]) == key)
+        name = (f'<td rowspan="{span}">{e(r.get("tenant"))}</td>' if labelled else "") + \
+            f'<td rowspan="{span}" class="mgr">{e(r["manager"])}</td>' if first else ""
+        body.append(
+            f'<tr class="manager-row{" first" if first else ""}" data-manager-id="{e(r["manager_user_id"])}" '
+            f'data-scope="{e(r["scope"])}" data-tracked="{r["tracked"]}" data-overdue="{r["overdue"]}" '
+            f'data-compliant="{r["compliant"]}" data-people="{r["people"]}" '
+            f'data-rate="{rate_attr(r["compliance_rate"])}">{name}'
+            f'<td class="num">{r["people"]:,}</td>'
+            f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["tracked"]:,}'
+            f'</b></td>' + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
+            + f'<td class="num">{pct(r["compliance_rate"])}</td>'
+            + (f'<td class="num" data-prev-rate="{rate_attr(r["prev_rate"])}" data-prev-end="{e(r["prev_end"])}" '
+               f'title="{pct(r["prev_rate"])} on {e(r["prev_end"])}">{_change(r["compliance_rate"], r["prev_rate"])}'
+               f"</td>" if has_prev else "") + "</tr>")
+    managers = len({(r.get("tenant"), r["manager_user_id"]) for r in rows})
+    note = (f'<p class="note">Showing the first {len({(r.get("tenant"), r["manager_user_id"]) for r in shown}):,} of '
+            f"{managers:,} managers.</p>") if len(shown) < len(rows) else ""
+    firsts = [i for i, row in enumerate(body) if 'class="manager-row first"' in row]
+    cut = firsts[MANAGERS_OPEN] if len(firsts) > MANAGERS_OPEN else len(body)
+    return split_table("table-managers", "", head, body, cut, "managers", len(firsts) - MANAGERS_OPEN) + note
+
+
+def split_table(table_id: str, cls: str, head: str, body: Sequence[str], keep: int, what: str,
+                more: int | None = None) -> str:
+    """The first `keep` body rows in the table, the rest in a second table (same columns) behind a <details>,
+    so a long list does not bury the sections below it; both are in the page (and its DOM)."""
+    def table(tid: str, rows: Sequence[str]) -> str:
+        return (f'<table id="{tid}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>')
+    if len(body) <= keep:
+        return table(table_id, body)
+    count = more if more is not None else len(body) - keep
+    return (table(table_id, body[:keep]) + f'<details><summary>The other {count:,} {what}</summary>'
+            f'{table(table_id + "-more", body[keep:])}</details>')
