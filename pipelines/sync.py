@@ -25,7 +25,7 @@ from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending, source_state
 from pipelines.sync_options import check_dates, sync_options
-from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
+from sources.litmos import (SOURCE_NAME, STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.settings import ENDPOINTS
@@ -33,6 +33,7 @@ from sources.litmos.stats import ResourceStats
 from sources.litmos.windows import floor_day
 
 log = logging.getLogger(__name__)
+STATE_FILE = dlt.Pipeline.STATE_FILE  # the pipeline's local state, in its working dir
 
 
 @dataclass
@@ -65,15 +66,21 @@ def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir
 
 
 def read_cursors(state_dir: str = "state", pipeline_name: str = "litmos") -> dict[str, datetime | None]:
-    """Returns each resource's stored cursor (None = never loaded or full refresh) from local state."""
-    state: dict = {}
-    if os.path.isdir(os.path.join(state_dir, pipeline_name)):  # attach would create missing dirs
-        try:
-            pipeline = dlt.attach(pipeline_name=pipeline_name, pipelines_dir=os.path.abspath(state_dir))
-            state = source_state(pipeline)
-        except Exception:  # an empty or foreign directory: no cursors
-            state = {}
-    return cursors_from_state(state)
+    """Returns each resource's stored cursor (None = never loaded or full refresh) from local state.
+
+    Reads the pipeline's state file and nothing else, so it is safe while a run of the pipeline is in
+    progress (`litmos-sync status`, a parallel run's tenants). Not ``dlt.attach``: on a working dir
+    whose state file is not written yet (a first run starting) it falls back to creating the pipeline,
+    which wipes that directory under the running sync.
+    """
+    from dlt.common.versioned_state import json_decode_state  # noqa: PLC0415
+
+    try:
+        with open(os.path.join(state_dir, pipeline_name, STATE_FILE), encoding="utf-8") as fh:
+            state = json_decode_state(fh.read())
+    except (OSError, ValueError):  # no pipeline (yet), or not one of ours: no cursors
+        state = {}
+    return cursors_from_state(state.get("sources", {}).get(SOURCE_NAME, {}) if isinstance(state, dict) else {})
 
 
 @holds_pipeline_lock
