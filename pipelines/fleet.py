@@ -45,6 +45,7 @@ class TenantOutcome:
     error: str | None = None
     usage: bool = False
     interrupted: bool = False
+    recorded: bool = False  # its run history was written by its own process (no marts build follows)
 
     @property
     def ok(self) -> bool:
@@ -113,7 +114,7 @@ def run_fleet(runs: Sequence[runner.RunOptions], parallel: int, *, log_format: s
     outcomes = {o.tenant: o for o in result.outcomes}
     interrupted = False
     try:
-        _run_children(runs, parallel, outcomes, log_format, quiet)
+        _run_children(runs, parallel, outcomes, log_format, quiet, run_dbt)
     except KeyboardInterrupt:
         interrupted = True
     if run_dbt and not interrupted and any(o.ok for o in result.outcomes):
@@ -130,10 +131,10 @@ def run_fleet(runs: Sequence[runner.RunOptions], parallel: int, *, log_format: s
 
 def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, dbt_error: str | None) -> None:
     """Writes the tenant's history rows with the dbt outcome (under its pipeline lock: its history
-    pipeline lives in the state dir)."""
+    pipeline lives in the state dir), unless its own process did (no dbt build to wait for)."""
     from pipelines.lock import PipelineLockedError, pipeline_lock  # noqa: PLC0415
 
-    if outcome.summary is None:
+    if outcome.summary is None or outcome.recorded:
         return
     try:
         with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination, dataset=opts.dataset):
@@ -145,7 +146,7 @@ def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, db
 
 
 def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: dict[str, TenantOutcome],
-                  log_format: str, quiet: bool) -> None:
+                  log_format: str, quiet: bool, run_dbt: bool) -> None:
     ctx = multiprocessing.get_context("spawn")
     todo = list(runs)
     running: dict[Any, tuple[runner.RunOptions, Any, Any]] = {}  # sentinel -> (opts, process, conn)
@@ -156,7 +157,7 @@ def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: di
                 opts = todo.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, name=f"litmos-sync:{opts.tenant}", daemon=False,
-                                   args=(opts, send, log_format, quiet, os.getpid()))
+                                   args=(opts, send, log_format, quiet, os.getpid(), run_dbt))
                 proc.start()
                 send.close()  # the child's end: EOF here when the child is gone
                 running[proc.sentinel] = (opts, proc, receive)
@@ -187,9 +188,9 @@ def _collect(opts: runner.RunOptions, proc: Any, conn: Any, outcome: TenantOutco
             kind, payload = conn.recv()
             done = True
             if kind == "summary":
-                outcome.summary = payload
-                outcome.error, outcome.usage = payload.error, payload.usage
-                outcome.interrupted = payload.interrupted
+                outcome.summary, outcome.recorded = payload
+                outcome.error, outcome.usage = outcome.summary.error, outcome.summary.usage
+                outcome.interrupted = outcome.summary.interrupted
             else:
                 outcome.error, outcome.usage = payload
     except (EOFError, OSError):
@@ -228,8 +229,11 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int) -> None:
-    """One tenant's run in its own process: load under its pipeline lock, report the summary."""
+def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int,
+           run_dbt: bool = True) -> None:
+    """One tenant's run in its own process: load under its pipeline lock, report the summary. Without a
+    marts build to follow (``run_dbt`` False) it also writes its run history, in parallel with the other
+    tenants rather than one after another in the parent once all are done."""
     _die_with_parent(parent_pid)
     from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
 
@@ -243,10 +247,11 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
             with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
                                dataset=opts.dataset):
                 summary = runner.load(opts, progress)
+                recorded = not run_dbt and _finish(summary, opts)
         finally:
             progress.close()
         summary.sync_result = None  # the report is the summary; the stats objects stay here
-        conn.send(("summary", summary))
+        conn.send(("summary", (summary, recorded)))
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - reported, never a traceback
         if isinstance(exc, KeyboardInterrupt):
             message = f"interrupted; rerun `{opts.command}` to resume from the last committed batch"
@@ -255,6 +260,15 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         conn.send(("error", (message, is_usage_error(exc))))
     finally:
         conn.close()
+
+
+def _finish(summary: runner.RunSummary, opts: runner.RunOptions) -> bool:
+    """Writes the history of a run no dbt build follows (a failed run's too: ``summary.error`` says why)."""
+    try:
+        runner.finish(summary, opts, "skipped")
+    except runner.RunFailed:
+        pass
+    return True
 
 
 def _interrupt(signum: int, frame: Any) -> None:
