@@ -7,8 +7,10 @@ whose dataset exists and records each tenant's run in its own ``_litmos_sync_run
 outcome. A failing tenant (bad key, host down) fails alone.
 
 Processes, not threads: a tenant's failure, memory or hang cannot reach another's; dlt's pipeline
-context, dbt's globals and the signal handling assume one pipeline per process. Children are started
-with ``spawn`` (nothing of the parent's threads or open connections is inherited) and die with the
+context, dbt's globals and the signal handling assume one pipeline per process. Children are forked by
+a ``forkserver`` that imported the sync's modules once (:data:`PRELOAD`; nothing of the parent's
+threads or open connections is inherited, and 20 children do not import dlt 20 times on 2 cores; they
+take the parent's environment as ``spawn`` would) and die with the forkserver, which dies with the
 parent (``PR_SET_PDEATHSIG``), so a kill -9 of the run leaves no process holding a lock. DuckDB's one
 writer per file is :mod:`pipelines.duckdb_lock` (docs/architecture.md, "Many orgs").
 """
@@ -32,6 +34,11 @@ from pipelines.run_errors import describe_error, is_usage_error
 log = logging.getLogger("litmos_sync")
 DEFAULT_PARALLEL = 4
 _PR_SET_PDEATHSIG = 1
+# Imported once by the forkserver, not by each child: what a tenant's run imports (a second or more of
+# CPU each; the loaders dlt imports lazily included).
+PRELOAD = ["pipelines.runner", "pipelines.sync", "pipelines.lock", "pipelines.progress", "pipelines.logging_setup",
+           "pipelines.process_memory", "pipelines.run_history", "duckdb", "dlt.normalize", "dlt.load",
+           "dlt.destinations.impl.duckdb.factory", "dlt.destinations.impl.postgres.factory"]
 _STOP_GRACE_S = 60.0
 
 
@@ -147,7 +154,7 @@ def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, db
 
 def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: dict[str, TenantOutcome],
                   log_format: str, quiet: bool, run_dbt: bool) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    ctx, server = _context()
     todo = list(runs)
     running: dict[Any, tuple[runner.RunOptions, Any, Any]] = {}  # sentinel -> (opts, process, conn)
     reading: set[Any] = set()  # the pipes of children that have not reported yet
@@ -157,7 +164,7 @@ def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: di
                 opts = todo.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, name=f"litmos-sync:{opts.tenant}", daemon=False,
-                                   args=(opts, send, log_format, quiet, os.getpid(), run_dbt))
+                                   args=(opts, send, log_format, quiet, server, run_dbt, _Inherited()))
                 proc.start()
                 send.close()  # the child's end: EOF here when the child is gone
                 running[proc.sentinel] = (opts, proc, receive)
@@ -217,6 +224,46 @@ def _stop(running: dict[Any, tuple[runner.RunOptions, Any, Any]], outcomes: dict
         outcomes[opts.tenant].interrupted = True
 
 
+class _Inherited:
+    """What a spawned child inherits from this process at its start and a forkserver's child would take
+    from the forkserver instead: the environment (dlt reads its settings there) and stdout/stderr (the
+    children's log lines go where the run's go, e.g. a test's captured fds)."""
+
+    def __init__(self) -> None:
+        self.environ = dict(os.environ)
+
+    def __reduce__(self) -> Any:
+        from multiprocessing.reduction import DupFd  # noqa: PLC0415 - sends the fds along (SCM_RIGHTS)
+
+        return (_inherited, (self.environ, DupFd(1), DupFd(2)))
+
+    def apply(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        for target, fd in getattr(self, "fds", {}).items():
+            os.dup2(fd, target)
+            os.close(fd)
+
+
+def _inherited(environ: dict[str, str], out: Any, err: Any) -> _Inherited:
+    got = _Inherited.__new__(_Inherited)
+    got.environ, got.fds = environ, {1: out.detach(), 2: err.detach()}
+    return got
+
+
+def _context() -> tuple[Any, int]:
+    """The children's start method and the pid of the process that forks them (their parent):
+    ``forkserver`` with :data:`PRELOAD` imported once, else ``spawn`` (from this process)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not Linux
+        return multiprocessing.get_context("spawn"), os.getpid()
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+    return ctx, forkserver._forkserver._forkserver_pid  # noqa: SLF001 - its children's parent
+
+
 def _die_with_parent(parent_pid: int) -> None:
     """The kernel kills this process when its parent dies (Linux), so no orphan keeps a lock."""
     try:
@@ -230,11 +277,13 @@ def _die_with_parent(parent_pid: int) -> None:
 
 
 def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int,
-           run_dbt: bool = True) -> None:
+           run_dbt: bool = True, inherited: _Inherited | None = None) -> None:
     """One tenant's run in its own process: load under its pipeline lock, report the summary. Without a
     marts build to follow (``run_dbt`` False) it also writes its run history, in parallel with the other
     tenants rather than one after another in the parent once all are done."""
     _die_with_parent(parent_pid)
+    if inherited is not None:
+        inherited.apply()
     from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
 
     tune_process_memory()
