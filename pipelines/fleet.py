@@ -265,7 +265,8 @@ def _context() -> tuple[Any, int]:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """The kernel kills this process when its parent dies (Linux), so no orphan keeps a lock."""
+    """The kernel kills this process when its parent (the forkserver, which ends with the run) dies
+    (Linux), so no orphan keeps a lock."""
     try:
         import ctypes  # noqa: PLC0415
 
@@ -274,6 +275,14 @@ def _die_with_parent(parent_pid: int) -> None:
         pass
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    # A forkserver's child holds the run's end of the forkserver's "alive" pipe, so the forkserver (our
+    # parent) would outlive a killed run as long as its children do: only the run may hold it.
+    alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)  # noqa: SLF001
+    if alive is not None:
+        os.close(alive)
+        forkserver._forkserver._forkserver_alive_fd = None  # noqa: SLF001
 
 
 def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int,
