@@ -100,24 +100,45 @@ class Runs:
         self._sessions += 1
         database = duckdb_lock.database_of(pipeline.destination)
         waiting: list[int] = []  # batches extracted and normalized, not loaded yet
-        failed = True
         try:
-            pending = session.submit(0)
-            for index in range(session.batches_total):
-                work = pending
-                if index + 1 < session.batches_total:
-                    pending = session.submit(index + 1)
-                _step(pipeline.extract, batch_source(session, work))
-                _step(pipeline.normalize)
-                waiting.append(index)
-                with duckdb_lock.turn(database, wait=index + 1 == session.batches_total) as ours:
-                    if ours:
-                        self._commit(pipeline, session, waiting, emit)
-                        waiting = []
-            failed = False
+            self._batches(pipeline, session, emit, database, waiting)
+        except Exception:
+            session.close(cancel=True)
+            if waiting:  # loaded still, as they would have been had the file been free
+                self._salvage(pipeline, session, waiting, emit, database)
+            raise
+        except BaseException:  # Ctrl-C/SIGTERM: stop now; the rerun loads what is pending first
+            session.close(cancel=True)
+            raise
+        else:
+            session.close()
         finally:
-            session.close(cancel=failed)
             self.rejected.extend(session.rejected)
+
+    def _batches(self, pipeline: dlt.Pipeline, session: Any, emit: Any, database: str | None,
+                 waiting: list[int]) -> None:
+        pending = session.submit(0)
+        for index in range(session.batches_total):
+            work = pending
+            if index + 1 < session.batches_total:
+                pending = session.submit(index + 1)
+            _step(pipeline.extract, batch_source(session, work))
+            _step(pipeline.normalize)
+            waiting.append(index)
+            with duckdb_lock.turn(database, wait=index + 1 == session.batches_total) as ours:
+                if ours:
+                    batches = waiting[:]
+                    waiting.clear()  # a load that fails is not tried again by _salvage
+                    self._commit(pipeline, session, batches, emit)
+
+    def _salvage(self, pipeline: dlt.Pipeline, session: Any, waiting: list[int], emit: Any,
+                 database: str | None) -> None:
+        try:
+            with duckdb_lock.turn(database):
+                self._commit(pipeline, session, waiting, emit)
+        except Exception as exc:  # noqa: BLE001 - the batch's own error is the one to report
+            log.warning("the %d batch(es) fetched before the failure were not loaded (%s); the rerun loads them "
+                        "first", len(waiting), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
     def _commit(self, pipeline: dlt.Pipeline, session: Any, batches: list[int], emit: Any) -> None:
         """Loads the waiting packages of ``batches`` (one each, in order) and checks they committed."""

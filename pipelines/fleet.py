@@ -1,10 +1,10 @@
 """Many tenants in one run: one child process per tenant, at most ``parallel`` at once, then dbt once.
 
 Each child runs :func:`pipelines.runner.load` for its tenant under that tenant's pipeline lock (own
-pipeline, state, cursors, rate budget and dataset) and sends the summary back; it neither builds the
-marts nor writes the run history. The parent then builds the marts once over every configured tenant
-whose dataset exists and records each tenant's run in its own ``_litmos_sync_runs`` with the dbt
-outcome. A failing tenant (bad key, host down) fails alone.
+pipeline, state, cursors, rate budget and dataset) and sends the summary back. The parent then builds
+the marts once over every configured tenant whose dataset exists and records each tenant's run in its
+own ``_litmos_sync_runs`` with the dbt outcome (without dbt each child records its own, in parallel). A
+failing tenant (bad key, host down) fails alone.
 
 Processes, not threads: a tenant's failure, memory or hang cannot reach another's; dlt's pipeline
 context, dbt's globals and the signal handling assume one pipeline per process. Children are forked by
