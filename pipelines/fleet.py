@@ -184,6 +184,11 @@ def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: di
     except KeyboardInterrupt:
         _stop(running, outcomes)
         raise
+    finally:
+        if server != os.getpid():  # the forkserver ends with its children: waited for, its CPU is the run's
+            from multiprocessing import forkserver  # noqa: PLC0415
+
+            forkserver._forkserver._stop()  # noqa: SLF001
 
 
 def _collect(opts: runner.RunOptions, proc: Any, conn: Any, outcome: TenantOutcome) -> bool:

@@ -162,11 +162,13 @@ def sync(
     check_dates(server_now, start, end, options.history_start)
     pipeline = _make_pipeline(pipeline_name, dest, dataset, state_dir)
 
-    if pipeline.has_pending_data:
-        # A killed run extracted a batch (rows + cursors) but did not load it: finish that first.
-        log.info("loading the batch a previous run left pending")
-        finish_pending(pipeline)  # not pipeline.run(): see pipelines.state_hygiene.finish_pending
-    pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
+    database = duckdb_lock.database_of(dest)  # a DuckDB file: its queries below at one turn each
+    with duckdb_lock.turn(database):
+        if pipeline.has_pending_data:
+            # A killed run extracted batches (rows + cursors) but did not load them: finish those first.
+            log.info("loading the batches a previous run left pending")
+            finish_pending(pipeline)  # not pipeline.run(): see pipelines.state_hygiene.finish_pending
+        pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
     runs = Runs(client, tables)
     walk.finish_resyncs(pipeline)
     state = source_state(pipeline)
@@ -198,7 +200,8 @@ def sync(
         runs.notes.append(rejects_warning(runs.rejected, dataset))
         log.warning(runs.notes[-1])
     if start is not None and end is None and first_sync:
-        note = walk.partial_history_note(pipeline, start)
+        with duckdb_lock.turn(database):
+            note = walk.partial_history_note(pipeline, start)
         if note:
             log.warning(note)
             runs.notes.append(note)
