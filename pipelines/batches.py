@@ -1,9 +1,14 @@
 """Runs a source session into the warehouse in committed batches, fetching the next batch while one loads.
 
-One ``pipeline.run`` per batch commits the batch's rows and the cursors it moves together, so a run
-killed at any point resumes from its last committed batch (``state_hygiene.verify_committed`` checks
-each one). :class:`Runs` keeps what the run's summary needs across its sessions (the nightly one and
-the history walk's passes).
+Each batch is extracted and normalized as soon as its pages arrive, then loaded with the packages
+before it that are still waiting: each package commits its batch's rows and the cursors it moves
+together, so a run killed at any point resumes from its last committed batch (the pending packages
+are loaded first, ``state_hygiene.finish_pending``; ``verify_committed`` checks every load). Into a
+DuckDB file other processes load too, a batch whose turn on the file's lock
+(:func:`pipelines.duckdb_lock.turn`) is not free is not waited for: the next batch is fetched and
+extracted meanwhile and both are loaded at the next free turn (the last batch waits for its turn).
+:class:`Runs` keeps what the run's summary needs across its sessions (the nightly one and the history
+walk's passes).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Any, Callable
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from pipelines import duckdb_lock
 from pipelines.state_hygiene import prune_loaded_packages, source_state, verify_committed
 from sources.litmos import batch_source, cursors_from_state
 from sources.litmos.events import BatchCommitted
@@ -56,10 +62,10 @@ def _unwrap(exc: BaseException) -> LitmosError | None:
     return None
 
 
-def _run(pipeline: dlt.Pipeline, data: Any = None) -> Any:
-    """``pipeline.run``; an error of ours that dlt wrapped is raised as itself (its one-line message)."""
+def _step(step: Callable[..., Any], *args: Any) -> Any:
+    """One dlt pipeline step; an error of ours that dlt wrapped is raised as itself (its one-line message)."""
     try:
-        return pipeline.run(data) if data is not None else pipeline.run()
+        return step(*args)
     except PipelineStepFailed as exc:
         inner = _unwrap(exc)
         if inner is not None:
@@ -85,32 +91,71 @@ class Runs:
         self._sessions = 0
 
     def run(self, pipeline: dlt.Pipeline, session: Any, emit: Any) -> None:
-        """Fetches and commits every batch of ``session``; batch ``i + 1`` is fetched while ``i`` loads."""
+        """Fetches and commits every batch of ``session``; batch ``i + 1`` is fetched while ``i`` loads (or
+        waits for its turn on the DuckDB file)."""
         for table, before in session.cursors_before.items():
             self.cursors_before.setdefault(table, before)
         if not self._sessions:
             self.skipped = list(session.skipped)
         self._sessions += 1
-        failed = True
+        database = duckdb_lock.database_of(pipeline.destination)
+        waiting: list[int] = []  # batches extracted and normalized, not loaded yet
         try:
-            pending = session.submit(0)
-            for index in range(session.batches_total):
-                work = pending
-                if index + 1 < session.batches_total:
-                    pending = session.submit(index + 1)
-                _run(pipeline, batch_source(session, work))
-                verify_committed(pipeline, batch=f"batch {index + 1} of {session.batches_total}")
-                prune_loaded_packages(pipeline)  # load/loaded/ keeps the newest 2 packages' metadata
-                if emit:
-                    committed = cursors_from_state(source_state(pipeline))
-                    emit(BatchCommitted(index, session.batches_total, self.stats.total("rows"),
-                                        {t: committed.get(t) for t in self.tables}))
-                if session.history_mode:
-                    self._history_progress(session, index)
-            failed = False
+            self._batches(pipeline, session, emit, database, waiting)
+        except Exception:
+            session.close(cancel=True)
+            if waiting:  # loaded still, as they would have been had the file been free
+                self._salvage(pipeline, session, waiting, emit, database)
+            raise
+        except BaseException:  # Ctrl-C/SIGTERM: stop now; the rerun loads what is pending first
+            session.close(cancel=True)
+            raise
+        else:
+            session.close()
         finally:
-            session.close(cancel=failed)
             self.rejected.extend(session.rejected)
+
+    def _batches(self, pipeline: dlt.Pipeline, session: Any, emit: Any, database: str | None,
+                 waiting: list[int]) -> None:
+        pending = session.submit(0)
+        for index in range(session.batches_total):
+            work = pending
+            if index + 1 < session.batches_total:
+                pending = session.submit(index + 1)
+            _step(pipeline.extract, batch_source(session, work))
+            _step(pipeline.normalize)
+            waiting.append(index)
+            with duckdb_lock.turn(database, wait=index + 1 == session.batches_total) as ours:
+                if ours:
+                    batches = waiting[:]
+                    waiting.clear()  # a load that fails is not tried again by _salvage
+                    self._commit(pipeline, session, batches, emit)
+
+    def _salvage(self, pipeline: dlt.Pipeline, session: Any, waiting: list[int], emit: Any,
+                 database: str | None) -> None:
+        try:
+            with duckdb_lock.turn(database):
+                self._commit(pipeline, session, waiting, emit)
+        except Exception as exc:  # noqa: BLE001 - the batch's own error is the one to report
+            log.warning("the %d batch(es) fetched before the failure were not loaded (%s); the rerun loads them "
+                        "first", len(waiting), str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    def _commit(self, pipeline: dlt.Pipeline, session: Any, batches: list[int], emit: Any) -> None:
+        """Loads the waiting packages of ``batches`` (one each, in order) and checks they committed."""
+        total = session.batches_total
+        label = f"batch {batches[0] + 1}" if len(batches) == 1 else f"batches {batches[0] + 1}-{batches[-1] + 1}"
+        _step(pipeline.load)
+        verify_committed(pipeline, batch=f"{label} of {total}", run_step=False)
+        prune_loaded_packages(pipeline)  # load/loaded/ keeps the newest 2 packages' metadata
+        if len(batches) > 1:
+            log.debug("%s of %s loaded at one turn on the DuckDB file", label, total)
+        for index in batches:
+            if emit:
+                committed = cursors_from_state(source_state(pipeline))
+                emit(BatchCommitted(index, total, self.stats.total("rows"),
+                                    {t: committed.get(t) for t in self.tables}))
+            if session.history_mode:
+                self._history_progress(session, index)
 
     def announce_history(self, session: Any, bound: datetime) -> None:
         """Says what the history walk will cost before it starts (requests, and time at the budget)."""

@@ -70,9 +70,11 @@ def acquire(database: str, timeout: float | None = None) -> bool:
 
 
 def _wait(fd: int, path: str, timeout: float | None) -> bool:
+    """Takes the flock of ``fd``: polled (flock has no timeout of its own) with pauses of at most 20 ms,
+    so a lock handed on between many waiting tenants is taken again at once; after 5 s of waiting
+    without a timeout it is said once and then waited for in the kernel."""
     started = time.monotonic()
-    logged = False
-    pause = 0.01
+    pause = 0.002
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,11 +86,12 @@ def _wait(fd: int, path: str, timeout: float | None) -> bool:
         waited = time.monotonic() - started
         if timeout is not None and waited >= timeout:
             return False
-        if not logged and waited >= _WAIT_LOG_S:
+        if timeout is None and waited >= _WAIT_LOG_S:
             log.info("waiting for %s: another run is writing this DuckDB file (one writer at a time)", path)
-            logged = True
-        time.sleep(pause)  # flock has no timeout of its own; poll with a growing pause
-        pause = min(pause * 2, 0.2)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return True
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
 
 
 def release(database: str) -> None:
@@ -132,6 +135,46 @@ def file_lock(database: str, timeout: float | None = None) -> Iterator[bool]:
             release(database)
 
 
+def database_of(destination: Any) -> str | None:
+    """The DuckDB file a dlt destination writes; None for another destination, a connection or memory."""
+    if getattr(destination, "destination_type", "") != "dlt.destinations.duckdb":
+        return None
+    credentials = (getattr(destination, "config_params", None) or {}).get("credentials")
+    database = getattr(credentials, "database", credentials)
+    return database if _is_file(database) else None
+
+
+@contextlib.contextmanager
+def turn(database: str | None, wait: bool = True) -> Iterator[bool]:
+    """A load's turn on ``database`` (None: not a DuckDB file, always yours): holds its lock and keeps the
+    database open in this process for the block. dlt opens a connection per load job and closes the file
+    when the last one returns; with the database kept open those reopen DuckDB's cached instance (about
+    1 ms, against 100 for reading the catalog and checkpointing each time), and the file is checkpointed
+    once, when the turn ends. Yields False, holding nothing, when ``wait`` is False and another process
+    has the lock: the caller goes on fetching and tries again later."""
+    if database is None:
+        yield True
+        return
+    if not acquire(database, None if wait else 0):
+        yield False
+        return
+    keeper = None
+    try:
+        import duckdb  # noqa: PLC0415
+
+        keeper = duckdb.connect(database)  # dlt's own connect (same settings) then shares this instance
+    except Exception:  # noqa: BLE001 - only a speed-up: dlt's own connection says what is wrong
+        keeper = None
+    try:
+        yield True
+    finally:
+        try:
+            if keeper is not None:
+                keeper.close()  # before the lock goes: the file is checkpointed and closed by then
+        finally:
+            release(database)
+
+
 def install() -> None:
     """Makes every dlt DuckDB connection of this process hold the file's lock while it is borrowed.
 
@@ -169,4 +212,4 @@ def install() -> None:
     Pool.borrow_conn, Pool.return_conn = borrow_conn, return_conn
 
 
-__all__ = ["install", "file_lock", "acquire", "release", "busy", "is_held", "lock_file"]
+__all__ = ["install", "turn", "database_of", "file_lock", "acquire", "release", "busy", "is_held", "lock_file"]

@@ -1,14 +1,16 @@
 """Many tenants in one run: one child process per tenant, at most ``parallel`` at once, then dbt once.
 
 Each child runs :func:`pipelines.runner.load` for its tenant under that tenant's pipeline lock (own
-pipeline, state, cursors, rate budget and dataset) and sends the summary back; it neither builds the
-marts nor writes the run history. The parent then builds the marts once over every configured tenant
-whose dataset exists and records each tenant's run in its own ``_litmos_sync_runs`` with the dbt
-outcome. A failing tenant (bad key, host down) fails alone.
+pipeline, state, cursors, rate budget and dataset) and sends the summary back. The parent then builds
+the marts once over every configured tenant whose dataset exists and records each tenant's run in its
+own ``_litmos_sync_runs`` with the dbt outcome (without dbt each child records its own, in parallel). A
+failing tenant (bad key, host down) fails alone.
 
 Processes, not threads: a tenant's failure, memory or hang cannot reach another's; dlt's pipeline
-context, dbt's globals and the signal handling assume one pipeline per process. Children are started
-with ``spawn`` (nothing of the parent's threads or open connections is inherited) and die with the
+context, dbt's globals and the signal handling assume one pipeline per process. Children are forked by
+a ``forkserver`` that imported the sync's modules once (:data:`PRELOAD`; nothing of the parent's
+threads or open connections is inherited, and 20 children do not import dlt 20 times on 2 cores; they
+take the parent's environment as ``spawn`` would) and die with the forkserver, which dies with the
 parent (``PR_SET_PDEATHSIG``), so a kill -9 of the run leaves no process holding a lock. DuckDB's one
 writer per file is :mod:`pipelines.duckdb_lock` (docs/architecture.md, "Many orgs").
 """
@@ -32,6 +34,11 @@ from pipelines.run_errors import describe_error, is_usage_error
 log = logging.getLogger("litmos_sync")
 DEFAULT_PARALLEL = 4
 _PR_SET_PDEATHSIG = 1
+# Imported once by the forkserver, not by each child: what a tenant's run imports (a second or more of
+# CPU each; the loaders dlt imports lazily included).
+PRELOAD = ["pipelines.runner", "pipelines.sync", "pipelines.lock", "pipelines.progress", "pipelines.logging_setup",
+           "pipelines.process_memory", "pipelines.run_history", "duckdb", "dlt.normalize", "dlt.load",
+           "dlt.destinations.impl.duckdb.factory", "dlt.destinations.impl.postgres.factory"]
 _STOP_GRACE_S = 60.0
 
 
@@ -45,6 +52,7 @@ class TenantOutcome:
     error: str | None = None
     usage: bool = False
     interrupted: bool = False
+    recorded: bool = False  # its run history was written by its own process (no marts build follows)
 
     @property
     def ok(self) -> bool:
@@ -113,7 +121,7 @@ def run_fleet(runs: Sequence[runner.RunOptions], parallel: int, *, log_format: s
     outcomes = {o.tenant: o for o in result.outcomes}
     interrupted = False
     try:
-        _run_children(runs, parallel, outcomes, log_format, quiet)
+        _run_children(runs, parallel, outcomes, log_format, quiet, run_dbt)
     except KeyboardInterrupt:
         interrupted = True
     if run_dbt and not interrupted and any(o.ok for o in result.outcomes):
@@ -130,10 +138,10 @@ def run_fleet(runs: Sequence[runner.RunOptions], parallel: int, *, log_format: s
 
 def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, dbt_error: str | None) -> None:
     """Writes the tenant's history rows with the dbt outcome (under its pipeline lock: its history
-    pipeline lives in the state dir)."""
+    pipeline lives in the state dir), unless its own process did (no dbt build to wait for)."""
     from pipelines.lock import PipelineLockedError, pipeline_lock  # noqa: PLC0415
 
-    if outcome.summary is None:
+    if outcome.summary is None or outcome.recorded:
         return
     try:
         with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination, dataset=opts.dataset):
@@ -145,8 +153,8 @@ def _record(opts: runner.RunOptions, outcome: TenantOutcome, dbt_status: str, db
 
 
 def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: dict[str, TenantOutcome],
-                  log_format: str, quiet: bool) -> None:
-    ctx = multiprocessing.get_context("spawn")
+                  log_format: str, quiet: bool, run_dbt: bool) -> None:
+    ctx, server = _context()
     todo = list(runs)
     running: dict[Any, tuple[runner.RunOptions, Any, Any]] = {}  # sentinel -> (opts, process, conn)
     reading: set[Any] = set()  # the pipes of children that have not reported yet
@@ -156,7 +164,7 @@ def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: di
                 opts = todo.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
                 proc = ctx.Process(target=_child, name=f"litmos-sync:{opts.tenant}", daemon=False,
-                                   args=(opts, send, log_format, quiet, os.getpid()))
+                                   args=(opts, send, log_format, quiet, server, run_dbt, _Inherited()))
                 proc.start()
                 send.close()  # the child's end: EOF here when the child is gone
                 running[proc.sentinel] = (opts, proc, receive)
@@ -176,6 +184,11 @@ def _run_children(runs: Sequence[runner.RunOptions], parallel: int, outcomes: di
     except KeyboardInterrupt:
         _stop(running, outcomes)
         raise
+    finally:
+        if server != os.getpid():  # the forkserver ends with its children: waited for, its CPU is the run's
+            from multiprocessing import forkserver  # noqa: PLC0415
+
+            forkserver._forkserver._stop()  # noqa: SLF001
 
 
 def _collect(opts: runner.RunOptions, proc: Any, conn: Any, outcome: TenantOutcome) -> bool:
@@ -187,9 +200,9 @@ def _collect(opts: runner.RunOptions, proc: Any, conn: Any, outcome: TenantOutco
             kind, payload = conn.recv()
             done = True
             if kind == "summary":
-                outcome.summary = payload
-                outcome.error, outcome.usage = payload.error, payload.usage
-                outcome.interrupted = payload.interrupted
+                outcome.summary, outcome.recorded = payload
+                outcome.error, outcome.usage = outcome.summary.error, outcome.summary.usage
+                outcome.interrupted = outcome.summary.interrupted
             else:
                 outcome.error, outcome.usage = payload
     except (EOFError, OSError):
@@ -216,8 +229,49 @@ def _stop(running: dict[Any, tuple[runner.RunOptions, Any, Any]], outcomes: dict
         outcomes[opts.tenant].interrupted = True
 
 
+class _Inherited:
+    """What a spawned child inherits from this process at its start and a forkserver's child would take
+    from the forkserver instead: the environment (dlt reads its settings there) and stdout/stderr (the
+    children's log lines go where the run's go, e.g. a test's captured fds)."""
+
+    def __init__(self) -> None:
+        self.environ = dict(os.environ)
+
+    def __reduce__(self) -> Any:
+        from multiprocessing.reduction import DupFd  # noqa: PLC0415 - sends the fds along (SCM_RIGHTS)
+
+        return (_inherited, (self.environ, DupFd(1), DupFd(2)))
+
+    def apply(self) -> None:
+        os.environ.clear()
+        os.environ.update(self.environ)
+        for target, fd in getattr(self, "fds", {}).items():
+            os.dup2(fd, target)
+            os.close(fd)
+
+
+def _inherited(environ: dict[str, str], out: Any, err: Any) -> _Inherited:
+    got = _Inherited.__new__(_Inherited)
+    got.environ, got.fds = environ, {1: out.detach(), 2: err.detach()}
+    return got
+
+
+def _context() -> tuple[Any, int]:
+    """The children's start method and the pid of the process that forks them (their parent):
+    ``forkserver`` with :data:`PRELOAD` imported once, else ``spawn`` (from this process)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not Linux
+        return multiprocessing.get_context("spawn"), os.getpid()
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    forkserver.ensure_running()
+    return ctx, forkserver._forkserver._forkserver_pid  # noqa: SLF001 - its children's parent
+
+
 def _die_with_parent(parent_pid: int) -> None:
-    """The kernel kills this process when its parent dies (Linux), so no orphan keeps a lock."""
+    """The kernel kills this process when its parent (the forkserver, which ends with the run) dies
+    (Linux), so no orphan keeps a lock."""
     try:
         import ctypes  # noqa: PLC0415
 
@@ -226,11 +280,24 @@ def _die_with_parent(parent_pid: int) -> None:
         pass
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+    from multiprocessing import forkserver  # noqa: PLC0415
+
+    # A forkserver's child holds the run's end of the forkserver's "alive" pipe, so the forkserver (our
+    # parent) would outlive a killed run as long as its children do: only the run may hold it.
+    alive = getattr(forkserver._forkserver, "_forkserver_alive_fd", None)  # noqa: SLF001
+    if alive is not None:
+        os.close(alive)
+        forkserver._forkserver._forkserver_alive_fd = None  # noqa: SLF001
 
 
-def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int) -> None:
-    """One tenant's run in its own process: load under its pipeline lock, report the summary."""
+def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, parent_pid: int,
+           run_dbt: bool = True, inherited: _Inherited | None = None) -> None:
+    """One tenant's run in its own process: load under its pipeline lock, report the summary. Without a
+    marts build to follow (``run_dbt`` False) it also writes its run history, in parallel with the other
+    tenants rather than one after another in the parent once all are done."""
     _die_with_parent(parent_pid)
+    if inherited is not None:
+        inherited.apply()
     from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
 
     tune_process_memory()
@@ -243,10 +310,11 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
             with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
                                dataset=opts.dataset):
                 summary = runner.load(opts, progress)
+                recorded = not run_dbt and _finish(summary, opts)
         finally:
             progress.close()
         summary.sync_result = None  # the report is the summary; the stats objects stay here
-        conn.send(("summary", summary))
+        conn.send(("summary", (summary, recorded)))
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - reported, never a traceback
         if isinstance(exc, KeyboardInterrupt):
             message = f"interrupted; rerun `{opts.command}` to resume from the last committed batch"
@@ -255,6 +323,15 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         conn.send(("error", (message, is_usage_error(exc))))
     finally:
         conn.close()
+
+
+def _finish(summary: runner.RunSummary, opts: runner.RunOptions) -> bool:
+    """Writes the history of a run no dbt build follows (a failed run's too: ``summary.error`` says why)."""
+    try:
+        runner.finish(summary, opts, "skipped")
+    except runner.RunFailed:
+        pass
+    return True
 
 
 def _interrupt(signum: int, frame: Any) -> None:

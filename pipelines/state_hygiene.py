@@ -45,9 +45,10 @@ def _destination_state(pipeline: Any) -> tuple[int, str] | None:
 
 
 def verify_committed(pipeline: Any, expected: dict[str, datetime] | None = None, *, batch: str = "",
-                     check_destination: bool = True) -> None:
-    """Checks that a batch's ``pipeline.run`` extracted and loaded the batch, left nothing pending, set
-    the ``expected`` cursors and (``check_destination``) that the warehouse holds the local state.
+                     check_destination: bool = True, run_step: bool = True) -> None:
+    """Checks that a batch's ``pipeline.run`` (``run_step``; else its own extract, normalize and load
+    steps) extracted and loaded the batch, left nothing pending, set the ``expected`` cursors and
+    (``check_destination``) that the warehouse holds the local state.
 
     Raises:
         StateNotCommittedError: One line saying what is behind (``batch`` names the batch).
@@ -61,7 +62,7 @@ def verify_committed(pipeline: Any, expected: dict[str, datetime] | None = None,
     trace = getattr(pipeline, "last_trace", None)
     # No extract step: run(data) found a normalized package and only loaded it. (An extracted package that
     # is not in the load step was empty, dropped by normalize, or is still pending: the next check.)
-    if trace is not None and trace.last_extract_info is None:
+    if run_step and trace is not None and trace.last_extract_info is None:
         raise behind(f"dlt loaded a pending package it found in {where} instead of extracting the batch "
                      "(is another run using it?)")
     if pipeline.has_pending_data:

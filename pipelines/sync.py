@@ -25,7 +25,7 @@ from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending, source_state
 from pipelines.sync_options import check_dates, sync_options
-from sources.litmos import (STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
+from sources.litmos import (SOURCE_NAME, STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
 from sources.litmos.settings import ENDPOINTS
@@ -33,6 +33,7 @@ from sources.litmos.stats import ResourceStats
 from sources.litmos.windows import floor_day
 
 log = logging.getLogger(__name__)
+STATE_FILE = dlt.Pipeline.STATE_FILE  # the pipeline's local state, in its working dir
 
 
 @dataclass
@@ -65,15 +66,21 @@ def _make_pipeline(pipeline_name: str, destination: Any, dataset: str, state_dir
 
 
 def read_cursors(state_dir: str = "state", pipeline_name: str = "litmos") -> dict[str, datetime | None]:
-    """Returns each resource's stored cursor (None = never loaded or full refresh) from local state."""
-    state: dict = {}
-    if os.path.isdir(os.path.join(state_dir, pipeline_name)):  # attach would create missing dirs
-        try:
-            pipeline = dlt.attach(pipeline_name=pipeline_name, pipelines_dir=os.path.abspath(state_dir))
-            state = source_state(pipeline)
-        except Exception:  # an empty or foreign directory: no cursors
-            state = {}
-    return cursors_from_state(state)
+    """Returns each resource's stored cursor (None = never loaded or full refresh) from local state.
+
+    Reads the pipeline's state file and nothing else, so it is safe while a run of the pipeline is in
+    progress (`litmos-sync status`, a parallel run's tenants). Not ``dlt.attach``: on a working dir
+    whose state file is not written yet (a first run starting) it falls back to creating the pipeline,
+    which wipes that directory under the running sync.
+    """
+    from dlt.common.versioned_state import json_decode_state  # noqa: PLC0415
+
+    try:
+        with open(os.path.join(state_dir, pipeline_name, STATE_FILE), encoding="utf-8") as fh:
+            state = json_decode_state(fh.read())
+    except (OSError, ValueError):  # no pipeline (yet), or not one of ours: no cursors
+        state = {}
+    return cursors_from_state(state.get("sources", {}).get(SOURCE_NAME, {}) if isinstance(state, dict) else {})
 
 
 @holds_pipeline_lock
@@ -155,11 +162,13 @@ def sync(
     check_dates(server_now, start, end, options.history_start)
     pipeline = _make_pipeline(pipeline_name, dest, dataset, state_dir)
 
-    if pipeline.has_pending_data:
-        # A killed run extracted a batch (rows + cursors) but did not load it: finish that first.
-        log.info("loading the batch a previous run left pending")
-        finish_pending(pipeline)  # not pipeline.run(): see pipelines.state_hygiene.finish_pending
-    pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
+    database = duckdb_lock.database_of(dest)  # a DuckDB file: its queries below at one turn each
+    with duckdb_lock.turn(database):
+        if pipeline.has_pending_data:
+            # A killed run extracted batches (rows + cursors) but did not load them: finish those first.
+            log.info("loading the batches a previous run left pending")
+            finish_pending(pipeline)  # not pipeline.run(): see pipelines.state_hygiene.finish_pending
+        pipeline.sync_destination()  # restores state from the warehouse when the state dir was lost
     runs = Runs(client, tables)
     walk.finish_resyncs(pipeline)
     state = source_state(pipeline)
@@ -191,7 +200,8 @@ def sync(
         runs.notes.append(rejects_warning(runs.rejected, dataset))
         log.warning(runs.notes[-1])
     if start is not None and end is None and first_sync:
-        note = walk.partial_history_note(pipeline, start)
+        with duckdb_lock.turn(database):
+            note = walk.partial_history_note(pipeline, start)
         if note:
             log.warning(note)
             runs.notes.append(note)

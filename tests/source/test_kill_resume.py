@@ -83,30 +83,27 @@ def test_batch_extracted_but_not_loaded_is_loaded_first_on_rerun(tmp_path, monke
     from pipelines.sync import sync
 
     monkeypatch.setenv("SOURCES__LITMOS__WINDOWS_PER_BATCH", "3")
-    real_run = core._run
+    real_step = core._step  # each dlt step of a batch: extract, normalize, then (at its turn) load
     calls = {"n": 0}
 
-    def crash_before_second_load(pipeline, data=None):
-        if data is None:
-            return real_run(pipeline)
-        calls["n"] += 1
-        if calls["n"] == 2:
-            pipeline.extract(data)
-            pipeline.normalize()
-            raise RuntimeError("simulated crash before load")
-        return real_run(pipeline, data)
+    def crash_before_second_load(step, *args):
+        if getattr(step, "__name__", "") == "load":
+            calls["n"] += 1
+            if calls["n"] == 2:  # batch 2 is extracted and normalized
+                raise RuntimeError("simulated crash before load")
+        return real_step(step, *args)
 
     cfg = SimConfig(seed=12, scale=200, history_days=40, now=datetime(2026, 1, 15, 10, 30, tzinfo=UTC))
     args = dict(credentials=str(tmp_path / "w.duckdb"), state_dir=str(tmp_path / "state"),
                 start_date="2025-12-01", requests_per_minute=0)
     with run_simulator(cfg) as sim:
         args.update(api_key=sim.api_key, base_url=sim.base_url)
-        monkeypatch.setattr(core, "_run", crash_before_second_load)
+        monkeypatch.setattr(core, "_step", crash_before_second_load)
         try:
             sync(**args)
         except RuntimeError:
             pass
-        monkeypatch.setattr(core, "_run", real_run)
+        monkeypatch.setattr(core, "_step", real_step)
         # Batch 2 (windows 4-6, to Jan 12) is extracted: its cursor is in the local state, rows pending.
         assert read_cursors(str(tmp_path / "state"))["users"] == datetime(2026, 1, 12, tzinfo=UTC)
         sim.clear_requests()

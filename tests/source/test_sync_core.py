@@ -99,6 +99,22 @@ def test_read_cursors_without_a_pipeline_is_empty_and_creates_nothing(tmp_path):
     assert not (tmp_path / "nothing-here").exists()
 
 
+def test_read_cursors_leaves_a_starting_run_s_working_dir_alone(tmp_path):
+    """A run's working dir exists before its state file does (dlt creates the dir, then the pipeline). A reader
+    then (`litmos-sync status`, the parallel kill test polling the cursors) must not take it for a broken pipeline:
+    dlt.attach falls back to creating the pipeline there, which wipes the directory under the running sync (its
+    next state save fails: the intermittent exit 1 of a parallel run, issue 15)."""
+    from pipelines.sync import read_cursors
+
+    working = tmp_path / "state" / "litmos__acme"
+    (working / "load" / "new").mkdir(parents=True)
+    (working / "load" / "new" / "package").write_text("being extracted")
+    cursors = read_cursors(str(tmp_path / "state"), "litmos__acme")
+    assert set(cursors.values()) == {None}
+    assert (working / "load" / "new" / "package").read_text() == "being extracted"
+    assert sorted(p.name for p in working.iterdir()) == ["load"]
+
+
 def test_page_buffer_combines_pages_up_to_max_rows_and_unifies_extra_columns():
     import pyarrow as pa
 

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import dlt
 import duckdb
@@ -84,3 +85,83 @@ def test_the_lock_is_counted_within_a_process(tmp_path):
         holder.stdin.close()
         holder.wait(30)
     assert not duckdb_lock.busy(path)
+
+
+WAITING_HOLDER = """
+import sys
+from pipelines import duckdb_lock
+import duckdb
+sys.stdin.readline()  # the test says when
+with duckdb_lock.file_lock(sys.argv[1]):
+    conn = duckdb.connect(sys.argv[1])
+    print("held", flush=True)
+    sys.stdin.read()
+    conn.close()
+"""
+
+
+def test_a_tenant_keeps_fetching_while_another_process_loads_then_commits_every_batch(tmp_path, monkeypatch):
+    """Issue 15: while another process has the DuckDB file, a run goes on fetching, extracting and
+    normalizing its batches (one package each); at its turn it loads them all, in order, exactly."""
+    from datetime import datetime, timezone
+
+    from litmos_sim import SimConfig, run_simulator
+    from pipelines.sync import sync
+    from sources.litmos.events import BatchCommitted
+    from .truth import diff_all
+
+    path, state = tmp_path / "w.duckdb", tmp_path / "state"
+    normalized = state / "litmos" / "load" / "normalized"
+    monkeypatch.setenv("SOURCES__LITMOS__WINDOWS_PER_BATCH", "1")
+    monkeypatch.setenv("SOURCES__LITMOS__MAX_WORKERS", "2")
+    holder = subprocess.Popen([sys.executable, "-c", WAITING_HOLDER, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=ROOT))
+    committed: list[int] = []
+    done: dict = {}
+
+    def on_event(event):
+        if isinstance(event, BatchCommitted):
+            committed.append(event.index)
+            done["total"] = event.total
+            if event.index == 0:  # the other process asks for the file during our first turn
+                holder.stdin.write("go\n")
+                holder.stdin.flush()
+
+    cfg = SimConfig(seed=41, scale=60, history_days=120, latency_ms=20,
+                    now=datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc))
+    with run_simulator(cfg) as sim:
+        def run():
+            try:
+                sync(credentials=str(path), state_dir=str(state), start_date="2025-09-17", requests_per_minute=0,
+                     api_key=sim.api_key, base_url=sim.base_url, on_event=on_event)
+                done["ok"] = True
+            except Exception as exc:  # noqa: BLE001
+                done["error"] = exc
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        try:
+            assert holder.stdout.readline().strip() == "held"
+            at_hold = len(committed)
+            left = done["total"] - at_hold
+            assert left >= 5, (at_hold, done)
+            # Every batch left is fetched and waits as a normalized package while the file is taken (before,
+            # the run stopped fetching at the first batch that had to wait).
+            deadline = time.monotonic() + 180
+            while not (normalized.is_dir() and len(list(normalized.iterdir())) == left):
+                assert time.monotonic() < deadline and "error" not in done, (left, done, committed)
+                time.sleep(0.05)
+            assert len(committed) == at_hold and worker.is_alive()
+        finally:
+            holder.stdin.close()
+            holder.wait(30)
+        worker.join(300)
+        assert done.get("ok"), done
+        assert committed == list(range(done["total"]))
+        conn = duckdb.connect(str(path), read_only=True)
+        try:
+            assert diff_all(sim, conn, "litmos_raw") == []
+            loads = conn.execute("SELECT count(*) FROM litmos_raw._dlt_loads WHERE schema_name = 'litmos'").fetchall()
+            assert loads == [(done["total"],)]  # one load (package) per batch, as before
+        finally:
+            conn.close()

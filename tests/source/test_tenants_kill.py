@@ -53,8 +53,6 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.soak
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="intermittent: the parallel run exited 1 before the kill in 1 of 2 fresh-clone "
-                   "CI runs (2026-12-02); its stderr is in the failure message; investigate before removing this mark")
 def test_kill_9_of_a_parallel_run_leaves_no_orphan_and_the_rerun_is_exact(tmp_path):
     state = str(tmp_path / "state")
     with run_simulator(SimConfig(seed=SEEDS["acme"], scale=200, history_days=40, latency_ms=15, now=NOW,
