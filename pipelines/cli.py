@@ -21,8 +21,7 @@ if TYPE_CHECKING:
     from pipelines.runner import RunSummary
 
 PROG = "litmos-sync"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_BROKEN_PIPE = 141
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 DEMO_MIN_SCALE = 200
 LITMOS_REQUESTS_PER_MINUTE = 100  # the vendor's limit per API key
 
@@ -104,9 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "once the new copy is complete (the old rows stay until then)")
     run.add_argument("--end-date", metavar="YYYY-MM-DD",
                      help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
-    run.add_argument("--as-of-date", metavar="YYYY-MM-DD",
-                     help="day the dbt marts evaluate and the compliance history snapshots (dbt var as_of_date; "
-                          "default today, UTC): rebuilds a missed night's day, replacing that day's snapshot")
+    run.add_argument("--as-of-date", metavar="YYYY-MM-DD", help="day the marts evaluate and the history snapshots "
+                     "(dbt var as_of_date; default today, UTC): rebuilds a missed night's day in place")
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
                                 "<dataset>__<tenant>)")
     cli_tenants.add_run_options(run)
@@ -377,8 +375,7 @@ def _known_secrets() -> list[str]:
 
 def _silence_stdout() -> None:
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
         pass
 
@@ -391,11 +388,11 @@ def _fail(message: str, secrets: Sequence[str], code: int) -> int:
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
+    try:
         return version("litmos-sync")
-    except Exception:  # pragma: no cover
+    except PackageNotFoundError:  # pragma: no cover
         return "0.1.0"
 
 
