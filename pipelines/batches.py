@@ -12,6 +12,7 @@ walk's passes).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 import dlt
+from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import duckdb_lock
@@ -63,14 +65,26 @@ def _unwrap(exc: BaseException) -> LitmosError | None:
 
 
 def _step(step: Callable[..., Any], *args: Any) -> Any:
-    """One dlt pipeline step; an error of ours that dlt wrapped is raised as itself (its one-line message)."""
-    try:
-        return step(*args)
-    except PipelineStepFailed as exc:
-        inner = _unwrap(exc)
-        if inner is not None:
-            raise type(inner)(str(inner)) from None
-        raise
+    """One dlt pipeline step; an error of ours that dlt wrapped is raised as itself (its one-line message).
+
+    dlt's normalize and load defer SIGINT/SIGTERM to drain their pools, then forget a signal their step
+    did not act on. Our own interception around the step (dlt's nested one is then a no-op) keeps it, so
+    a signal during any step ends the run as KeyboardInterrupt (exit 130), never silently goes on. The
+    extract step is not intercepted: it is interrupted at once."""
+    deferring = getattr(step, "__name__", "") in ("normalize", "load")  # the steps dlt intercepts in
+    with signals.intercepted_signals() if deferring else contextlib.nullcontext():
+        try:
+            done = step(*args)
+        except PipelineStepFailed as exc:
+            if signals.was_signal_received():
+                raise KeyboardInterrupt from None
+            inner = _unwrap(exc)
+            if inner is not None:
+                raise type(inner)(str(inner)) from None
+            raise
+        if signals.was_signal_received():
+            raise KeyboardInterrupt
+        return done
 
 
 class Runs:

@@ -1,14 +1,11 @@
 """Runs the dbt project (dbt_models/) against the warehouse the pipeline just loaded.
 
-``build_marts`` is the one entry point (docs/architecture.md section 5). It turns the pipeline's
-destination credentials (a DuckDB file path or a Postgres DSN) into the ``LITMOS_*`` environment
-variables that ``dbt_models/profiles.yml`` reads, invokes dbt in-process through ``dbtRunner`` and
-turns any failure into one line that names the failing models/tests.
-
-Many orgs: staging unions the ``tenants``' raw datasets, every model has a ``tenant`` column (dbt_models/
-README.md, "Tenants"); schemas are ``<config.schema_prefix(raw_schema)>_staging`` / ``_intermediate`` / ``_marts``.
-
-dbt keeps global state, so run at most one ``build_marts`` at a time per process.
+``build_marts`` is the one entry point (docs/architecture.md section 5): destination credentials become
+the ``LITMOS_*`` variables ``dbt_models/profiles.yml`` reads, dbt runs in-process (``dbtRunner``), and a
+failure becomes one line naming the failing nodes. Many orgs: staging unions the ``tenants``' raw datasets
+and every model has a ``tenant`` column (dbt_models/README.md, "Tenants"); schemas are
+``<config.schema_prefix(raw_schema)>_staging`` / ``_intermediate`` / ``_marts``. dbt keeps global state,
+so run at most one ``build_marts`` at a time per process.
 """
 from __future__ import annotations
 
@@ -17,6 +14,7 @@ import json
 import os
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +25,8 @@ from typing import Any
 from pipelines import config
 from pipelines import destination as dest
 from sources.litmos.exceptions import redact
+
+_lock_holder = threading.local()  # _project_lock's re-entry, per thread
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_models"
 """The dbt project (also holds profiles.yml)."""
@@ -317,16 +317,22 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _project_lock() -> Iterator[None]:
-    """One dbt invocation at a time per project directory, across processes: dbt writes its target
-    directory (manifest, partial-parse file, run results) and its log in place, so two runs at once (two
-    pipelines from one checkout, parallel test workers) would overwrite each other."""
+    """One dbt invocation at a time per project directory, across processes: dbt writes its target dir and
+    log in place, so two runs at once (two pipelines, parallel test workers) would overwrite each other.
+    Re-entrant in a thread: a caller can hold it across a dbt run and its use of the artifacts (run_mf)."""
     import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
 
-    lock_dir = DBT_PROJECT_DIR / "target"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / ".litmos-sync.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, on any exit
+    if getattr(_lock_holder, "held", False):
         yield
+        return
+    (DBT_PROJECT_DIR / "target").mkdir(parents=True, exist_ok=True)
+    with open(DBT_PROJECT_DIR / "target" / ".litmos-sync.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, on any exit
+        _lock_holder.held = True
+        try:
+            yield
+        finally:
+            _lock_holder.held = False
 
 
 def _release_duckdb() -> None:

@@ -50,7 +50,6 @@ def run_mf(
     Returns the completed process (text stdout/stderr, the Postgres password redacted); raises DbtRunError
     when the project does not parse. The caller checks ``returncode``.
     """
-    build_marts(destination, credentials, raw_schema, vars, command="parse", tenants=tenants, quiet=True)
     env = {**os.environ, **profile_env(destination, credentials), "LITMOS_DBT_TARGET": destination,
            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}
     secret = env.get("LITMOS_PG_PASSWORD", "")
@@ -59,7 +58,8 @@ def run_mf(
         for name in _PROJECT_FILES:
             (project / name).symlink_to(DBT_PROJECT_DIR / name)
         (project / "target").mkdir()
-        with _project_lock():  # the manifest parse just wrote, not one a concurrent run is writing
+        with _project_lock():  # held from the parse to the copy: no concurrent dbt run rewrites the manifest
+            build_marts(destination, credentials, raw_schema, vars, command="parse", tenants=tenants, quiet=True)
             shutil.copyfile(DBT_PROJECT_DIR / "target" / destination / "semantic_manifest.json",
                             project / "target" / "semantic_manifest.json")
         env["DBT_PROJECT_DIR"] = str(project)

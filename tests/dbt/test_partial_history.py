@@ -36,6 +36,9 @@ WARNING_TESTS = [
      "fct_learning_path_completion", "learning_path_missing"),
     ("relationships_fct_compliance_user_id__user_id__ref_dim_users_", "fct_compliance", "user_missing"),
     ("relationships_fct_compliance_course_id__course_id__ref_dim_courses_", "fct_compliance", "course_missing"),
+    # The course trend has no flag column: its rows whose course the warehouse lacks, one per period.
+    ("relationships_course_compliance_trend_course_id__course_id__ref_dim_courses_", "course_compliance_trend",
+     "course_id not in (select course_id from litmos_marts.dim_courses)"),
 ]
 
 
