@@ -21,21 +21,8 @@ teams as (
     select tenant, team_id from {{ ref('dim_teams') }} where is_active
 ),
 
-members as (
-    select memberships.tenant, memberships.team_id, memberships.user_id
-    from {{ ref('int_active_team_memberships') }} as memberships
-    left join {{ ref('stg_litmos__users') }} as users
-        on users.tenant = memberships.tenant and users.user_id = memberships.user_id
-    where not memberships.team_missing and coalesce(users.is_active, true)
-),
-
 scoped_members as (
-    select tenant, team_id, 'team' as scope, user_id from members
-    union
-    select members.tenant, ancestors.ancestor_team_id as team_id, 'rollup' as scope, members.user_id
-    from members
-    inner join {{ ref('int_team_ancestors') }} as ancestors
-        on ancestors.tenant = members.tenant and ancestors.team_id = members.team_id
+    select tenant, team_id, scope, user_id from {{ ref('int_team_scope_members') }}
 ),
 
 snapshot as (
