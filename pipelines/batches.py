@@ -4,9 +4,10 @@ Each batch is extracted and normalized as soon as its pages arrive, then loaded 
 before it that are still waiting: each package commits its batch's rows and the cursors it moves
 together, so a run killed at any point resumes from its last committed batch (the pending packages
 are loaded first, ``state_hygiene.finish_pending``; ``verify_committed`` checks every load). Into a
-DuckDB file other processes load too, a batch whose turn on the file's lock
-(:func:`pipelines.duckdb_lock.turn`) is not free is not waited for: the next batch is fetched and
-extracted meanwhile and both are loaded at the next free turn (the last batch waits for its turn).
+DuckDB file other processes load too, a batch waits for its turn on the file's lock
+(:func:`pipelines.duckdb_lock.turn`) as long as the next batch is still being fetched, then is deferred
+and loaded with the next batch at its turn: loads left to the run's end would come after its last request (the last batch waits as long as it takes, and in a tenant's
+process keeps its turn for the run's closing queries and run history).
 :class:`Runs` keeps what the run's summary needs across its sessions (the nightly one and the history
 walk's passes).
 """
@@ -113,6 +114,7 @@ class Runs:
             self.skipped = list(session.skipped)
         self._sessions += 1
         database = duckdb_lock.database_of(pipeline.destination)
+        duckdb_lock.drop_kept()  # a turn kept from the last session is not held through HTTP
         waiting: list[int] = []  # batches extracted and normalized, not loaded yet
         try:
             self._batches(pipeline, session, emit, database, waiting)
@@ -139,7 +141,10 @@ class Runs:
             _step(pipeline.extract, batch_source(session, work))
             _step(pipeline.normalize)
             waiting.append(index)
-            with duckdb_lock.turn(database, wait=index + 1 == session.batches_total) as ours:
+            last = index + 1 == session.batches_total
+            # Wait for the turn while the next batch is still fetched (the wait then costs no request);
+            # once it has all it can fetch before it is read, defer to the next batch's turn.
+            with duckdb_lock.turn(database, wait=True if last else session.fetching, keep=last) as ours:
                 if ours:
                     batches = waiting[:]
                     waiting.clear()  # a load that fails is not tried again by _salvage

@@ -22,7 +22,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 try:
     import fcntl
@@ -145,33 +145,78 @@ def database_of(destination: Any) -> str | None:
 
 
 @contextlib.contextmanager
-def turn(database: str | None, wait: bool = True) -> Iterator[bool]:
+def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: bool = False) -> Iterator[bool]:
     """A load's turn on ``database`` (None: not a DuckDB file, always yours): holds its lock and keeps the
     database open in this process for the block. dlt opens a connection per load job and closes the file
     when the last one returns; with the database kept open those reopen DuckDB's cached instance (about
     1 ms, against 100 for reading the catalog and checkpointing each time), and the file is checkpointed
-    once, when the turn ends. Yields False, holding nothing, when ``wait`` is False and another process
-    has the lock: the caller goes on fetching and tries again later."""
+    once, when the turn ends.
+
+    Args:
+        database: The DuckDB file.
+        wait: True: as long as it takes; False: not at all; a callable: as long as it returns True. When
+            the lock is not had, yields False, holding nothing (the caller goes on and tries again later).
+        keep: In a process that called :func:`keep_last_turns`, the lock and the open database outlive
+            the block until :func:`drop_kept` (a run's last load, then its queries and run history: one
+            turn, not one per step, while the other tenants queue for the file).
+    """
     if database is None:
         yield True
         return
-    if not acquire(database, None if wait else 0):
+    if not (acquire(database, None if wait is True else 0.0) or (callable(wait) and _wait_while(database, wait))):
         yield False
         return
-    keeper = None
-    try:
-        import duckdb  # noqa: PLC0415
-
-        keeper = duckdb.connect(database)  # dlt's own connect (same settings) then shares this instance
-    except Exception:  # noqa: BLE001 - only a speed-up: dlt's own connection says what is wrong
-        keeper = None
+    keeper = _KEPT.get(database) or (None if database in _KEPT else _open(database))
     try:
         yield True
     finally:
-        try:
-            if keeper is not None:
-                keeper.close()  # before the lock goes: the file is checkpointed and closed by then
-        finally:
+        if keep and _KEEPING and database not in _KEPT:
+            _KEPT[database] = keeper  # this turn's hold is handed over to drop_kept()
+        else:
+            _close(database, keeper, release_lock=True, own=database not in _KEPT)
+
+
+def _wait_while(database: str, wait: Callable[[], bool]) -> bool:
+    """Polls for the lock while ``wait()`` holds (for a batch: while its run still has requests to make)."""
+    while wait():
+        if acquire(database, _POLL_S):
+            return True
+    return False
+
+
+_POLL_S = 0.1
+_KEEPING = False
+_KEPT: dict[str, Any] = {}  # database -> its open connection, held past a turn
+
+
+def keep_last_turns() -> None:
+    """Lets a run's ``turn(..., keep=True)`` keep the file until :func:`drop_kept` (a tenant's process)."""
+    global _KEEPING
+    _KEEPING = True
+
+
+def drop_kept() -> None:
+    """Gives up a kept turn: before the run fetches again, and once its run history is written."""
+    for database, keeper in list(_KEPT.items()):
+        del _KEPT[database]
+        _close(database, keeper, release_lock=True, own=True)
+
+
+def _open(database: str) -> Any:
+    try:
+        import duckdb  # noqa: PLC0415
+
+        return duckdb.connect(database)  # dlt's own connect (same settings) then shares this instance
+    except Exception:  # noqa: BLE001 - only a speed-up: dlt's own connection says what is wrong
+        return None
+
+
+def _close(database: str, keeper: Any, release_lock: bool, own: bool) -> None:
+    try:
+        if keeper is not None and own:
+            keeper.close()  # before the lock goes: the file is checkpointed and closed by then
+    finally:
+        if release_lock:
             release(database)
 
 
@@ -212,4 +257,4 @@ def install() -> None:
     Pool.borrow_conn, Pool.return_conn = borrow_conn, return_conn
 
 
-__all__ = ["install", "turn", "database_of", "file_lock", "acquire", "release", "busy", "is_held", "lock_file"]
+__all__ = ["install", "turn", "keep_last_turns", "drop_kept", "database_of", "file_lock", "acquire", "release", "busy", "is_held", "lock_file"]

@@ -306,12 +306,19 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         progress = _child_logging(opts, log_format, quiet)
         from pipelines.lock import pipeline_lock  # noqa: PLC0415
 
+        from pipelines import duckdb_lock  # noqa: PLC0415
+
+        # The run's last load keeps the DuckDB file through its closing queries: one wait in the other
+        # tenants' queue at the end, not one per query (pipelines.duckdb_lock.turn).
+        duckdb_lock.keep_last_turns()
         try:
             with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
                                dataset=opts.dataset):
                 summary = runner.load(opts, progress)
+                duckdb_lock.drop_kept()  # the history's extract and normalize need no turn, its load one
                 recorded = not run_dbt and _finish(summary, opts)
         finally:
+            duckdb_lock.drop_kept()
             progress.close()
         summary.sync_result = None  # the report is the summary; the stats objects stay here
         conn.send(("summary", (summary, recorded)))

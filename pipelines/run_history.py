@@ -92,12 +92,14 @@ def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> 
                            progress=None)
 
 
-def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun], state_dir: str | None = None,
-           pipeline_name: str = "litmos") -> int:
+def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[ResourceRun],
+           state_dir: str | None = None, pipeline_name: str = "litmos") -> int:
     """Append the rows of one run (each run has a new run_id, so there is nothing to merge).
 
     Args:
-        wh: The warehouse to write to.
+        wh: The open warehouse, or its ``(destination, credentials)``: it is then opened for the load
+            step only (extract and normalize need no connection), so each tenant of a parallel run holds
+            the DuckDB file a fraction of a second for its history.
         dataset: The raw dataset holding the table.
         runs: The run's rows.
         state_dir: The data pipeline's state dir, where the history pipeline keeps its own state.
@@ -108,13 +110,26 @@ def record(wh: Warehouse, dataset: str, runs: Iterable[ResourceRun], state_dir: 
     """
     import dlt  # noqa: PLC0415
 
+    from pipelines.destination import dlt_destination  # noqa: PLC0415
     from pipelines.state_hygiene import prune_loaded_packages  # noqa: PLC0415
+    from pipelines.warehouse import open_warehouse  # noqa: PLC0415
 
     rows = [{k: _utc(v) for k, v in asdict(run).items()} for run in runs]
-    if rows:
-        with _pipeline(wh, dataset, state_dir, pipeline_name + PIPELINE_SUFFIX) as pipeline:
-            pipeline.run(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
-            prune_loaded_packages(pipeline)  # else a package a night piles up in its load/loaded/
+    if not rows:
+        return 0
+    destination, credentials = (wh.destination, wh.credentials) if isinstance(wh, Warehouse) else wh
+    with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
+        # Its destination from the credentials gives the file formats; the load goes through the open
+        # connection (DuckDB refuses a second instance of a file with other settings in one process).
+        pipeline = dlt.pipeline(pipeline_name=pipeline_name + PIPELINE_SUFFIX, dataset_name=dataset,
+                                pipelines_dir=path, progress=None,
+                                destination=dlt_destination(destination, credentials, dataset))
+        pipeline.extract(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
+        pipeline.normalize()
+        with nullcontext(wh) if isinstance(wh, Warehouse) else open_warehouse(destination, credentials) as opened:
+            pipeline.load(destination=dlt_destination(
+                destination, opened.connection if destination == "duckdb" else credentials, dataset))
+        prune_loaded_packages(pipeline)  # else a package a night piles up in its load/loaded/
     return len(rows)
 
 

@@ -343,8 +343,8 @@ def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressT
 
 def _record(summary: RunSummary, opts: RunOptions) -> None:
     try:
-        with open_warehouse(opts.destination, opts.credentials) as wh:
-            run_history.record(wh, opts.dataset, summary.resources, opts.state_dir, opts.pipeline_name)
+        run_history.record((opts.destination, opts.credentials), opts.dataset, summary.resources, opts.state_dir,
+                           opts.pipeline_name)
     except Exception as exc:  # noqa: BLE001 - history must not hide the run's own outcome
         reason = describe_error(exc, opts.secrets)
         log.warning("could not write the run history to %s._litmos_sync_runs: %s", opts.dataset, reason)

@@ -115,6 +115,10 @@ class Pools:
                 self._shared.wait(0.2)
         pages.put((item, False))
 
+    def saturated(self) -> bool:
+        """Whether every shared page slot is taken (a window's fetch then waits for the reader)."""
+        return self._shared_pages >= SHARED_PAGES_AHEAD
+
     def close(self, cancel: bool) -> None:
         """Shuts the pools down; with ``cancel`` queued work is dropped (set ``cancelled`` first)."""
         # Fetching pools first: cancelled fetches release the chain tasks waiting on them.

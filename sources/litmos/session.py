@@ -196,6 +196,13 @@ class SyncSession:
             work.details = self.pools.chain.submit(self.details.fetch, futures)
         return work
 
+    def fetching(self) -> bool:
+        """Whether windows submitted so far still have requests to make (not held up by back-pressure)."""
+        if self.pools.saturated():
+            return False
+        return any(not (entry if isinstance(entry, Future) else entry[1]).done()
+                   for futures in self._futures.values() for entry in futures.values())
+
     def resources_for(self, work: BatchWork) -> list[Any]:
         return dlt_resources.batch_resources(self, work)
 
