@@ -10,18 +10,14 @@ import argparse
 import os
 import sys
 import textwrap
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from pipelines import cli_tenants, config
 from pipelines.config import ConfigError
+from pipelines.run_errors import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG,
+                                  fail, sigterm_interrupts)
 from sources.litmos.exceptions import redact
 
-if TYPE_CHECKING:
-    from pipelines.runner import RunSummary
-
-PROG = "litmos-sync"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 DEMO_MIN_SCALE = 200
 LITMOS_REQUESTS_PER_MINUTE = 100  # the vendor's limit per API key
 
@@ -178,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _cmd_run(args, secrets, argv)
         if args.command == "status":
-            return _cmd_status(args)
+            return cli_tenants.cmd_status(args)
         if args.command == "tenants":
             return cli_tenants.cmd_tenants(args)
         if args.command == "demo":
@@ -186,32 +182,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _cmd_report(args)
     except ConfigError as exc:
-        return _fail(str(exc), secrets, EXIT_USAGE)
+        return fail(str(exc), secrets, EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
+        return fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
     except BrokenPipeError:
-        # `litmos-sync status | head`: the reader stopped early and has what it wanted. Like other Unix
-        # tools: no message, exit 141 (128 + SIGPIPE); stdout goes to /dev/null so the exit flush is quiet.
-        _silence_stdout()
+        # `litmos-sync status | head`: like other Unix tools, no message and exit 141 (128 + SIGPIPE);
+        # stdout goes to /dev/null so the exit flush is quiet.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
+            pass
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one-line contract holds for bugs too
-        from pipelines.runner import describe_error  # noqa: PLC0415
+        from pipelines.run_errors import describe_error  # noqa: PLC0415
 
         if os.environ.get("LITMOS_SYNC_DEBUG"):
             import traceback  # noqa: PLC0415
 
             sys.stderr.write(redact(traceback.format_exc(), secrets))
-        return _fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
+        return fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
     return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
 def _command_line(argv: Sequence[str] | None) -> str:
-    """This run's command as the user can type it again (resume hints); options holding a secret are
-    never given on the command line, and anything secret is redacted when printed."""
+    """This run's command as the user can type it again (resume hints; secrets are never options)."""
     import shlex  # noqa: PLC0415
 
-    words = list(sys.argv[1:] if argv is None else argv)
-    return shlex.join([PROG, *words])
+    return shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
 
 
 def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] | None = None) -> int:
@@ -252,7 +249,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
     progress = ProgressTracker(renderer, resources=opts.resources)
     failure: runner.RunFailed | None = None
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
         failure = exc
@@ -260,7 +257,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         progress.close()  # final bars first, so the error stays the last line on the terminal
     if failure is not None:
         code = EXIT_INTERRUPTED if failure.interrupted else EXIT_USAGE if failure.usage else EXIT_FAILED
-        return _fail(str(failure), secrets, code)
+        return fail(str(failure), secrets, code)
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet and not summary.rejects:
@@ -270,17 +267,12 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         from sources.litmos.rejects import EXIT_REJECTS  # noqa: PLC0415
 
         warning = next((n for n in summary.notes if "could not be decoded" in n), "records were quarantined")
-        return _fail(warning, secrets, EXIT_REJECTS)
+        return fail(warning, secrets, EXIT_REJECTS)
     return EXIT_OK
 
 
-def format_run_summary(summary: "RunSummary") -> str:
-    """Human summary of a finished run (stdout).
-
-    The per-resource `span s` is wall time from that resource's first to its last request; resources are
-    read in parallel, so spans overlap and add up to more than the run. The rate-budget wait is summed
-    over the parallel requests, so it too can exceed the run's wall time.
-    """
+def format_run_summary(summary: Any) -> str:
+    """Human summary of a finished run (a RunSummary) for stdout."""
     lines = [f"run {summary.run_id}: {summary.status} -> {summary.destination} "
              f"{summary.credentials_display} dataset {summary.dataset}",
              f"{'resource':<26} {'windows':>9} {'pages':>6} {'requests':>9} {'rows':>9} {'span s':>8}"]
@@ -296,25 +288,6 @@ def format_run_summary(summary: "RunSummary") -> str:
                  f"budget (summed over parallel requests); dbt: {summary.dbt_status}")
     lines.extend(summary.notes)
     return "\n".join(lines)
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415
-
-    from pipelines.status import collect_status, format_status  # noqa: PLC0415
-
-    code = cli_tenants.cmd_status(args)
-    if code is not None:
-        return code
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
-    rows = collect_status(args.destination, config.resolve_credentials(args.destination), args.dataset,
-                          args.state_dir)
-    if args.output_format == "json":
-        print(json.dumps(rows, default=str, indent=2))
-    else:
-        print(format_status(rows))
-    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -338,32 +311,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pipelines.logging_setup import configure_logging  # noqa: PLC0415
     from pipelines.report import write_report  # noqa: PLC0415
 
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
+    credentials = cli_tenants.warehouse_credentials(args)
     log = configure_logging(args.log_format, args.quiet)
-    path = write_report(args.destination, config.resolve_credentials(args.destination), args.output,
-                        dataset=args.dataset, tenant=args.tenant)
+    path = write_report(args.destination, credentials, args.output, dataset=args.dataset, tenant=args.tenant)
     if not args.quiet:
         log.info("report written to %s", path)
     return EXIT_OK
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it."""
-    import signal  # noqa: PLC0415
-    import threading  # noqa: PLC0415
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    on_main = threading.current_thread() is threading.main_thread()  # signals only work there
-    previous = signal.signal(signal.SIGTERM, _raise) if on_main else None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _known_secrets() -> list[str]:
@@ -371,20 +324,6 @@ def _known_secrets() -> list[str]:
     from pipelines.tenants import env_secrets  # noqa: PLC0415
 
     return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"), *env_secrets()) if v]
-
-
-def _silence_stdout() -> None:
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
-        pass
-
-
-def _fail(message: str, secrets: Sequence[str], code: int) -> int:
-    line = " ".join(redact(message, secrets).split())  # exactly one line
-    sys.stderr.write(f"{PROG}: error: {line}\n")
-    sys.stderr.flush()
-    return code
 
 
 def _version() -> str:
