@@ -86,11 +86,8 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
         sim_requests = int(sim.stats().get("requests", 0))
     report = write_report("duckdb", str(db_path), out / "report.html", dataset=DEMO_DATASET)
     with open_warehouse("duckdb", str(db_path), read_only=True) as wh:
-        rows = {}
-        for table in sorted(r.resource for r in summary.resources):
-            if wh.table_exists(DEMO_DATASET, table):
-                rows[table] = int(wh.query(
-                    f"SELECT count(*) AS n FROM {quote_ident(DEMO_DATASET)}.{quote_ident(table)}")[0]["n"])
+        rows = {t: n for t in sorted(r.resource for r in summary.resources)
+                if (n := wh.count_rows(DEMO_DATASET, t)) is not None}
         compliance = {s: 0 for s in STATUSES}
         for row in wh.query(f"SELECT compliance_status AS s, count(*) AS n FROM "
                             f"{quote_ident(DEMO_MARTS)}.fct_compliance GROUP BY 1"):

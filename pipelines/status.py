@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from pipelines import config, run_history
-from pipelines.warehouse import open_warehouse, quote_ident
+from pipelines.warehouse import open_warehouse
 
 log = logging.getLogger("litmos_sync")
 
@@ -37,11 +37,7 @@ def collect_status(destination: str, credentials: str, dataset: str, state_dir: 
     cursors = {k: v for k, v in read_cursor_map(state_dir, pipeline_name).items() if v is not None}
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         latest = run_history.latest_per_resource(wh, dataset)
-        counts: dict[str, int] = {}
-        for name in config.known_resources():
-            if wh.table_exists(dataset, name):
-                counts[name] = int(wh.query(
-                    f"SELECT count(*) AS n FROM {quote_ident(dataset)}.{quote_ident(name)}")[0]["n"])
+        counts = {name: n for name in config.known_resources() if (n := wh.count_rows(dataset, name)) is not None}
     names = [n for n in config.known_resources() if n in cursors or n in latest or n in counts]
     names += sorted((set(cursors) | set(latest)) - set(names))  # anything unexpected still shows
     rows = []
