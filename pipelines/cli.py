@@ -51,11 +51,14 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
                         "on stderr, for schedulers)")
 
 
-def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str) -> None:
+def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str, output_format: bool = False) -> None:
     p.add_argument("--destination", default="duckdb", metavar="{duckdb,postgres}",
                    help="warehouse to use (default duckdb); credentials come from "
                         "DESTINATION__DUCKDB__CREDENTIALS / DESTINATION__POSTGRES__CREDENTIALS")
     p.add_argument("--dataset", default=config.DEFAULT_DATASET, metavar="NAME", help=dataset_help)
+    if output_format:
+        p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
+                       help="text table (default) or one JSON document")
 
 
 def _command(sub: Any, name: str, summary: str, description: str, epilog: str | None = _CONFIG_EPILOG) -> Any:
@@ -103,7 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "(dbt var as_of_date; default today, UTC): rebuilds a missed night's day in place")
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
                                 "<dataset>__<tenant>)")
-    cli_tenants.add_run_options(run)
+    run.add_argument("--tenant", metavar="NAME[,NAME]",
+                     help="run only these configured tenants ([sources.litmos.tenants.<name>]); default with "
+                          "tenants configured: all of them")
+    run.add_argument("--all-tenants", action="store_true",
+                     help="run every configured tenant (the default when tenants are configured)")
+    run.add_argument("--parallel", type=int, default=None, metavar="N",
+                     help="tenants run at once, one process each (default: the number of tenants, at most 4); "
+                          "each has its own API key and rate budget, loads into DuckDB take turns")
     run.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                      help="dlt pipeline state directory, holds the cursors (default ./state)")
     run.add_argument("--no-dbt", action="store_true", help="load only; do not build the dbt marts")
@@ -125,12 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Per resource: the stored cursor (the next run starts there minus the lookback), the "
         "last run's time, status and rows, and the rows now in the raw table. Reads the run "
         "history table and the pipeline state; makes no API request.")
-    _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)")
+    _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)", True)
     status.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                         help="dlt pipeline state directory with the cursors (default ./state)")
-    status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
-                        help="text table (default) or one JSON document")
-    cli_tenants.add_status_option(status)
+    status.add_argument("--tenant", metavar="NAME[,NAME]",
+                        help="only these tenants (default: every configured tenant, or the single org)")
 
     demo = _command(
         sub, "demo", "run everything against a built-in simulated Litmos org and write a report",
@@ -158,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tenant", default=None, metavar="NAME",
                         help="only this tenant's figures (default: every tenant in the marts, labelled)")
     _add_output_options(report)
-    cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
+    tenants = _command(sub, "tenants", "list the configured tenants (Litmos orgs) with their last run",
+                       "One line per tenant: its raw dataset, base URL and its last run's time, status and rows "
+                       "(from <dataset>._litmos_sync_runs). Never shows an API key; makes no API request.")
+    _add_warehouse_options(tenants, "base raw dataset; a tenant's is <dataset>__<tenant> (default litmos_raw)", True)
     return parser
 
 

@@ -15,34 +15,6 @@ from pipelines.config import ConfigError
 from pipelines.run_errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, sigterm_interrupts
 
 
-def add_run_options(run: argparse.ArgumentParser) -> None:
-    """`--tenant`, `--all-tenants`, `--parallel` of `litmos-sync run`."""
-    run.add_argument("--tenant", metavar="NAME[,NAME]",
-                     help="run only these configured tenants ([sources.litmos.tenants.<name>]); default with "
-                          "tenants configured: all of them")
-    run.add_argument("--all-tenants", action="store_true",
-                     help="run every configured tenant (the default when tenants are configured)")
-    run.add_argument("--parallel", type=int, default=None, metavar="N",
-                     help="tenants run at once, one process each (default: the number of tenants, at most 4); "
-                          "each has its own API key and rate budget, loads into DuckDB take turns")
-
-
-def add_status_option(status: argparse.ArgumentParser) -> None:
-    """`--tenant` of `litmos-sync status`."""
-    status.add_argument("--tenant", metavar="NAME[,NAME]",
-                        help="only these tenants (default: every configured tenant, or the single org)")
-
-
-def add_tenants_command(sub: Any, command: Any, add_warehouse_options: Any) -> None:
-    """The `litmos-sync tenants` command."""
-    p = command(sub, "tenants", "list the configured tenants (Litmos orgs) with their last run",
-                "One line per tenant: its raw dataset, base URL and its last run's time, status and rows "
-                "(from <dataset>._litmos_sync_runs). Never shows an API key; makes no API request.")
-    add_warehouse_options(p, "base raw dataset; a tenant's is <dataset>__<tenant> (default litmos_raw)")
-    p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
-                   help="text table (default) or one JSON document")
-
-
 def warehouse_credentials(args: argparse.Namespace) -> str:
     """Checks `--destination` and `--dataset`; returns the destination's credentials."""
     config.validate_destination(args.destination)

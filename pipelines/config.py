@@ -171,9 +171,7 @@ def resolve_api_settings(api_key: str | None = None, base_url: str | None = None
     if not re.match(r"^https?://[^/\s]+", url):
         raise ConfigError(f"base URL {url!r} is not a URL; set SOURCES__LITMOS__BASE_URL to e.g. "
                           f"{REGION_BASE_URLS['eu']} (or us/eu/au)")
-    source = str(source_name or given.get("source") or DEFAULT_SOURCE_NAME).strip()
-    if len(source) > 50:
-        raise ConfigError(f"SOURCES__LITMOS__SOURCE is {len(source)} characters; Litmos allows at most 50")
+    source = str(source_name or given.get("source") or DEFAULT_SOURCE_NAME).strip()  # length: the source checks
     return ApiSettings(base_url=url.rstrip("/"), source_name=source, api_key=str(key))
 
 

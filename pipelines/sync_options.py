@@ -1,7 +1,5 @@
-"""The options of one sync: what the caller passed, else ``sources.litmos.*`` injected by dlt, validated once.
-
-The source's own (``litmos_options``) plus the history walk's ``history_start`` and ``resync``.
-"""
+"""The options of one sync, validated once: the caller's, else ``sources.litmos.*`` injected by dlt; the
+source's own (``litmos_options``) plus the history walk's ``history_start`` and ``resync``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
