@@ -24,22 +24,16 @@ class ResourceProgress(ResourceStats):
     resource: str = ""
     status: str = "pending"
     rate_wait_s: float = 0.0
-    error: str | None = None
 
 
 class ProgressTracker:
-    """The `on_event` callable: counts `sources.litmos.events` per resource and tells a `Renderer`.
-
-    Args:
-        renderer: A :class:`Renderer`, or None.
-        resources: Resource names known up front (so bars appear in a stable order).
-    """
+    """The `on_event` callable: counts `sources.litmos.events` per resource and tells a `Renderer` (or
+    None); `resources` known up front keep the bars in a stable order."""
 
     def __init__(self, renderer: Any = None, resources: list[str] | None = None) -> None:
         self.renderer = renderer
         self.resources: dict[str, ResourceProgress] = {r: ResourceProgress(resource=r) for r in resources or []}
         self.rate_wait_s = 0.0
-        self.events = 0
         self._lock = threading.Lock()  # cheap insurance: events may come from worker threads
 
     def __call__(self, event: Any) -> None:
@@ -49,7 +43,6 @@ class ProgressTracker:
             fields_, name = asdict(event), type(event).__name__
         resource = fields_.get("resource")
         with self._lock:
-            self.events += 1
             state = None
             # "_probe" and other underscore labels are the sync's own housekeeping calls, not tables.
             if isinstance(resource, str) and resource and not resource.startswith("_"):
@@ -88,7 +81,6 @@ class ProgressTracker:
             self.rate_wait_s += seconds
         elif "error" in name.lower() or "fail" in name.lower():
             state.status = "failed"
-            state.error = str(fields_.get("error") or fields_.get("message") or name)
 
     def close(self) -> None:
         """Tells the renderer the run is over (final redraw)."""
