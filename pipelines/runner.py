@@ -63,10 +63,10 @@ class RunOptions:
     resources: list[str] | None
     start_date: dt.date | None
     end_date: dt.date | None
-    state_dir: str
     api: config.ApiSettings
     requests_per_minute: int
-    run_dbt: bool
+    state_dir: str = config.DEFAULT_STATE_DIR
+    run_dbt: bool = True
     lookback_days: int = 1
     response_format: str = "xml"
     auth_in_query: bool = False
@@ -89,16 +89,17 @@ class RunOptions:
 
 def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
             resources: str | list[str] | None = None, start_date: str | dt.date | None = None,
-            end_date: str | dt.date | None = None, state_dir: str = config.DEFAULT_STATE_DIR,
-            run_dbt: bool = True, credentials: str | None = None, api_key: str | None = None,
+            end_date: str | dt.date | None = None, credentials: str | None = None, api_key: str | None = None,
             base_url: str | None = None, source_name: str | None = None,
             requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
-            response_format: str = "xml", auth_in_query: bool = False,
-            pipeline_name: str = "litmos", dbt_quiet: bool = False,
             collection_refresh_days: int | None = None, history_start: str | None = None,
             resync: str | list[str] | None = None, command: str | None = None,
-            as_of_date: str | dt.date | None = None) -> RunOptions:
-    """Validates every input and resolves config; raises `ConfigError` with a one-line fix on bad input."""
+            as_of_date: str | dt.date | None = None, **options: Any) -> RunOptions:
+    """Validates every input and resolves config; raises `ConfigError` with a one-line fix on bad input.
+
+    `options` are further `RunOptions` fields, taken as given (state_dir, run_dbt, response_format,
+    auth_in_query, pipeline_name, dbt_quiet).
+    """
     config.validate_destination(destination)
     config.validate_dataset(dataset)
     names = config.parse_resources(resources)
@@ -124,16 +125,14 @@ def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASE
                           "or a number of days, e.g. 7")
     api = config.resolve_api_settings(api_key, base_url, source_name)
     config.check_source_settings(api, history_start=history_start, collection_refresh_days=collection_refresh_days,
-                                 response_format=response_format)
-    creds = credentials or config.resolve_credentials(destination)
-    return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
-                      start_date=start, end_date=end, state_dir=state_dir, api=api,
-                      requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
-                      lookback_days=lookback_days, response_format=response_format,
-                      auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet,
+                                 response_format=options.get("response_format", "xml"))
+    return RunOptions(destination=destination, credentials=credentials or config.resolve_credentials(destination),
+                      dataset=dataset, resources=names, start_date=start, end_date=end, api=api,
+                      requests_per_minute=int(requests_per_minute), lookback_days=lookback_days,
                       collection_refresh_days=collection_refresh_days,
                       history_start=history_start.strip() if isinstance(history_start, str) and history_start.strip()
-                      else None, resync=resync_names, command=command or "litmos-sync run", as_of_date=as_of)
+                      else None, resync=resync_names, command=command or "litmos-sync run", as_of_date=as_of,
+                      **options)
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
