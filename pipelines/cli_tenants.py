@@ -105,24 +105,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipelines import tenants  # noqa: PLC0415
     from pipelines.status import collect_status, format_status  # noqa: PLC0415
 
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
+    credentials = warehouse_credentials(args)
     if not tenants.configured_names() and args.tenant is None:
-        rows = collect_status(args.destination, warehouse_credentials(args), args.dataset, args.state_dir)
-        print(json.dumps(rows, default=str, indent=2) if args.output_format == "json" else format_status(rows))
-        return EXIT_OK
-    configured = tenants.load_tenants(require_keys=False)
-    chosen = tenants.select(configured, args.tenant, args.dataset)
-    credentials = config.resolve_credentials(args.destination)
-    found = [(t, collect_status(args.destination, credentials, t.dataset(args.dataset), args.state_dir,
-                                t.pipeline_name)) for t in chosen]
-    if args.output_format == "json":
-        print(json.dumps([{"tenant": t.name, "dataset": t.dataset(args.dataset), **row} for t, rows in found
-                          for row in rows], default=str, indent=2))
-    else:
-        print("\n\n".join(f"tenant {t.name} (dataset {t.dataset(args.dataset)})\n{format_status(rows)}"
-                          for t, rows in found))
-    return EXIT_OK
+        rows = collect_status(args.destination, credentials, args.dataset, args.state_dir)
+        return _print(args, rows, lambda: format_status(rows))
+    chosen = tenants.select(tenants.load_tenants(require_keys=False), args.tenant, args.dataset)
+    found = [(t.name, t.dataset(args.dataset), collect_status(args.destination, credentials, t.dataset(args.dataset),
+                                                              args.state_dir, t.pipeline_name)) for t in chosen]
+    return _print(args, [{"tenant": name, "dataset": dataset, **row} for name, dataset, rows in found for row in rows],
+                  lambda: "\n\n".join(f"tenant {name} (dataset {dataset})\n{format_status(rows)}"
+                                       for name, dataset, rows in found))
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
@@ -132,11 +124,12 @@ def cmd_tenants(args: argparse.Namespace) -> int:
     credentials = warehouse_credentials(args)
     configured = tenants.select(tenants.load_tenants(require_keys=False), None, args.dataset)
     rows = [{"tenant": t.name, "dataset": t.dataset(args.dataset), "base_url": t.base_url, "source": t.source,
-             "pipeline": t.pipeline_name, "api_key_set": bool(t.api_key), **_last_run(args.destination, credentials, t.dataset(args.dataset))}
-            for t in configured]
-    if args.output_format == "json":
-        print(json.dumps(rows, default=str, indent=2))
-        return EXIT_OK
+             "pipeline": t.pipeline_name, "api_key_set": bool(t.api_key),
+             **_last_run(args.destination, credentials, t.dataset(args.dataset))} for t in configured]
+    return _print(args, rows, lambda: _tenants_table(rows))
+
+
+def _tenants_table(rows: list[dict[str, Any]]) -> str:
     from pipelines.status import _fmt_int, _fmt_ts  # noqa: PLC0415
 
     width = max(len("tenant"), *(len(r["tenant"]) for r in rows))
@@ -148,7 +141,12 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                      + ("" if r["api_key_set"] else "  (no api_key)"))
         if r["last_status"] == "failed" and r["last_error"]:
             lines.append(f"  error: {r['last_error']}")
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _print(args: argparse.Namespace, doc: Any, text: Any) -> int:
+    """Prints `doc` as JSON (`--format json`) or `text()`; returns EXIT_OK."""
+    print(json.dumps(doc, default=str, indent=2) if args.output_format == "json" else text())
     return EXIT_OK
 
 

@@ -13,21 +13,17 @@ from typing import Any, Mapping, Sequence
 
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE  # noqa: F401 - the CLI's default
 from sources.litmos.exceptions import LitmosConfigError
-from sources.litmos.settings import ENDPOINTS
+from sources.litmos.settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS
 
 DESTINATIONS = ("duckdb", "postgres")
 DEFAULT_DATASET = "litmos_raw"
 DEFAULT_STATE_DIR = "state"
-DEFAULT_SOURCE_NAME = "litmos-sync"
 DEFAULT_TENANT = "default"  # the tenant of a single-org setup (SOURCES__LITMOS__API_KEY, dataset litmos_raw)
 ConfigError = LitmosConfigError  # one error root for the CLI and the sync
 
-#: Regional API hosts (from the vendor's help pages); any other URL works too.
-REGION_BASE_URLS = {
-    "us": "https://api.litmos.com/v1.svc",
-    "eu": "https://api.litmoseu.com/v1.svc",
-    "au": "https://api.litmos.com.au/v1.svc",
-}
+# Regional API hosts (from the vendor's help pages); any other URL works too.
+REGION_BASE_URLS = {"us": DEFAULT_BASE_URL, "eu": "https://api.litmoseu.com/v1.svc",
+                    "au": "https://api.litmos.com.au/v1.svc"}
 
 _DATASET_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 

@@ -37,10 +37,8 @@ class RunSummary:
     requests_total: int = 0
     retries_total: int = 0
     rate_wait_seconds: float = 0.0
-    server_now: dt.datetime | None = None
     dbt_status: str = "skipped"
     error: str | None = None
-    sync_result: Any = None
     notes: list[str] = field(default_factory=list)  # one-line warnings of the sync (e.g. partial history)
     rejects: int = 0  # records quarantined in _litmos_rejects: the run loaded the rest and exits 3
     tenant: str = config.DEFAULT_TENANT
@@ -184,17 +182,11 @@ def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> Run
     try:
         from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
 
-        result = sync(
-            destination=opts.destination, credentials=opts.credentials, dataset=opts.dataset,
-            resources=opts.resources, start_date=opts.start_date, end_date=opts.end_date,
-            lookback_days=opts.lookback_days, state_dir=opts.state_dir, pipeline_name=opts.pipeline_name,
-            api_key=opts.api.api_key, base_url=opts.api.base_url, source_name=opts.api.source_name,
-            response_format=opts.response_format, auth_in_query=opts.auth_in_query,
-            requests_per_minute=opts.requests_per_minute, on_event=relay,
-            collection_refresh_days=opts.collection_refresh_days,
-            history_start=opts.history_start, resync=opts.resync,
-        )
-        summary.sync_result = result
+        result = sync(**{k: getattr(opts, k) for k in (
+            "destination", "credentials", "dataset", "resources", "start_date", "end_date", "lookback_days",
+            "state_dir", "pipeline_name", "response_format", "auth_in_query", "requests_per_minute",
+            "collection_refresh_days", "history_start", "resync")}, on_event=relay, api_key=opts.api.api_key,
+            base_url=opts.api.base_url, source_name=opts.api.source_name)
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc
@@ -282,17 +274,16 @@ def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressT
     common = {"start_date": opts.start_date, "end_date": opts.end_date, "destination": opts.destination}
     if result is not None:
         summary.requests_total, summary.retries_total = result.requests_total, result.retries_total
-        summary.rate_wait_seconds, summary.server_now = result.rate_wait_seconds, result.server_now
+        summary.rate_wait_seconds, summary.rejects = result.rate_wait_seconds, result.rejects
         summary.notes = [n for n in [result.history, *result.notes] if n]
-        summary.rejects = result.rejects
         summary.resources = [run_history.from_stats(
             summary.run_id, name, "skipped" if stats.skipped else "success", stats, started_at=result.started_at,
             finished_at=result.finished_at, **common) for name, stats in result.resources.items()]
         return
     states = tracker.resources
     names = list(states) or list(opts.resources or config.known_resources())
-    summary.requests_total = sum(s.requests for s in states.values())
-    summary.retries_total = sum(s.retries for s in states.values())
+    summary.requests_total, summary.retries_total = (sum(s.requests for s in states.values()),
+                                                     sum(s.retries for s in states.values()))
     summary.rate_wait_seconds = tracker.rate_wait_s
     any_started = any(s.status != "pending" for s in states.values())
     from pipelines.state_hygiene import rows_committed_since  # noqa: PLC0415
