@@ -50,14 +50,12 @@ def read_holder(path: str) -> dict[str, Any]:
     for _ in range(5):  # the holder writes right after taking the lock: give it a moment
         try:
             with open(path, encoding="utf-8") as fh:
-                data = json.loads(fh.read().strip() or "null")
-            if data is not None:
-                return data if isinstance(data, dict) else {}
+                data = json.loads(fh.read())
+            return data if isinstance(data, dict) else {}
         except OSError:
             return {}
-        except ValueError:
-            pass
-        time.sleep(0.05)
+        except ValueError:  # empty or half written
+            time.sleep(0.05)
     return {}
 
 
