@@ -86,29 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
         "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes.",
         epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 3 loaded but records quarantined in "
                "<dataset>._litmos_rejects, 130 interrupted")
-    run.add_argument("--resources", metavar="a,b",
-                     help="comma-separated resources (raw tables) to load, default all; e.g. "
-                          "users,course_results. `litmos-sync run --resources help` lists them")
-    run.add_argument("--start-date", metavar="YYYY-MM-DD",
-                     help="first day to load for resources without a cursor yet (default: the org's whole "
-                          "history); a later start leaves out older rows, is remembered, and the run says what "
-                          "it left out")
-    run.add_argument("--history-start", metavar="YYYY-MM-DD|auto",
-                     help="where the org's history begins: the first sync (and the completion of a warehouse "
-                          "loaded with the old one-year default) walks back to it; auto (default) discovers it "
-                          "from the oldest record (SOURCES__LITMOS__HISTORY_START)")
-    run.add_argument("--resync", metavar="TABLE[,TABLE]|all",
-                     help="re-read these tables' whole history and replace them, together with their cursors, "
-                          "once the new copy is complete (the old rows stay until then)")
-    run.add_argument("--end-date", metavar="YYYY-MM-DD",
-                     help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
-    run.add_argument("--as-of-date", metavar="YYYY-MM-DD", help="day the marts evaluate and the history snapshots "
-                     "(dbt var as_of_date; default today, UTC): rebuilds a missed night's day in place")
+    for flag, metavar, text in (
+        ("--resources", "a,b", "comma-separated resources (raw tables) to load, default all; e.g. "
+                               "users,course_results. `litmos-sync run --resources help` lists them"),
+        ("--start-date", "YYYY-MM-DD", "first day to load for resources without a cursor yet (default: the org's "
+                                       "whole history); a later start leaves out older rows, is remembered, and "
+                                       "the run says what it left out"),
+        ("--history-start", "YYYY-MM-DD|auto", "where the org's history begins: the first sync (and the completion "
+                                               "of a warehouse loaded with the old one-year default) walks back to "
+                                               "it; auto (default) discovers it from the oldest record "
+                                               "(SOURCES__LITMOS__HISTORY_START)"),
+        ("--resync", "TABLE[,TABLE]|all", "re-read these tables' whole history and replace them, together with "
+                                          "their cursors, once the new copy is complete (the old rows stay until "
+                                          "then)"),
+        ("--end-date", "YYYY-MM-DD", "last day (inclusive) of a bounded backfill; does not move the nightly "
+                                     "cursors"),
+        ("--as-of-date", "YYYY-MM-DD", "day the marts evaluate and the history snapshots (dbt var as_of_date; "
+                                       "default today, UTC): rebuilds a missed night's day in place"),
+        ("--tenant", "NAME[,NAME]", "run only these configured tenants ([sources.litmos.tenants.<name>]); "
+                                    "default with tenants configured: all of them"),
+    ):
+        run.add_argument(flag, metavar=metavar, help=text)
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
                                 "<dataset>__<tenant>)")
-    run.add_argument("--tenant", metavar="NAME[,NAME]",
-                     help="run only these configured tenants ([sources.litmos.tenants.<name>]); default with "
-                          "tenants configured: all of them")
     run.add_argument("--all-tenants", action="store_true",
                      help="run every configured tenant (the default when tenants are configured)")
     run.add_argument("--parallel", type=int, default=None, metavar="N",
