@@ -185,14 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, secrets, argv)
-        if args.command == "status":
-            return cli_tenants.cmd_status(args)
-        if args.command == "tenants":
-            return cli_tenants.cmd_tenants(args)
-        if args.command == "demo":
-            return _cmd_demo(args)
-        if args.command == "report":
-            return _cmd_report(args)
+        commands = {"status": cli_tenants.cmd_status, "tenants": cli_tenants.cmd_tenants, "demo": _cmd_demo,
+                    "report": _cmd_report}
+        return commands[args.command](args)
     except ConfigError as exc:
         return fail(str(exc), secrets, EXIT_USAGE)
     except KeyboardInterrupt:
@@ -213,7 +208,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             sys.stderr.write(redact(traceback.format_exc(), secrets))
         return fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
-    return EXIT_USAGE  # pragma: no cover - argparse requires a command
 
 
 def _command_line(argv: Sequence[str] | None) -> str:
@@ -232,16 +226,12 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         print("\n".join(config.known_resources()))
         return EXIT_OK
     # Validate everything before the first request (and before dlt is even imported).
-    common = dict(
-        destination=args.destination, resources=args.resources,
-        start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
-        run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
-        collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
-        history_start=args.history_start, resync=args.resync, command=_command_line(argv),
-        as_of_date=args.as_of_date,
-        # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
-        dbt_quiet=args.quiet or args.log_format == "json",
-    )
+    common = {k: getattr(args, k) for k in (
+        "destination", "resources", "start_date", "end_date", "state_dir", "requests_per_minute",
+        "collection_refresh_days", "lookback_days", "history_start", "resync", "as_of_date")}
+    # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
+    common.update(run_dbt=not args.no_dbt, command=_command_line(argv),
+                  dbt_quiet=args.quiet or args.log_format == "json")
     runs = cli_tenants.plan_runs(args, common)  # None: no tenants configured, the single org as before
     if runs is not None and len(runs) > 1:
         secrets = list(dict.fromkeys(secrets + [s for o in runs for s in o.secrets]))

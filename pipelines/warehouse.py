@@ -130,8 +130,8 @@ def describe_duckdb_error(exc: BaseException, path: str) -> str:
         holder = f"another process (PID {match.group(1)})" if match else "another process"
         return (f"DuckDB file '{path}' is locked by {holder}; DuckDB allows one writer: wait for that run to "
                 "finish or close the program holding the file (a BI tool, a notebook), then rerun")
-    return _directory_problem(path) or (f"cannot open DuckDB file '{path}' ({text.removeprefix('IO Error: ')}); check the file, or set "
-            "DESTINATION__DUCKDB__CREDENTIALS to another path")
+    return _directory_problem(path) or (f"cannot open DuckDB file '{path}' ({text.removeprefix('IO Error: ')}); "
+                                        "check the file, or set DESTINATION__DUCKDB__CREDENTIALS to another path")
 
 
 def describe_postgres_error(exc: BaseException, dsn: str) -> str:
