@@ -21,7 +21,7 @@ def duckdb_path(credentials: Any) -> str:
     """The DuckDB file of a path, a ``duckdb:///path`` URL or dlt's DuckDbCredentials, as given."""
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415 - dlt is slow
 
-    if isinstance(credentials, DuckDbCredentials) or hasattr(credentials, "database"):
+    if hasattr(credentials, "database"):  # dlt's DuckDbCredentials
         return str(credentials.database or "")
     text = str(credentials or "")
     return str(DuckDbCredentials(text).database or "") if text else ""
