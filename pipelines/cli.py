@@ -10,18 +10,14 @@ import argparse
 import os
 import sys
 import textwrap
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import Any, Sequence
 
 from pipelines import cli_tenants, config
 from pipelines.config import ConfigError
+from pipelines.run_errors import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG,
+                                  fail, sigterm_interrupts)
 from sources.litmos.exceptions import redact
 
-if TYPE_CHECKING:
-    from pipelines.runner import RunSummary
-
-PROG = "litmos-sync"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 DEMO_MIN_SCALE = 200
 LITMOS_REQUESTS_PER_MINUTE = 100  # the vendor's limit per API key
 
@@ -55,11 +51,14 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
                         "on stderr, for schedulers)")
 
 
-def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str) -> None:
+def _add_warehouse_options(p: argparse.ArgumentParser, dataset_help: str, output_format: bool = False) -> None:
     p.add_argument("--destination", default="duckdb", metavar="{duckdb,postgres}",
                    help="warehouse to use (default duckdb); credentials come from "
                         "DESTINATION__DUCKDB__CREDENTIALS / DESTINATION__POSTGRES__CREDENTIALS")
     p.add_argument("--dataset", default=config.DEFAULT_DATASET, metavar="NAME", help=dataset_help)
+    if output_format:
+        p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
+                       help="text table (default) or one JSON document")
 
 
 def _command(sub: Any, name: str, summary: str, description: str, epilog: str | None = _CONFIG_EPILOG) -> Any:
@@ -87,27 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
         "in <dataset>._litmos_sync_runs. Safe to rerun: an interrupted backfill resumes.",
         epilog=_CONFIG_EPILOG + "\n\nexit status: 0 ok, 1 run failed, 2 bad input/config, 3 loaded but records quarantined in "
                "<dataset>._litmos_rejects, 130 interrupted")
-    run.add_argument("--resources", metavar="a,b",
-                     help="comma-separated resources (raw tables) to load, default all; e.g. "
-                          "users,course_results. `litmos-sync run --resources help` lists them")
-    run.add_argument("--start-date", metavar="YYYY-MM-DD",
-                     help="first day to load for resources without a cursor yet (default: the org's whole "
-                          "history); a later start leaves out older rows, is remembered, and the run says what "
-                          "it left out")
-    run.add_argument("--history-start", metavar="YYYY-MM-DD|auto",
-                     help="where the org's history begins: the first sync (and the completion of a warehouse "
-                          "loaded with the old one-year default) walks back to it; auto (default) discovers it "
-                          "from the oldest record (SOURCES__LITMOS__HISTORY_START)")
-    run.add_argument("--resync", metavar="TABLE[,TABLE]|all",
-                     help="re-read these tables' whole history and replace them, together with their cursors, "
-                          "once the new copy is complete (the old rows stay until then)")
-    run.add_argument("--end-date", metavar="YYYY-MM-DD",
-                     help="last day (inclusive) of a bounded backfill; does not move the nightly cursors")
-    run.add_argument("--as-of-date", metavar="YYYY-MM-DD", help="day the marts evaluate and the history snapshots "
-                     "(dbt var as_of_date; default today, UTC): rebuilds a missed night's day in place")
+    for flag, metavar, text in (
+        ("--resources", "a,b", "comma-separated resources (raw tables) to load, default all; e.g. "
+                               "users,course_results. `litmos-sync run --resources help` lists them"),
+        ("--start-date", "YYYY-MM-DD", "first day to load for resources without a cursor yet (default: the org's "
+                                       "whole history); a later start leaves out older rows, is remembered, and "
+                                       "the run says what it left out"),
+        ("--history-start", "YYYY-MM-DD|auto", "where the org's history begins: the first sync (and the completion "
+                                               "of a warehouse loaded with the old one-year default) walks back to "
+                                               "it; auto (default) discovers it from the oldest record "
+                                               "(SOURCES__LITMOS__HISTORY_START)"),
+        ("--resync", "TABLE[,TABLE]|all", "re-read these tables' whole history and replace them, together with "
+                                          "their cursors, once the new copy is complete (the old rows stay until "
+                                          "then)"),
+        ("--end-date", "YYYY-MM-DD", "last day (inclusive) of a bounded backfill; does not move the nightly "
+                                     "cursors"),
+        ("--as-of-date", "YYYY-MM-DD", "day the marts evaluate and the history snapshots (dbt var as_of_date; "
+                                       "default today, UTC): rebuilds a missed night's day in place"),
+        ("--tenant", "NAME[,NAME]", "run only these configured tenants ([sources.litmos.tenants.<name>]); "
+                                    "default with tenants configured: all of them"),
+    ):
+        run.add_argument(flag, metavar=metavar, help=text)
     _add_warehouse_options(run, "raw dataset (schema) to load into (default litmos_raw; a tenant's is "
                                 "<dataset>__<tenant>)")
-    cli_tenants.add_run_options(run)
+    run.add_argument("--all-tenants", action="store_true",
+                     help="run every configured tenant (the default when tenants are configured)")
+    run.add_argument("--parallel", type=int, default=None, metavar="N",
+                     help="tenants run at once, one process each (default: the number of tenants, at most 4); "
+                          "each has its own API key and rate budget, loads into DuckDB take turns")
     run.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                      help="dlt pipeline state directory, holds the cursors (default ./state)")
     run.add_argument("--no-dbt", action="store_true", help="load only; do not build the dbt marts")
@@ -129,12 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Per resource: the stored cursor (the next run starts there minus the lookback), the "
         "last run's time, status and rows, and the rows now in the raw table. Reads the run "
         "history table and the pipeline state; makes no API request.")
-    _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)")
+    _add_warehouse_options(status, "raw dataset (schema) holding the run history (default litmos_raw)", True)
     status.add_argument("--state-dir", default=config.DEFAULT_STATE_DIR, metavar="DIR",
                         help="dlt pipeline state directory with the cursors (default ./state)")
-    status.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
-                        help="text table (default) or one JSON document")
-    cli_tenants.add_status_option(status)
+    status.add_argument("--tenant", metavar="NAME[,NAME]",
+                        help="only these tenants (default: every configured tenant, or the single org)")
 
     demo = _command(
         sub, "demo", "run everything against a built-in simulated Litmos org and write a report",
@@ -162,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--tenant", default=None, metavar="NAME",
                         help="only this tenant's figures (default: every tenant in the marts, labelled)")
     _add_output_options(report)
-    cli_tenants.add_tenants_command(sub, _command, _add_warehouse_options)
+    tenants = _command(sub, "tenants", "list the configured tenants (Litmos orgs) with their last run",
+                       "One line per tenant: its raw dataset, base URL and its last run's time, status and rows "
+                       "(from <dataset>._litmos_sync_runs). Never shows an API key; makes no API request.")
+    _add_warehouse_options(tenants, "base raw dataset; a tenant's is <dataset>__<tenant> (default litmos_raw)", True)
     return parser
 
 
@@ -177,41 +185,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, secrets, argv)
-        if args.command == "status":
-            return _cmd_status(args)
-        if args.command == "tenants":
-            return cli_tenants.cmd_tenants(args)
-        if args.command == "demo":
-            return _cmd_demo(args)
-        if args.command == "report":
-            return _cmd_report(args)
+        commands = {"status": cli_tenants.cmd_status, "tenants": cli_tenants.cmd_tenants, "demo": _cmd_demo,
+                    "report": _cmd_report}
+        return commands[args.command](args)
     except ConfigError as exc:
-        return _fail(str(exc), secrets, EXIT_USAGE)
+        return fail(str(exc), secrets, EXIT_USAGE)
     except KeyboardInterrupt:
-        return _fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
+        return fail("interrupted; rerun the same command to resume", secrets, EXIT_INTERRUPTED)
     except BrokenPipeError:
-        # `litmos-sync status | head`: the reader stopped early and has what it wanted. Like other Unix
-        # tools: no message, exit 141 (128 + SIGPIPE); stdout goes to /dev/null so the exit flush is quiet.
-        _silence_stdout()
+        # `litmos-sync status | head`: like other Unix tools, no message and exit 141 (128 + SIGPIPE);
+        # stdout goes to /dev/null so the exit flush is quiet.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
+            pass
         return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one-line contract holds for bugs too
-        from pipelines.runner import describe_error  # noqa: PLC0415
+        from pipelines.run_errors import describe_error  # noqa: PLC0415
 
         if os.environ.get("LITMOS_SYNC_DEBUG"):
             import traceback  # noqa: PLC0415
 
             sys.stderr.write(redact(traceback.format_exc(), secrets))
-        return _fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
-    return EXIT_USAGE  # pragma: no cover - argparse requires a command
+        return fail(describe_error(exc, secrets), secrets, EXIT_FAILED)
 
 
 def _command_line(argv: Sequence[str] | None) -> str:
-    """This run's command as the user can type it again (resume hints); options holding a secret are
-    never given on the command line, and anything secret is redacted when printed."""
+    """This run's command as the user can type it again (resume hints; secrets are never options)."""
     import shlex  # noqa: PLC0415
 
-    words = list(sys.argv[1:] if argv is None else argv)
-    return shlex.join([PROG, *words])
+    return shlex.join([PROG, *(sys.argv[1:] if argv is None else argv)])
 
 
 def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] | None = None) -> int:
@@ -223,16 +226,12 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         print("\n".join(config.known_resources()))
         return EXIT_OK
     # Validate everything before the first request (and before dlt is even imported).
-    common = dict(
-        destination=args.destination, resources=args.resources,
-        start_date=args.start_date, end_date=args.end_date, state_dir=args.state_dir,
-        run_dbt=not args.no_dbt, requests_per_minute=args.requests_per_minute,
-        collection_refresh_days=args.collection_refresh_days, lookback_days=args.lookback_days,
-        history_start=args.history_start, resync=args.resync, command=_command_line(argv),
-        as_of_date=args.as_of_date,
-        # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
-        dbt_quiet=args.quiet or args.log_format == "json",
-    )
+    common = {k: getattr(args, k) for k in (
+        "destination", "resources", "start_date", "end_date", "state_dir", "requests_per_minute",
+        "collection_refresh_days", "lookback_days", "history_start", "resync", "as_of_date")}
+    # dbt prints its own log to stdout: keep it for people at a terminal, not for cron or JSON logs.
+    common.update(run_dbt=not args.no_dbt, command=_command_line(argv),
+                  dbt_quiet=args.quiet or args.log_format == "json")
     runs = cli_tenants.plan_runs(args, common)  # None: no tenants configured, the single org as before
     if runs is not None and len(runs) > 1:
         secrets = list(dict.fromkeys(secrets + [s for o in runs for s in o.secrets]))
@@ -252,7 +251,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
     progress = ProgressTracker(renderer, resources=opts.resources)
     failure: runner.RunFailed | None = None
     try:
-        with _sigterm_interrupts():
+        with sigterm_interrupts():
             summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
         failure = exc
@@ -260,7 +259,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         progress.close()  # final bars first, so the error stays the last line on the terminal
     if failure is not None:
         code = EXIT_INTERRUPTED if failure.interrupted else EXIT_USAGE if failure.usage else EXIT_FAILED
-        return _fail(str(failure), secrets, code)
+        return fail(str(failure), secrets, code)
     if not args.quiet and args.log_format == "text":
         print(format_run_summary(summary))
     elif not args.quiet and not summary.rejects:
@@ -270,17 +269,12 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
         from sources.litmos.rejects import EXIT_REJECTS  # noqa: PLC0415
 
         warning = next((n for n in summary.notes if "could not be decoded" in n), "records were quarantined")
-        return _fail(warning, secrets, EXIT_REJECTS)
+        return fail(warning, secrets, EXIT_REJECTS)
     return EXIT_OK
 
 
-def format_run_summary(summary: "RunSummary") -> str:
-    """Human summary of a finished run (stdout).
-
-    The per-resource `span s` is wall time from that resource's first to its last request; resources are
-    read in parallel, so spans overlap and add up to more than the run. The rate-budget wait is summed
-    over the parallel requests, so it too can exceed the run's wall time.
-    """
+def format_run_summary(summary: Any) -> str:
+    """Human summary of a finished run (a RunSummary) for stdout."""
     lines = [f"run {summary.run_id}: {summary.status} -> {summary.destination} "
              f"{summary.credentials_display} dataset {summary.dataset}",
              f"{'resource':<26} {'windows':>9} {'pages':>6} {'requests':>9} {'rows':>9} {'span s':>8}"]
@@ -296,25 +290,6 @@ def format_run_summary(summary: "RunSummary") -> str:
                  f"budget (summed over parallel requests); dbt: {summary.dbt_status}")
     lines.extend(summary.notes)
     return "\n".join(lines)
-
-
-def _cmd_status(args: argparse.Namespace) -> int:
-    import json  # noqa: PLC0415
-
-    from pipelines.status import collect_status, format_status  # noqa: PLC0415
-
-    code = cli_tenants.cmd_status(args)
-    if code is not None:
-        return code
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
-    rows = collect_status(args.destination, config.resolve_credentials(args.destination), args.dataset,
-                          args.state_dir)
-    if args.output_format == "json":
-        print(json.dumps(rows, default=str, indent=2))
-    else:
-        print(format_status(rows))
-    return EXIT_OK
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -338,32 +313,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from pipelines.logging_setup import configure_logging  # noqa: PLC0415
     from pipelines.report import write_report  # noqa: PLC0415
 
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
+    credentials = cli_tenants.warehouse_credentials(args)
     log = configure_logging(args.log_format, args.quiet)
-    path = write_report(args.destination, config.resolve_credentials(args.destination), args.output,
-                        dataset=args.dataset, tenant=args.tenant)
+    path = write_report(args.destination, credentials, args.output, dataset=args.dataset, tenant=args.tenant)
     if not args.quiet:
         log.info("report written to %s", path)
     return EXIT_OK
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it."""
-    import signal  # noqa: PLC0415
-    import threading  # noqa: PLC0415
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    on_main = threading.current_thread() is threading.main_thread()  # signals only work there
-    previous = signal.signal(signal.SIGTERM, _raise) if on_main else None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _known_secrets() -> list[str]:
@@ -371,20 +326,6 @@ def _known_secrets() -> list[str]:
     from pipelines.tenants import env_secrets  # noqa: PLC0415
 
     return [v for v in (os.environ.get("SOURCES__LITMOS__API_KEY"), *env_secrets()) if v]
-
-
-def _silence_stdout() -> None:
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # pytest's capture has no real file descriptor
-        pass
-
-
-def _fail(message: str, secrets: Sequence[str], code: int) -> int:
-    line = " ".join(redact(message, secrets).split())  # exactly one line
-    sys.stderr.write(f"{PROG}: error: {line}\n")
-    sys.stderr.flush()
-    return code
 
 
 def _version() -> str:

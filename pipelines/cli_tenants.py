@@ -1,9 +1,7 @@
-"""The CLI's many-org side: `run --tenant/--all-tenants/--parallel`, `status --tenant`, `tenants`.
+"""The CLI's many-org side: `run --tenant/--all-tenants/--parallel`, `status` and `tenants`.
 
-A setup without tenants (only `SOURCES__LITMOS__API_KEY`...) takes none of these paths: `run` and
-`status` behave exactly as before tenants. With tenants configured, `run` without a flag runs all of
-them (`--all-tenants` says so explicitly); one tenant runs in this process as a single-org run does,
-several run in parallel processes (:mod:`pipelines.fleet`) and the marts are built once.
+Without tenants configured `run` and `status` behave as for the single org. With tenants, `run` runs all
+of them by default: one in this process, several in parallel processes (:mod:`pipelines.fleet`).
 """
 from __future__ import annotations
 
@@ -14,44 +12,21 @@ from typing import Any, Sequence
 
 from pipelines import config
 from pipelines.config import ConfigError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def add_run_options(run: argparse.ArgumentParser) -> None:
-    """`--tenant`, `--all-tenants`, `--parallel` of `litmos-sync run`."""
-    run.add_argument("--tenant", metavar="NAME[,NAME]",
-                     help="run only these configured tenants ([sources.litmos.tenants.<name>]); default with "
-                          "tenants configured: all of them")
-    run.add_argument("--all-tenants", action="store_true",
-                     help="run every configured tenant (the default when tenants are configured)")
-    run.add_argument("--parallel", type=int, default=None, metavar="N",
-                     help="tenants run at once, one process each (default: the number of tenants, at most 4); "
-                          "each has its own API key and rate budget, loads into DuckDB take turns")
+from pipelines.run_errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, sigterm_interrupts
 
 
-def add_status_option(status: argparse.ArgumentParser) -> None:
-    """`--tenant` of `litmos-sync status`."""
-    status.add_argument("--tenant", metavar="NAME[,NAME]",
-                        help="only these tenants (default: every configured tenant, or the single org)")
-
-
-def add_tenants_command(sub: Any, command: Any, add_warehouse_options: Any) -> None:
-    """The `litmos-sync tenants` command."""
-    p = command(sub, "tenants", "list the configured tenants (Litmos orgs) with their last run",
-                "One line per tenant: its raw dataset, base URL and its last run's time, status and rows "
-                "(from <dataset>._litmos_sync_runs). Never shows an API key; makes no API request.")
-    add_warehouse_options(p, "base raw dataset; a tenant's is <dataset>__<tenant> (default litmos_raw)")
-    p.add_argument("--format", choices=("text", "json"), default="text", dest="output_format",
-                   help="text table (default) or one JSON document")
+def warehouse_credentials(args: argparse.Namespace) -> str:
+    """Checks `--destination` and `--dataset`; returns the destination's credentials."""
+    config.validate_destination(args.destination)
+    config.validate_dataset(args.dataset)
+    return config.resolve_credentials(args.destination)
 
 
 def plan_runs(args: argparse.Namespace, common: dict[str, Any]) -> list[Any] | None:
-    """The validated `RunOptions` of each tenant this run names; None = the single-org run of before.
+    """The validated `RunOptions` of each tenant this run names; None = the single org (no tenants).
 
     Raises:
-        ConfigError: `--tenant` with `--all-tenants`, an unknown tenant, a tenant without a key, a bad
-            `--parallel`, a dataset name too long.
+        ConfigError: Conflicting flags, an unknown tenant or one without a key, a bad `--parallel`.
     """
     from pipelines import fleet, tenants  # noqa: PLC0415
 
@@ -68,9 +43,9 @@ def plan_runs(args: argparse.Namespace, common: dict[str, Any]) -> list[Any] | N
 
 
 def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) -> int:
-    """Runs several tenants in parallel processes; prints one line per tenant, one error line per failed
-    tenant (`tenant beta failed: <reason>`); returns the exit status."""
-    from pipelines import cli, fleet  # noqa: PLC0415
+    """Runs several tenants in parallel processes; prints a line per tenant and an error line per failed
+    one (`tenant beta failed: <reason>`); returns the exit status."""
+    from pipelines import fleet  # noqa: PLC0415
     from pipelines.logging_setup import configure_logging  # noqa: PLC0415
     from pipelines.warehouse import check_destination  # noqa: PLC0415
 
@@ -78,7 +53,7 @@ def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) 
     log = configure_logging(args.log_format, args.quiet, secrets)
     parallel = args.parallel or fleet.default_parallel(len(runs))
     log.info("running %d tenants, %d at a time: %s", len(runs), parallel, ", ".join(o.tenant for o in runs))
-    with cli._sigterm_interrupts():
+    with sigterm_interrupts():
         result = fleet.run_fleet(runs, parallel, log_format=args.log_format, quiet=args.quiet,
                                  run_dbt=not args.no_dbt)
     if not args.quiet and args.log_format == "text":
@@ -91,7 +66,7 @@ def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) 
                                                 "run_id": s and s.run_id, "rows": s and s.rows_total,
                                                 "requests": s and s.requests_total, "dbt": result.dbt_status})
     for o in result.failed:
-        cli._fail(f"tenant {o.tenant} failed: {o.error}", secrets, EXIT_FAILED)
+        fail(f"tenant {o.tenant} failed: {o.error}", secrets, EXIT_FAILED)
     if result.failed:
         if any(o.interrupted for o in result.failed):
             return EXIT_INTERRUPTED
@@ -102,7 +77,7 @@ def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) 
 
         for o in rejects:
             note = next((n for n in o.summary.notes if "could not be decoded" in n), "records were quarantined")
-            cli._fail(f"tenant {o.tenant}: {note}", secrets, EXIT_REJECTS)
+            fail(f"tenant {o.tenant}: {note}", secrets, EXIT_REJECTS)
         return EXIT_REJECTS
     return EXIT_OK
 
@@ -125,42 +100,36 @@ def format_fleet_summary(result: Any) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace) -> int | None:
-    """`status` of the tenants; None = the single-org status of before (no tenants, no `--tenant`)."""
+def cmd_status(args: argparse.Namespace) -> int:
+    """`litmos-sync status`: of the single org, or of each (chosen) tenant."""
     from pipelines import tenants  # noqa: PLC0415
     from pipelines.status import collect_status, format_status  # noqa: PLC0415
 
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
+    credentials = warehouse_credentials(args)
     if not tenants.configured_names() and args.tenant is None:
-        return None
-    configured = tenants.load_tenants(require_keys=False)
-    chosen = tenants.select(configured, args.tenant, args.dataset)
-    credentials = config.resolve_credentials(args.destination)
-    found = [(t, collect_status(args.destination, credentials, t.dataset(args.dataset), args.state_dir,
-                                t.pipeline_name)) for t in chosen]
-    if args.output_format == "json":
-        print(json.dumps([{"tenant": t.name, "dataset": t.dataset(args.dataset), **row} for t, rows in found
-                          for row in rows], default=str, indent=2))
-    else:
-        print("\n\n".join(f"tenant {t.name} (dataset {t.dataset(args.dataset)})\n{format_status(rows)}"
-                          for t, rows in found))
-    return EXIT_OK
+        rows = collect_status(args.destination, credentials, args.dataset, args.state_dir)
+        return _print(args, rows, lambda: format_status(rows))
+    chosen = tenants.select(tenants.load_tenants(require_keys=False), args.tenant, args.dataset)
+    found = [(t.name, t.dataset(args.dataset), collect_status(args.destination, credentials, t.dataset(args.dataset),
+                                                              args.state_dir, t.pipeline_name)) for t in chosen]
+    return _print(args, [{"tenant": name, "dataset": dataset, **row} for name, dataset, rows in found for row in rows],
+                  lambda: "\n\n".join(f"tenant {name} (dataset {dataset})\n{format_status(rows)}"
+                                       for name, dataset, rows in found))
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
     """`litmos-sync tenants`: each tenant with its dataset, base URL and last run; never its key."""
     from pipelines import tenants  # noqa: PLC0415
 
-    config.validate_destination(args.destination)
-    config.validate_dataset(args.dataset)
+    credentials = warehouse_credentials(args)
     configured = tenants.select(tenants.load_tenants(require_keys=False), None, args.dataset)
     rows = [{"tenant": t.name, "dataset": t.dataset(args.dataset), "base_url": t.base_url, "source": t.source,
-             "pipeline": t.pipeline_name, "api_key_set": bool(t.api_key), **_last_run(args, t.dataset(args.dataset))}
-            for t in configured]
-    if args.output_format == "json":
-        print(json.dumps(rows, default=str, indent=2))
-        return EXIT_OK
+             "pipeline": t.pipeline_name, "api_key_set": bool(t.api_key),
+             **_last_run(args.destination, credentials, t.dataset(args.dataset))} for t in configured]
+    return _print(args, rows, lambda: _tenants_table(rows))
+
+
+def _tenants_table(rows: list[dict[str, Any]]) -> str:
     from pipelines.status import _fmt_int, _fmt_ts  # noqa: PLC0415
 
     width = max(len("tenant"), *(len(r["tenant"]) for r in rows))
@@ -172,21 +141,22 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                      + ("" if r["api_key_set"] else "  (no api_key)"))
         if r["last_status"] == "failed" and r["last_error"]:
             lines.append(f"  error: {r['last_error']}")
-    print("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _print(args: argparse.Namespace, doc: Any, text: Any) -> int:
+    """Prints `doc` as JSON (`--format json`) or `text()`; returns EXIT_OK."""
+    print(json.dumps(doc, default=str, indent=2) if args.output_format == "json" else text())
     return EXIT_OK
 
 
-def _last_run(args: argparse.Namespace, dataset: str) -> dict[str, Any]:
+def _last_run(destination: str, credentials: str, dataset: str) -> dict[str, Any]:
     from pipelines import run_history  # noqa: PLC0415
     from pipelines.warehouse import open_warehouse  # noqa: PLC0415
 
-    empty = {"last_run_at": None, "last_status": None, "last_rows": None, "last_error": None}
-    credentials = config.resolve_credentials(args.destination)
-    if args.destination == "duckdb" and not os.path.exists(credentials):
-        return empty  # nothing loaded yet
-    with open_warehouse(args.destination, credentials, read_only=args.destination == "duckdb") as wh:
-        last = run_history.last_run(wh, dataset)
-    if last is None:
-        return empty
-    return {"last_run_at": last["started_at"], "last_status": last["status"], "last_rows": last["rows_loaded"],
-            "last_error": last["error"]}
+    last: dict[str, Any] = {}
+    if destination != "duckdb" or os.path.exists(credentials):  # else nothing loaded yet
+        with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
+            last = run_history.last_run(wh, dataset) or {}
+    return {"last_run_at": last.get("started_at"), "last_status": last.get("status"),
+            "last_rows": last.get("rows_loaded"), "last_error": last.get("error")}

@@ -1,8 +1,7 @@
 """`litmos-sync demo`: the whole product against the built-in simulator, no API key or network needed.
 
-Starts the Litmos API simulator in this process (fixed seed, no rate limit), backfills its history into
-`<output>/litmos_demo.duckdb` through the real pipeline (same code path as `litmos-sync run`), builds the
-dbt marts, prints a summary and writes `<output>/report.html`.
+Backfills the in-process simulator's history into `<output>/litmos_demo.duckdb` by `litmos-sync run`'s
+code path, builds the marts, prints a summary and writes `<output>/report.html`.
 """
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ import secrets
 import shlex
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pipelines import runner
 from pipelines.config import marts_schema
@@ -37,25 +35,13 @@ class DemoResult:
     rows_per_table: dict[str, int]
     requests: int
     compliance_by_status: dict[str, int]
-    run: Any = None
     summary_text: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_days: int = 90, seed: int = 1,
              quiet: bool = False, log_format: str = "text", log: logging.Logger | None = None) -> DemoResult:
-    """Run the demo end to end and return what it produced.
-
-    Args:
-        output_dir: Directory for the DuckDB file, the pipeline state and report.html; the demo's own
-            files in it are replaced on every run so the demo is reproducible.
-        scale: Number of simulated users.
-        history_days: Days of simulated history (and of backfill).
-        seed: Simulator seed.
-        quiet: No progress output.
-        log_format: "text" or "json" progress.
-        log: Logger for progress lines.
-    """
+    """Runs the demo end to end into `output_dir` (its own files there are replaced: reproducible) with
+    `scale` simulated users and `history_days` of history."""
     from litmos_sim import SimConfig, run_simulator  # noqa: PLC0415 - the simulator is only for the demo
 
     log = log or logging.getLogger("litmos_sync")
@@ -63,7 +49,6 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
     out.mkdir(parents=True, exist_ok=True)
     db_path = out / DEMO_DB
     state_dir = out / "state"
-    # Only our own artefacts are removed: a fresh backfill every time keeps the demo reproducible.
     for stale in (db_path, Path(f"{db_path}.wal")):
         stale.unlink(missing_ok=True)
     shutil.rmtree(state_dir, ignore_errors=True)
@@ -86,17 +71,14 @@ def run_demo(output_dir: str | Path = "demo_output", scale: int = 300, history_d
         sim_requests = int(sim.stats().get("requests", 0))
     report = write_report("duckdb", str(db_path), out / "report.html", dataset=DEMO_DATASET)
     with open_warehouse("duckdb", str(db_path), read_only=True) as wh:
-        rows = {}
-        for table in sorted(r.resource for r in summary.resources):
-            if wh.table_exists(DEMO_DATASET, table):
-                rows[table] = int(wh.query(
-                    f"SELECT count(*) AS n FROM {quote_ident(DEMO_DATASET)}.{quote_ident(table)}")[0]["n"])
+        rows = {t: n for t in sorted(r.resource for r in summary.resources)
+                if (n := wh.count_rows(DEMO_DATASET, t)) is not None}
         compliance = {s: 0 for s in STATUSES}
         for row in wh.query(f"SELECT compliance_status AS s, count(*) AS n FROM "
                             f"{quote_ident(DEMO_MARTS)}.fct_compliance GROUP BY 1"):
             compliance[str(row["s"])] = int(row["n"])
     result = DemoResult(database=db_path, report=report, rows_per_table=rows, requests=sim_requests,
-                        compliance_by_status=compliance, run=summary)
+                        compliance_by_status=compliance)
     result.summary_text = format_demo_summary(result)
     return result
 

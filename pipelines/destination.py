@@ -21,20 +21,15 @@ def duckdb_path(credentials: Any) -> str:
     """The DuckDB file of a path, a ``duckdb:///path`` URL or dlt's DuckDbCredentials, as given."""
     from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415 - dlt is slow
 
-    if isinstance(credentials, DuckDbCredentials) or hasattr(credentials, "database"):
+    if hasattr(credentials, "database"):  # dlt's DuckDbCredentials
         return str(credentials.database or "")
     text = str(credentials or "")
     return str(DuckDbCredentials(text).database or "") if text else ""
 
 
 def postgres_credentials(credentials: Any) -> Any:
-    """dlt's PostgresCredentials from a DSN, a mapping (the toml table form) or credentials.
-
-    No password becomes an empty one: dlt insists, and libpq then falls back to trust/peer or ~/.pgpass.
-
-    Raises:
-        CredentialsError: Not a ``postgresql://`` URL DSN.
-    """
+    """dlt's PostgresCredentials from a DSN, a mapping (the toml table form) or credentials; no password
+    becomes an empty one (dlt insists; libpq then uses trust/peer or ~/.pgpass). `CredentialsError` if bad."""
     from dlt.common.configuration.specs.exceptions import InvalidConnectionString  # noqa: PLC0415
     from dlt.destinations.impl.postgres.configuration import PostgresCredentials  # noqa: PLC0415
 
@@ -86,9 +81,8 @@ def display(destination: str, credentials: Any) -> str:
 def dlt_destination(destination: Any, credentials: Any = None, dataset: str | None = None) -> Any:
     """The dlt destination for ``duckdb``/``postgres`` (credentials None: dlt's config; an object: as is).
 
-    dlt's snake_case naming folds ``__`` to ``_`` in a dataset name (``litmos_raw__acme`` would become
-    ``litmos_raw_acme``, a name another tenant ``raw_acme`` of dataset ``litmos`` could also map to), so
-    for a ``dataset`` holding ``__`` the name is used exactly as written; others keep dlt's normalization.
+    dlt folds ``__`` to ``_`` in dataset names (``litmos_raw__acme`` -> ``litmos_raw_acme``, which another
+    tenant could map to too), so a ``dataset`` holding ``__`` is used exactly as written.
 
     Raises:
         LitmosConfigError: An unknown destination or no Postgres credentials.
@@ -110,9 +104,8 @@ def _destination(destination: str, credentials: Any) -> Any:
             return dlt.destinations.duckdb(credentials=credentials)
         from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials  # noqa: PLC0415
 
-        # DuckDB runs in this process: its buffer pool is capped (it spills beyond) or the merges grow the
-        # process with the warehouse. Per thread some of a statement cannot spill, so one thread and one
-        # load job: 20 parallel jobs on one 100MB pool failed with "failed to pin block".
+        # DuckDB runs in this process: cap its buffer pool (it spills beyond) or the merges grow with the
+        # warehouse; one thread and one load job, as 20 parallel jobs on 100MB failed "to pin block".
         duck = DuckDbCredentials(credentials)
         duck.global_config = {"memory_limit": str(setting("duckdb_memory_limit", "100MB")),
                               "threads": setting("duckdb_threads", 1)}

@@ -15,35 +15,25 @@ _OUR_LOGGERS = (LOGGER_NAME, "pipelines", "sources")
 _LIBRARY_LOGGERS = ("dlt", "dbt", "urllib3", "litmos_sim")
 
 
-def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    """The record's `extra=` fields."""
-    return {k: v for k, v in vars(record).items() if k not in RedactingFilter._STANDARD and not k.startswith("_")}
+class LineFormatter(logging.Formatter):
+    """`2026-01-02T03:04:05Z INFO message key=value` lines, or (`as_json`) one JSON object per line with
+    ts, level, logger, msg and the `extra=` fields."""
 
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg, plus any `extra=` fields."""
-
-    def format(self, record: logging.LogRecord) -> str:  # noqa: A003
-        doc: dict[str, Any] = {
-            "ts": dt.datetime.fromtimestamp(record.created, dt.timezone.utc).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-            **_extras(record),
-        }
-        if record.exc_text:
-            doc["exc"] = record.exc_text
-        return json.dumps(doc, default=str)
-
-
-class TextFormatter(logging.Formatter):
-    """`2026-01-02T03:04:05Z INFO message key=value ...` (extras appended for grep-ability)."""
+    def __init__(self, as_json: bool = False) -> None:
+        super().__init__()
+        self.as_json = as_json
 
     def format(self, record: logging.LogRecord) -> str:  # noqa: A003
-        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        extras = " ".join(f"{k}={v}" for k, v in _extras(record).items())
-        line = f"{ts} {record.levelname} {record.getMessage()}"
-        line = f"{line} {extras}" if extras else line
+        extras = {k: v for k, v in vars(record).items() if k not in RedactingFilter._STANDARD and k[:1] != "_"}
+        ts = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+        if self.as_json:
+            doc = {"ts": ts.isoformat(timespec="milliseconds"), "level": record.levelname.lower(),
+                   "logger": record.name, "msg": record.getMessage(), **extras}
+            if record.exc_text:
+                doc["exc"] = record.exc_text
+            return json.dumps(doc, default=str)
+        line = " ".join([f"{ts:%Y-%m-%dT%H:%M:%SZ} {record.levelname} {record.getMessage()}",
+                         *(f"{k}={v}" for k, v in extras.items())])
         return f"{line}\n{record.exc_text}" if record.exc_text else line
 
 
@@ -62,7 +52,7 @@ def configure_logging(log_format: str = "text", quiet: bool = False, secrets: Se
     ``stream`` defaults to sys.stderr at call time, so tests can capture it.
     """
     handler = _PinnedFormatHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.setFormatter(LineFormatter(as_json=log_format == "json"))
     handler.addFilter(RedactingFilter(secrets))
     ours, libraries = (logging.ERROR, logging.ERROR) if quiet else (logging.INFO, logging.WARNING)
     for names, level in ((_OUR_LOGGERS, ours), (_LIBRARY_LOGGERS, libraries)):

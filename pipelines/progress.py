@@ -1,6 +1,6 @@
-"""Progress of a run, fed by `sync(on_event=...)`: per-resource counters and three ways to show them.
+"""Progress of a run, fed by `sync(on_event=...)`: per-resource counters and three renderers of them.
 
-`TtyBars` redraws a bar per resource on a terminal, `TextLines` writes plain log lines otherwise, and
+`TtyBars` redraws a bar per resource on a terminal, `TextLines` writes plain log lines otherwise,
 `JsonLines` one JSON object per event (`--log-format json`); `--quiet` shows none.
 """
 from __future__ import annotations
@@ -24,22 +24,16 @@ class ResourceProgress(ResourceStats):
     resource: str = ""
     status: str = "pending"
     rate_wait_s: float = 0.0
-    error: str | None = None
 
 
 class ProgressTracker:
-    """Callable passed as `on_event`: counts `sources.litmos.events` per resource, tells one renderer.
-
-    Args:
-        renderer: Object with `update(tracker, state, name, fields)` and `close(tracker)`, or None.
-        resources: Resource names known up front (so bars appear in a stable order).
-    """
+    """The `on_event` callable: counts `sources.litmos.events` per resource and tells a `Renderer` (or
+    None); `resources` known up front keep the bars in a stable order."""
 
     def __init__(self, renderer: Any = None, resources: list[str] | None = None) -> None:
         self.renderer = renderer
         self.resources: dict[str, ResourceProgress] = {r: ResourceProgress(resource=r) for r in resources or []}
         self.rate_wait_s = 0.0
-        self.events = 0
         self._lock = threading.Lock()  # cheap insurance: events may come from worker threads
 
     def __call__(self, event: Any) -> None:
@@ -49,28 +43,20 @@ class ProgressTracker:
             fields_, name = asdict(event), type(event).__name__
         resource = fields_.get("resource")
         with self._lock:
-            self.events += 1
             state = None
             # "_probe" and other underscore labels are the sync's own housekeeping calls, not tables.
             if isinstance(resource, str) and resource and not resource.startswith("_"):
                 state = self.resources.setdefault(resource, ResourceProgress(resource=resource))
                 self._apply(state, name, fields_)
-            elif name == SYNC_FINISHED:
-                # Every resource that ran is complete, including those without windows (module_details).
+            elif name == SYNC_FINISHED:  # what still runs is complete, e.g. module_details (no windows)
                 for other in self.resources.values():
                     if other.status == "running":
-                        other.status = "done"
-                        other.last_end = other.last_end or time.monotonic()
-            if self.renderer is not None:
-                try:
-                    self.renderer.update(self, state, name, fields_)
-                except Exception:  # progress must never break a load
-                    pass
+                        other.status, other.last_end = "done", other.last_end or time.monotonic()
+            self._tell("update", state, name, fields_)
 
     def _apply(self, state: ResourceProgress, name: str, fields_: dict[str, Any]) -> None:
         now = time.monotonic()
-        state.first_start = state.first_start or now
-        state.last_end = now  # the span is from its first to its last event
+        state.first_start, state.last_end = state.first_start or now, now  # the span: first to last event
         if state.status in ("pending", "done"):
             state.status = "running"
         total = fields_.get("total")
@@ -82,8 +68,7 @@ class ProgressTracker:
                                       state.windows_done)
             if state.windows_done >= state.windows_total:
                 state.status = "done"
-        elif name == "PageFetched":
-            # One page = one successful request; rows are counted as they arrive for a live bar.
+        elif name == "PageFetched":  # one page = one successful request
             state.pages += 1
             state.requests += 1
             state.rows += int(fields_.get("rows") or 0)
@@ -96,22 +81,28 @@ class ProgressTracker:
             self.rate_wait_s += seconds
         elif "error" in name.lower() or "fail" in name.lower():
             state.status = "failed"
-            state.error = str(fields_.get("error") or fields_.get("message") or name)
 
     def close(self) -> None:
         """Tells the renderer the run is over (final redraw)."""
+        self._tell("close")
+
+    def _tell(self, method: str, *args: Any) -> None:
         if self.renderer is not None:
             try:
-                self.renderer.close(self)
-            except Exception:
+                getattr(self.renderer, method)(self, *args)
+            except Exception:  # noqa: BLE001 - progress must never break a load
                 pass
 
 
-def _bar(done: int, total: int, width: int = 20) -> str:
-    if total <= 0:
-        return "[" + "." * width + "]"
-    filled = min(width, int(width * done / total))
-    return "[" + "#" * filled + "." * (width - filled) + "]"
+class Renderer:
+    """Shows a tracker's progress: `update` after each event (`state`: its resource's, or None), `close`."""
+
+    def update(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str,
+               fields_: dict[str, Any]) -> None:
+        pass
+
+    def close(self, tracker: ProgressTracker) -> None:
+        pass
 
 
 def format_resource_line(state: ResourceProgress, name_width: int = 26) -> str:
@@ -121,25 +112,16 @@ def format_resource_line(state: ResourceProgress, name_width: int = 26) -> str:
     if not total and state.pages:  # read per parent row (module_details), not in date windows
         windows = f"{state.pages} pages"
         done, total = (1, 1) if state.status == "done" else (0, 0)
-    parts = [
-        f"{state.resource:<{name_width}}",
-        _bar(done, total),
-        f"{windows:>13}",
-        f"{state.rows:>9,} rows",
-        f"{state.requests:>6,} req",
-    ]
-    if state.retries:
-        parts.append(f"{state.retries} retries")
-    if state.rate_wait_s >= 0.05:
-        parts.append(f"waited {state.rate_wait_s:.1f}s")
-    if state.status == "failed":
-        parts.append("FAILED")
-    elif state.status == "done":
-        parts.append("done")
-    return "  ".join(parts)
+    filled = min(20, int(20 * done / total)) if total > 0 else 0
+    parts = [f"{state.resource:<{name_width}}", "[" + "#" * filled + "." * (20 - filled) + "]", f"{windows:>13}",
+             f"{state.rows:>9,} rows", f"{state.requests:>6,} req",
+             f"{state.retries} retries" if state.retries else "",
+             f"waited {state.rate_wait_s:.1f}s" if state.rate_wait_s >= 0.05 else "",
+             {"failed": "FAILED", "done": "done"}.get(state.status, "")]
+    return "  ".join(p for p in parts if p)
 
 
-class TtyBars:
+class TtyBars(Renderer):
     """Redraws a block of bars (one per resource) in place on a terminal, at most 10 times a second."""
 
     def __init__(self, stream: IO[str] | None = None, min_interval_s: float = 0.1) -> None:
@@ -161,11 +143,8 @@ class TtyBars:
         lines = [format_resource_line(s) for s in states]
         if tracker.rate_wait_s >= 0.05:
             lines.append(f"waiting for the rate budget so far: {tracker.rate_wait_s:.1f}s")
-        out = []
-        if self._lines_drawn:
-            out.append(f"\x1b[{self._lines_drawn}F")  # cursor up to the first bar line
-        out.extend(f"\x1b[2K{line}\n" for line in lines)
-        self.stream.write("".join(out))
+        up = f"\x1b[{self._lines_drawn}F" if self._lines_drawn else ""  # cursor up to the first bar line
+        self.stream.write(up + "".join(f"\x1b[2K{line}\n" for line in lines))
         self.stream.flush()
         self._lines_drawn = len(lines)
 
@@ -173,13 +152,9 @@ class TtyBars:
         self._draw(tracker)
 
 
-class TextLines:
-    """Plain lines for logs that are not a terminal.
-
-    By default a line per resource when it finishes or fails. With `every_s` (`litmos-sync run`, whose
-    summary table follows) only failures get their own line, plus a line of totals at most every
-    `every_s` seconds and one when the load is over.
-    """
+class TextLines(Renderer):
+    """Plain log lines: one per resource when it finishes or fails; with `every_s` (`litmos-sync run`, whose
+    summary table follows) only failures, totals at most every `every_s` seconds and a final line."""
 
     def __init__(self, emit: Callable[[str], None], every_s: float | None = None) -> None:
         self.emit = emit
@@ -188,27 +163,18 @@ class TextLines:
         self._last = self._started
         self._reported: set[str] = set()
 
-    def _report(self, state: ResourceProgress) -> None:
-        self._reported.add(state.resource)
-        self.emit(format_resource_line(state))
-
     def update(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str,
                fields_: dict[str, Any]) -> None:
-        if self.every_s is not None:
-            self._update_totals(tracker, state, name)
-        elif state is not None and state.status in ("done", "failed") and state.resource not in self._reported:
-            self._report(state)
-        elif name == SYNC_FINISHED:
-            self.close(tracker)
-
-    def _update_totals(self, tracker: ProgressTracker, state: ResourceProgress | None, name: str) -> None:
         now = time.monotonic()
-        if state is not None and state.status == "failed" and state.resource not in self._reported:
+        finished = ("failed",) if self.every_s is not None else ("done", "failed")
+        if state is not None and state.status in finished and state.resource not in self._reported:
             self._report(state)
+        elif name == SYNC_FINISHED and self.every_s is None:
+            self.close(tracker)
         elif name == SYNC_FINISHED:
             self.emit(f"extract and load done in {now - self._started:.0f}s")
             self.every_s = float("inf")  # nothing more after the final line
-        elif now - self._last >= self.every_s:
+        elif self.every_s is not None and now - self._last >= self.every_s:
             self._last = now
             states = tracker.resources.values()
             done = sum(1 for s in states if s.status == "done")
@@ -216,14 +182,16 @@ class TextLines:
                       f"{sum(s.requests for s in states):,} requests in {now - self._started:.0f}s")
 
     def close(self, tracker: ProgressTracker) -> None:
-        if self.every_s is not None:
-            return  # the run's summary (or its error line) follows
-        for state in tracker.resources.values():
-            if state.status != "pending" and state.resource not in self._reported:
+        for state in tracker.resources.values():  # with `every_s` the run's summary follows instead
+            if self.every_s is None and state.status != "pending" and state.resource not in self._reported:
                 self._report(state)
 
+    def _report(self, state: ResourceProgress) -> None:
+        self._reported.add(state.resource)
+        self.emit(format_resource_line(state))
 
-class JsonLines:
+
+class JsonLines(Renderer):
     """Every event as one JSON object per line (`{"event": ..., "resource": ..., counters}`)."""
 
     def __init__(self, stream: IO[str] | None = None) -> None:
@@ -245,16 +213,11 @@ class JsonLines:
         self.stream.write(json.dumps(doc, default=str) + "\n")
         self.stream.flush()
 
-    def close(self, tracker: ProgressTracker) -> None:
-        pass
-
 
 def make_renderer(quiet: bool, log_format: str, stream: IO[str] | None = None,
                   emit: Callable[[str], None] | None = None, per_resource: bool = True) -> Any:
-    """The renderer for the CLI options and whether stderr is a terminal.
-
-    `per_resource=False`: off a terminal, totals once a minute instead of a line per resource.
-    """
+    """The renderer for the CLI options and whether `stream` (stderr) is a terminal; `per_resource=False`:
+    off a terminal, totals once a minute instead of a line per resource."""
     stream = stream or sys.stderr
     if quiet:
         return None

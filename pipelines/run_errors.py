@@ -1,37 +1,35 @@
-"""How a failed run is told: `RunFailed` and the one line `describe_error` makes of any exception.
+"""How a failed run is told: `RunFailed`, the one line `describe_error` makes of any exception, the exit
+codes and the CLI's `litmos-sync: error: ...` line (`fail`).
 
 dlt and dbt wrap the errors that matter (PipelineStepFailed -> ResourceExtractionError -> ours), so the
 chain is walked for the most specific message we wrote ourselves; the key is always redacted.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
 
 from pipelines.config import ConfigError
 from sources.litmos import exceptions as errors
 from sources.litmos.exceptions import redact
 
-if TYPE_CHECKING:
-    from pipelines.runner import RunSummary
+PROG = "litmos-sync"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 130, 141
 
 
 class RunFailed(RuntimeError):
-    """A run failed; `str(exc)` is the one-line message for the user, `summary` what was done."""
+    """A run failed; `str(exc)` is the one-line message for the user, `summary` (a RunSummary) what was done."""
 
-    def __init__(self, message: str, summary: "RunSummary | None" = None, interrupted: bool = False,
-                 usage: bool = False) -> None:
+    def __init__(self, message: str, summary: Any = None, interrupted: bool = False, usage: bool = False) -> None:
         super().__init__(message)
         self.summary = summary
         self.interrupted = interrupted
         self.usage = usage  # bad input the source found once it knew the server (exit 2, like ConfigError)
 
 
-def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()) -> str:
-    """One line for the user: the Litmos/config error's own message if there is one in the chain.
-
-    dlt wraps extraction errors (PipelineStepFailed -> ResourceExtractionError -> our error), so the
-    chain is walked to find the most specific message we wrote ourselves.
-    """
+def describe_error(exc: BaseException, secrets: Sequence[str] = ()) -> str:
+    """One line for the user: the Litmos/config error's own message if there is one in the chain."""
     chain = _chain(exc)
     ours = [e for e in chain if _is_ours(e)]
     if not ours:  # the warehouse's own failures (locked file, server gone, no privilege) have known fixes
@@ -49,48 +47,62 @@ def describe_error(exc: BaseException, secrets: list[str] | tuple[str, ...] = ()
     return redact(text, secrets)
 
 
-def _is_duckdb_interrupt(exc: BaseException) -> bool:
-    """DuckDB turns a Ctrl-C/SIGTERM that lands inside a query into its own error ("Query interrupted")."""
-    return type(exc).__name__ in ("InterruptException",) or str(exc).strip() == "Query interrupted"
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C/SIGTERM, also when dlt wrapped it or DuckDB turned it into "Query interrupted"."""
+    return any(isinstance(e, KeyboardInterrupt) or type(e).__name__ == "InterruptException"
+               or str(e).strip() == "Query interrupted" for e in _chain(exc))
 
 
-def _is_usage_error(exc: BaseException) -> bool:
-    """Bad input found once the server was known (a future date, a cursor ahead of its clock, a
-    locked pipeline): exit 2 like the checks before any request."""
+def is_usage_error(exc: BaseException) -> bool:
+    """Bad input or configuration (exit 2), also when found once the server was known."""
     return any(isinstance(e, (errors.LitmosConfigError, ConfigError)) for e in _chain(exc))
 
 
-def _is_resumable(exc: BaseException) -> bool:
+def is_resumable(exc: BaseException) -> bool:
     """Failures a rerun of the same command resumes from the last committed batch (not a rejected key)."""
     resumable = (errors.LitmosConnectionError, errors.LitmosMalformedResponseError, errors.LitmosUnavailableError)
     return any(isinstance(e, resumable) for e in _chain(exc))
 
 
+def fail(message: str, secrets: Sequence[str], code: int) -> int:
+    """Writes `litmos-sync: error: <message>` (one line, redacted) to stderr; returns `code`."""
+    line = " ".join(redact(message, secrets).split())
+    sys.stderr.write(f"{PROG}: error: {line}\n")
+    sys.stderr.flush()
+    return code
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it."""
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    on_main = threading.current_thread() is threading.main_thread()  # signals only work there
+    previous = signal.signal(signal.SIGTERM, _raise) if on_main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """The exception and everything it wraps (dlt's `.exception`, causes, contexts), outermost first."""
     chain: list[BaseException] = []
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
+    todo: list[Any] = [exc]
     while todo:
         cur = todo.pop(0)
-        if not isinstance(cur, BaseException) or id(cur) in seen:
-            continue
-        seen.add(id(cur))
-        chain.append(cur)
-        todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
+        if isinstance(cur, BaseException) and all(cur is not e for e in chain):
+            chain.append(cur)
+            todo.extend([getattr(cur, "exception", None), cur.__cause__, cur.__context__])
     return chain
 
 
 def _is_ours(exc: BaseException) -> bool:
-    """Errors whose message we wrote: one line that says what to fix."""
     from pipelines.dbt_runner import DbtRunError  # noqa: PLC0415
 
     return isinstance(exc, (ConfigError, RunFailed, DbtRunError, errors.LitmosError))
-
-
-def is_usage_error(exc: BaseException) -> bool:
-    """Bad input or configuration (exit 2): nothing of the run's data was at fault."""
-    return _is_usage_error(exc)
-
-
-__all__ = ["RunFailed", "describe_error", "is_usage_error"]

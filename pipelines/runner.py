@@ -1,8 +1,7 @@
 """`run_sync`: validate, extract+load with `pipelines.sync.sync`, build the marts, record the run history.
 
-This is what `litmos-sync run`, the demo and the scheduler examples call. It turns every failure into a
-`RunFailed` with a one-line, key-free message, and it writes the run history row(s) whether the run
-succeeded or not (a failed night must be visible in `litmos-sync status`).
+What `litmos-sync run`, the demo and the schedulers call. Every failure becomes a `RunFailed` with a
+one-line, key-free message, and the run history is written whether the run succeeded or not.
 """
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ from pipelines import config, run_history
 from pipelines import destination as dest
 from pipelines.config import ConfigError
 from pipelines.progress import ProgressTracker
-from pipelines.run_errors import (RunFailed, _chain, _is_duckdb_interrupt, _is_resumable, _is_usage_error,
-                                  describe_error)
+from pipelines.run_errors import RunFailed, describe_error, is_interrupt, is_resumable, is_usage_error
 from pipelines.warehouse import open_warehouse
 
 log = logging.getLogger("litmos_sync")
@@ -39,10 +37,8 @@ class RunSummary:
     requests_total: int = 0
     retries_total: int = 0
     rate_wait_seconds: float = 0.0
-    server_now: dt.datetime | None = None
     dbt_status: str = "skipped"
     error: str | None = None
-    sync_result: Any = None
     notes: list[str] = field(default_factory=list)  # one-line warnings of the sync (e.g. partial history)
     rejects: int = 0  # records quarantined in _litmos_rejects: the run loaded the rest and exits 3
     tenant: str = config.DEFAULT_TENANT
@@ -65,10 +61,10 @@ class RunOptions:
     resources: list[str] | None
     start_date: dt.date | None
     end_date: dt.date | None
-    state_dir: str
     api: config.ApiSettings
     requests_per_minute: int
-    run_dbt: bool
+    state_dir: str = config.DEFAULT_STATE_DIR
+    run_dbt: bool = True
     lookback_days: int = 1
     response_format: str = "xml"
     auth_in_query: bool = False
@@ -91,49 +87,50 @@ class RunOptions:
 
 def prepare(*, destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
             resources: str | list[str] | None = None, start_date: str | dt.date | None = None,
-            end_date: str | dt.date | None = None, state_dir: str = config.DEFAULT_STATE_DIR,
-            run_dbt: bool = True, credentials: str | None = None, api_key: str | None = None,
+            end_date: str | dt.date | None = None, credentials: str | None = None, api_key: str | None = None,
             base_url: str | None = None, source_name: str | None = None,
             requests_per_minute: int = config.DEFAULT_REQUESTS_PER_MINUTE, lookback_days: int = 1,
-            response_format: str = "xml", auth_in_query: bool = False,
-            pipeline_name: str = "litmos", dbt_quiet: bool = False,
             collection_refresh_days: int | None = None, history_start: str | None = None,
             resync: str | list[str] | None = None, command: str | None = None,
-            as_of_date: str | dt.date | None = None) -> RunOptions:
-    """Validate every input and resolve config; raises `ConfigError` with a one-line fix on bad input."""
+            as_of_date: str | dt.date | None = None, **options: Any) -> RunOptions:
+    """Validates every input and resolves config; raises `ConfigError` with a one-line fix on bad input.
+
+    `options` are further `RunOptions` fields, taken as given (state_dir, run_dbt, response_format,
+    auth_in_query, pipeline_name, dbt_quiet).
+    """
     config.validate_destination(destination)
     config.validate_dataset(dataset)
     names = config.parse_resources(resources)
-    start = start_date if isinstance(start_date, dt.date) else config.parse_date(start_date, "--start-date")
-    end = end_date if isinstance(end_date, dt.date) else config.parse_date(end_date, "--end-date")
+    start, end = config.parse_date(start_date, "--start-date"), config.parse_date(end_date, "--end-date")
     config.validate_window(start, end)
-    as_of = as_of_date if isinstance(as_of_date, dt.date) else config.parse_date(as_of_date, "--as-of-date")
-    # Dates after today are refused by the sync against the server's clock (after its one probe request,
-    # before any data request): the local clock may be far off.
-    history = config.parse_history_start(history_start)
-    if isinstance(history, dt.date) and start is not None and history > start:
+    as_of = config.parse_date(as_of_date, "--as-of-date")
+    from pipelines.sync_options import parse_history_start  # noqa: PLC0415
+
+    # Future dates are refused by the sync against the server's clock: the local one may be far off.
+    history = parse_history_start(history_start)
+    history = history.date() if isinstance(history, dt.datetime) else None
+    if history is not None and start is not None and history > start:
         raise ConfigError(f"--history-start {history.isoformat()} is after --start-date {start.isoformat()}; "
                           "the history starts at or before the start date")
     resync_names = config.parse_resync(resync, end)
-    config.validate_requests_per_minute(int(requests_per_minute))
+    if int(requests_per_minute) < 0:
+        raise ConfigError(f"--requests-per-minute {requests_per_minute} is negative; use 1..100 (Litmos allows "
+                          "100/min) or 0 for unlimited")
     if lookback_days < 0:
         raise ConfigError(f"--lookback-days {lookback_days} is negative; use 0 or more days (default 1)")
-    if response_format not in ("xml", "json"):
-        raise ConfigError(f"response format {response_format!r} is not supported; use xml or json")
     if collection_refresh_days is not None and collection_refresh_days < 0:
         raise ConfigError(f"--collection-refresh-days {collection_refresh_days} is negative; use 0 (every run) "
                           "or a number of days, e.g. 7")
     api = config.resolve_api_settings(api_key, base_url, source_name)
-    config.check_source_settings(api, history_start=history_start, collection_refresh_days=collection_refresh_days)
-    creds = credentials or config.resolve_credentials(destination)
-    return RunOptions(destination=destination, credentials=creds, dataset=dataset, resources=names,
-                      start_date=start, end_date=end, state_dir=state_dir, api=api,
-                      requests_per_minute=int(requests_per_minute), run_dbt=run_dbt,
-                      lookback_days=lookback_days, response_format=response_format,
-                      auth_in_query=auth_in_query, pipeline_name=pipeline_name, dbt_quiet=dbt_quiet,
+    config.check_source_settings(api, history_start=history_start, collection_refresh_days=collection_refresh_days,
+                                 response_format=options.get("response_format", "xml"))
+    return RunOptions(destination=destination, credentials=credentials or config.resolve_credentials(destination),
+                      dataset=dataset, resources=names, start_date=start, end_date=end, api=api,
+                      requests_per_minute=int(requests_per_minute), lookback_days=lookback_days,
                       collection_refresh_days=collection_refresh_days,
                       history_start=history_start.strip() if isinstance(history_start, str) and history_start.strip()
-                      else None, resync=resync_names, command=command or "litmos-sync run", as_of_date=as_of)
+                      else None, resync=resync_names, command=command or "litmos-sync run", as_of_date=as_of,
+                      **options)
 
 
 def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
@@ -141,53 +138,33 @@ def run_sync(destination: str = "duckdb", dataset: str = config.DEFAULT_DATASET,
              end_date: str | dt.date | None = None, state_dir: str = config.DEFAULT_STATE_DIR,
              run_dbt: bool = True, *, on_event: Callable[[Any], None] | None = None,
              options: RunOptions | None = None, **kwargs: Any) -> RunSummary:
-    """Run one sync (and the dbt build), record it in `<dataset>._litmos_sync_runs`, return a summary.
+    """Runs one sync and the dbt build under the pipeline's lock, records it, returns the summary.
 
     Args:
-        destination: "duckdb" or "postgres".
-        dataset: Raw schema name.
-        resources: Subset of resources (list or "a,b"); None = all.
-        start_date: First day to load when there is no cursor yet (YYYY-MM-DD or date).
-        end_date: Bounded backfill end (does not move the nightly cursor).
-        state_dir: dlt pipelines dir (pipeline state and cursors).
-        run_dbt: Build the dbt marts after a successful load.
         on_event: Progress callback (receives the sync core's events).
         options: Pre-validated options from `prepare` (then the other arguments are ignored).
-        **kwargs: Passed to `prepare` (credentials, api_key, base_url, source_name, requests_per_minute,
-            lookback_days, response_format, auth_in_query, pipeline_name, dbt_quiet, as_of_date,
-            collection_refresh_days).
-
-    Returns:
-        The run summary (status "success").
+        **kwargs: `prepare`'s other arguments.
 
     Raises:
-        ConfigError: Bad input, before any request.
-        RunFailed: The load or the dbt build failed; the history row is written first.
+        ConfigError: Bad input, before any request (a second run of the pipeline too).
+        RunFailed: The load or the dbt build failed; the history rows are written first.
     """
     opts = options or prepare(destination=destination, dataset=dataset, resources=resources,
                               start_date=start_date, end_date=end_date, state_dir=state_dir,
                               run_dbt=run_dbt, **kwargs)
-    from pipelines.lock import pipeline_lock  # noqa: PLC0415 - imports the source (dlt)
+    from pipelines.lock import pipeline_lock  # noqa: PLC0415
 
-    # One run per pipeline (state dir + name): a second one is refused (PipelineLockedError, exit 2)
-    # before it writes a history row or touches the pipeline.
     with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination, dataset=opts.dataset):
-        return _run_sync_locked(opts, on_event)
-
-
-def _run_sync_locked(opts: RunOptions, on_event: Callable[[Any], None] | None) -> RunSummary:
-    """`run_sync` while holding the pipeline's lock: load, build the marts, record the run."""
-    summary = load(opts, on_event)
-    dbt_status, dbt_error = "skipped", None
-    if summary.error is None and opts.run_dbt:
-        dbt_status, dbt_error = build_marts_once(opts)
-    return finish(summary, opts, dbt_status, dbt_error)
+        summary = load(opts, on_event)
+        dbt_status, dbt_error = "skipped", None
+        if summary.error is None and opts.run_dbt:
+            dbt_status, dbt_error = build_marts_once(opts)
+        return finish(summary, opts, dbt_status, dbt_error)
 
 
 def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> RunSummary:
-    """Extract and load one tenant (the caller holds its pipeline lock); never raises for a failed run:
-    the summary's `error` (one line), `interrupted` and `usage` say how it ended. The history rows are
-    in `summary.resources`, written by :func:`finish`."""
+    """Extracts and loads one tenant (the caller holds its lock); never raises for a failed run: the
+    summary's `error`, `interrupted` and `usage` say how it ended; :func:`finish` records it."""
     tracker = ProgressTracker(resources=opts.resources)
 
     def relay(event: Any) -> None:
@@ -205,29 +182,21 @@ def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> Run
     try:
         from pipelines.sync import sync  # noqa: PLC0415 - imports dlt; keep CLI validation fast
 
-        result = sync(
-            destination=opts.destination, credentials=opts.credentials, dataset=opts.dataset,
-            resources=opts.resources, start_date=opts.start_date, end_date=opts.end_date,
-            lookback_days=opts.lookback_days, state_dir=opts.state_dir, pipeline_name=opts.pipeline_name,
-            api_key=opts.api.api_key, base_url=opts.api.base_url, source_name=opts.api.source_name,
-            response_format=opts.response_format, auth_in_query=opts.auth_in_query,
-            requests_per_minute=opts.requests_per_minute, on_event=relay,
-            collection_refresh_days=opts.collection_refresh_days,
-            history_start=opts.history_start, resync=opts.resync,
-        )
-        summary.sync_result = result
+        result = sync(**{k: getattr(opts, k) for k in (
+            "destination", "credentials", "dataset", "resources", "start_date", "end_date", "lookback_days",
+            "state_dir", "pipeline_name", "response_format", "auth_in_query", "requests_per_minute",
+            "collection_refresh_days", "history_start", "resync")}, on_event=relay, api_key=opts.api.api_key,
+            base_url=opts.api.base_url, source_name=opts.api.source_name)
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc
     if failure is not None:
-        # dlt wraps a Ctrl-C/SIGTERM that lands inside a pipeline step in PipelineStepFailed.
-        summary.interrupted = any(isinstance(e, KeyboardInterrupt) or _is_duckdb_interrupt(e)
-                                  for e in _chain(failure))
+        summary.interrupted = is_interrupt(failure)
         if summary.interrupted:
             failure = RunFailed(f"interrupted; rerun `{opts.command}` to resume from the last committed batch")
         summary.error = describe_error(failure, opts.secrets)
-        summary.usage = _is_usage_error(failure)
-        if not summary.usage and not summary.interrupted and _is_resumable(failure):
+        summary.usage = is_usage_error(failure)
+        if not summary.usage and not summary.interrupted and is_resumable(failure):
             summary.error += f"; to resume: `{opts.command}`"
         if opts.tenant != config.DEFAULT_TENANT:  # the fix is in the tenant's own settings
             summary.error = summary.error.replace("SOURCES__LITMOS__", f"SOURCES__LITMOS__TENANTS__{opts.tenant.upper()}__")
@@ -262,11 +231,8 @@ def finish(summary: RunSummary, opts: RunOptions, dbt_status: str = "skipped", d
 
 
 def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
-    """Builds the dbt marts over `opts.marts_tenants` (None: `opts.dataset` alone, the single org).
-
-    Returns:
-        (`success` | `failed`, the one-line error of a failed build).
-    """
+    """Builds the dbt marts over `opts.marts_tenants` (None: `opts.dataset` alone); returns
+    (`success` | `failed`, the one-line error of a failed build)."""
     from pipelines import duckdb_lock  # noqa: PLC0415
 
     try:
@@ -290,9 +256,8 @@ def build_marts_once(opts: RunOptions) -> tuple[str, str | None]:
 
 
 def existing_tenants(opts: RunOptions) -> list[tuple[str, str]] | None:
-    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset holds raw tables (None: single org).
-
-    A tenant whose every run failed before its first batch has only its run history there: left out."""
+    """The `(tenant, dataset)` of `opts.marts_tenants` whose dataset holds raw tables (None: single org);
+    a tenant whose every run failed before its first batch is left out."""
     if opts.marts_tenants is None:
         return None
     from pipelines.warehouse import quote_literal  # noqa: PLC0415
@@ -305,22 +270,20 @@ def existing_tenants(opts: RunOptions) -> list[tuple[str, str]] | None:
 
 
 def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressTracker) -> None:
-    """The run's totals and history rows: from the SyncResult, or, when sync() raised, from what the
-    progress events counted (and the rows the committed batches wrote)."""
+    """Totals and history rows from the SyncResult or, when sync() raised, from the progress events."""
     common = {"start_date": opts.start_date, "end_date": opts.end_date, "destination": opts.destination}
     if result is not None:
         summary.requests_total, summary.retries_total = result.requests_total, result.retries_total
-        summary.rate_wait_seconds, summary.server_now = result.rate_wait_seconds, result.server_now
+        summary.rate_wait_seconds, summary.rejects = result.rate_wait_seconds, result.rejects
         summary.notes = [n for n in [result.history, *result.notes] if n]
-        summary.rejects = result.rejects
         summary.resources = [run_history.from_stats(
             summary.run_id, name, "skipped" if stats.skipped else "success", stats, started_at=result.started_at,
             finished_at=result.finished_at, **common) for name, stats in result.resources.items()]
         return
     states = tracker.resources
     names = list(states) or list(opts.resources or config.known_resources())
-    summary.requests_total = sum(s.requests for s in states.values())
-    summary.retries_total = sum(s.retries for s in states.values())
+    summary.requests_total, summary.retries_total = (sum(s.requests for s in states.values()),
+                                                     sum(s.retries for s in states.values()))
     summary.rate_wait_seconds = tracker.rate_wait_s
     any_started = any(s.status != "pending" for s in states.values())
     from pipelines.state_hygiene import rows_committed_since  # noqa: PLC0415

@@ -1,8 +1,5 @@
-"""`litmos-sync status`: per resource the cursor, the last run and the rows loaded.
-
-Combines three sources without calling the API: the cursors in the dlt pipeline state
-(`pipelines.sync.read_cursors`), the run history table, and row counts of the raw tables.
-"""
+"""`litmos-sync status`: per resource the cursor (dlt pipeline state), the last run (run history) and the
+rows in its raw table; no API request."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,54 +7,35 @@ import logging
 from typing import Any
 
 from pipelines import config, run_history
-from pipelines.warehouse import open_warehouse, quote_ident
+from pipelines.warehouse import open_warehouse
 
 log = logging.getLogger("litmos_sync")
 
 
-def read_cursor_map(state_dir: str, pipeline_name: str = "litmos") -> dict[str, Any]:
-    """Cursors from the sync core's pipeline state, {resource: cursor}; {} when unavailable."""
-    from pipelines.sync import read_cursors  # noqa: PLC0415 - imports dlt
-
-    try:
-        return dict(read_cursors(state_dir=state_dir, pipeline_name=pipeline_name))
-    except Exception as exc:  # noqa: BLE001 - status is diagnostic, show what we can
-        log.warning("could not read cursors from %s: %s", state_dir, str(exc).splitlines()[0] if str(exc) else exc)
-        return {}
-
-
 def collect_status(destination: str, credentials: str, dataset: str, state_dir: str,
                    pipeline_name: str = "litmos") -> list[dict[str, Any]]:
-    """One dict per resource: resource, cursor, last_run_at, last_status, last_rows, last_error,
-    last_success_at, rows_in_table.
+    """One dict per resource with a cursor, a history row or a table: resource, cursor, last_run_at,
+    last_status, last_rows, last_error, last_success_at, rows_in_table."""
+    from pipelines.sync import read_cursors  # noqa: PLC0415 - imports dlt
 
-    Resources are every known one that has a cursor, a history row or a table (others are omitted).
-    """
-    # read_cursors lists every resource; None = never loaded (or full refresh), so not worth a line.
-    cursors = {k: v for k, v in read_cursor_map(state_dir, pipeline_name).items() if v is not None}
+    try:  # None: never loaded (or full refresh), not worth a line
+        cursors = {k: v for k, v in read_cursors(state_dir=state_dir, pipeline_name=pipeline_name).items()
+                   if v is not None}
+    except Exception as exc:  # noqa: BLE001 - status is diagnostic, show what we can
+        log.warning("could not read cursors from %s: %s", state_dir, (str(exc).splitlines() or [exc])[0])
+        cursors = {}
     with open_warehouse(destination, credentials, read_only=destination == "duckdb") as wh:
         latest = run_history.latest_per_resource(wh, dataset)
-        counts: dict[str, int] = {}
-        for name in config.known_resources():
-            if wh.table_exists(dataset, name):
-                counts[name] = int(wh.query(
-                    f"SELECT count(*) AS n FROM {quote_ident(dataset)}.{quote_ident(name)}")[0]["n"])
+        counts = {name: n for name in config.known_resources() if (n := wh.count_rows(dataset, name)) is not None}
     names = [n for n in config.known_resources() if n in cursors or n in latest or n in counts]
     names += sorted((set(cursors) | set(latest)) - set(names))  # anything unexpected still shows
     rows = []
     for name in dict.fromkeys(names):
         last = latest.get(name, {})
-        cursor = cursors.get(name)
-        rows.append({
-            "resource": name,
-            "cursor": cursor if cursor is not None else last.get("cursor_after"),
-            "last_run_at": last.get("started_at"),
-            "last_status": last.get("status"),
-            "last_rows": last.get("rows_loaded"),
-            "last_error": last.get("error"),
-            "last_success_at": last.get("last_success_at"),
-            "rows_in_table": counts.get(name),
-        })
+        rows.append({"resource": name, "cursor": cursors.get(name, last.get("cursor_after")),
+                     "last_run_at": last.get("started_at"), "last_status": last.get("status"),
+                     "last_rows": last.get("rows_loaded"), "last_error": last.get("error"),
+                     "last_success_at": last.get("last_success_at"), "rows_in_table": counts.get(name)})
     return rows
 
 
@@ -66,8 +44,7 @@ def format_status(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ("no runs recorded yet for this dataset; run `litmos-sync run` first (or check --dataset, "
                 "--destination and --state-dir)")
-    head = f"{'resource':<26} {'cursor':<20} {'last run':<20} {'status':<8} {'rows last':>9} {'rows total':>10}"
-    lines = [head]
+    lines = [f"{'resource':<26} {'cursor':<20} {'last run':<20} {'status':<8} {'rows last':>9} {'rows total':>10}"]
     for r in rows:
         lines.append(f"{r['resource']:<26} {_fmt_ts(r['cursor']):<20} {_fmt_ts(r['last_run_at']):<20} "
                      f"{(r['last_status'] or '-'):<8} {_fmt_int(r['last_rows']):>9} "
@@ -81,9 +58,7 @@ def _fmt_ts(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, dt.datetime):
-        if value.tzinfo:
-            value = value.astimezone(dt.timezone.utc)
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        return (value.astimezone(dt.timezone.utc) if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)[:19]
 
 

@@ -1,11 +1,9 @@
-"""The options of one sync: what the caller passed, else ``sources.litmos.*`` injected by dlt, validated once.
-
-The source's own (``litmos_options``) plus the history walk's ``history_start`` and ``resync``.
-"""
+"""The options of one sync, validated once: the caller's, else ``sources.litmos.*`` injected by dlt; the
+source's own (``litmos_options``) plus the history walk's ``history_start`` and ``resync``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Sequence
 
 from dlt.common.configuration import with_config
@@ -124,7 +122,3 @@ def check_dates(server_now: datetime, start: datetime | None, end: datetime | No
             f"bad history_start {history:%Y-%m-%d}: it is after the start date {start:%Y-%m-%d}; "
             "the history starts at or before it")
 
-
-def as_date(value: Any) -> date | None:
-    """A UTC day (AUTO, None: None) as the plain date the CLI compares with its own."""
-    return value.date() if isinstance(value, datetime) else None

@@ -1,8 +1,5 @@
-"""The CLI's own connection to the warehouse: the marts for the report, row counts for status and demo.
-
-dlt owns the raw tables and the run history (pipelines/run_history.py), dbt owns the marts; this module
-opens DuckDB or Postgres with one-line, key-free messages for the failures users meet (a locked file, an
-unwritable directory, a refused login) and runs plain queries in the driver's own parameter style.
+"""The CLI's own connection to the warehouse (report, status, run history), and the one-line, key-free
+messages for the failures users meet there: a locked file, an unwritable directory, a refused login.
 """
 from __future__ import annotations
 
@@ -18,13 +15,7 @@ from pipelines.config import ConfigError
 
 
 class Warehouse:
-    """An open connection to the DuckDB file or Postgres database the pipeline loads into.
-
-    Args:
-        destination: "duckdb" or "postgres".
-        credentials: DuckDB file path or Postgres DSN.
-        read_only: Open DuckDB read-only (report/status must not block a running load needlessly).
-    """
+    """An open connection to the DuckDB file (`read_only`: for report/status) or Postgres database."""
 
     def __init__(self, destination: str, credentials: str, read_only: bool = False) -> None:
         self.destination, self.credentials = destination, credentials
@@ -33,25 +24,20 @@ class Warehouse:
             import duckdb  # noqa: PLC0415
 
             if read_only and not os.path.exists(credentials):
-                raise ConfigError(
-                    f"DuckDB file {credentials!r} does not exist; run `litmos-sync run` first or set "
-                    "DESTINATION__DUCKDB__CREDENTIALS to the file you loaded"
-                )
+                raise ConfigError(f"DuckDB file {credentials!r} does not exist; run `litmos-sync run` first or set "
+                                  "DESTINATION__DUCKDB__CREDENTIALS to the file you loaded")
             # Our other processes (the tenants of a parallel run) take turns on the file: wait for ours.
             duckdb_lock.acquire(credentials)
             self._locked = credentials
             try:
                 try:
                     self.connection = duckdb.connect(credentials, read_only=read_only)
-                except duckdb.ConnectionException:
-                    # This process already holds the file read-write (dlt/dbt just wrote it) and DuckDB
-                    # refuses a second instance with other settings: share the existing one.
+                except duckdb.ConnectionException:  # this process has it open read-write (dlt, dbt): share it
                     self.connection = duckdb.connect(credentials)
-            except duckdb.IOException as exc:
+            except BaseException as exc:
                 self._unlock()
-                raise ConfigError(describe_duckdb_error(exc, credentials)) from None
-            except BaseException:
-                self._unlock()
+                if isinstance(exc, duckdb.IOException):
+                    raise ConfigError(describe_duckdb_error(exc, credentials)) from None
                 raise
         elif destination == "postgres":
             import psycopg2  # noqa: PLC0415
@@ -66,11 +52,11 @@ class Warehouse:
             raise ConfigError(f"unknown destination {destination!r}; use duckdb or postgres")
 
     def execute(self, sql: str) -> None:
-        """Run a statement that returns nothing."""
+        """Runs a statement that returns nothing."""
         self.query(sql, fetch=False)
 
     def query(self, sql: str, params: Sequence[Any] = (), fetch: bool = True) -> list[dict[str, Any]]:
-        """Run a query (parameters in the driver's style: ``?`` DuckDB, ``%s`` Postgres); rows as dicts."""
+        """Runs a query (parameters in the driver's style: ``?`` DuckDB, ``%s`` Postgres); rows as dicts."""
         cur = self.connection.cursor()
         try:
             cur.execute(sql, tuple(params) or None)
@@ -90,8 +76,14 @@ class Warehouse:
         """True when `schema.table` exists (table or view)."""
         return bool(self.columns(schema, table))
 
+    def count_rows(self, schema: str, table: str) -> int | None:
+        """Rows in `schema.table`, None when it does not exist."""
+        if not self.table_exists(schema, table):
+            return None
+        return int(self.query(f"SELECT count(*) AS n FROM {quote_ident(schema)}.{quote_ident(table)}")[0]["n"])
+
     def close(self) -> None:
-        """Close the connection (releases the DuckDB file and its ``.lock``)."""
+        """Closes the connection (releases the DuckDB file and its ``.lock``)."""
         try:
             self.connection.close()
         finally:
@@ -114,28 +106,19 @@ def open_warehouse(destination: str, credentials: str, read_only: bool = False) 
 
 
 def check_destination(destination: str, credentials: str) -> None:
-    """Fail fast, before any API request, when the warehouse cannot be written.
-
-    DuckDB: the file's directory must exist and be writable, and no other process may hold the file.
-    Postgres: the server must accept a connection with these credentials. Raises `ConfigError` (exit 2)
-    with one line naming the fix (the messages of docs/troubleshooting.md).
-    """
+    """Raises `ConfigError` (exit 2) before any API request when the warehouse cannot be written: a DuckDB
+    file in a missing or unwritable directory or held by another process, a Postgres that refuses us."""
     if destination == "duckdb":
         path = dest.duckdb_path(credentials)
         if path in ("", ":memory:"):
             return
-        directory = os.path.dirname(os.path.abspath(path))
-        problem = _directory_problem(path, directory)
+        problem = _directory_problem(path)
         if problem:
             raise ConfigError(problem)
-        if os.path.exists(path) and not duckdb_lock.busy(path):
-            # Takes (and drops) DuckDB's lock: says who holds it, if anyone. While another of our runs
-            # writes the file (its .lock is taken) this run waits its turn at its first load instead.
-            with open_warehouse("duckdb", path):
-                pass
+        if os.path.exists(path) and not duckdb_lock.busy(path):  # our other runs: wait for the turn instead
+            Warehouse("duckdb", path).close()  # says who holds DuckDB's own lock, if anyone
     elif destination == "postgres":
-        with open_warehouse("postgres", credentials):
-            pass
+        Warehouse("postgres", credentials).close()
 
 
 def describe_duckdb_error(exc: BaseException, path: str) -> str:
@@ -147,11 +130,8 @@ def describe_duckdb_error(exc: BaseException, path: str) -> str:
         holder = f"another process (PID {match.group(1)})" if match else "another process"
         return (f"DuckDB file '{path}' is locked by {holder}; DuckDB allows one writer: wait for that run to "
                 "finish or close the program holding the file (a BI tool, a notebook), then rerun")
-    problem = _directory_problem(path, os.path.dirname(os.path.abspath(path)))
-    if problem:
-        return problem
-    return (f"cannot open DuckDB file '{path}' ({text.removeprefix('IO Error: ')}); check the file, or set "
-            "DESTINATION__DUCKDB__CREDENTIALS to another path")
+    return _directory_problem(path) or (f"cannot open DuckDB file '{path}' ({text.removeprefix('IO Error: ')}); "
+                                        "check the file, or set DESTINATION__DUCKDB__CREDENTIALS to another path")
 
 
 def describe_postgres_error(exc: BaseException, dsn: str) -> str:
@@ -166,7 +146,7 @@ def describe_postgres_error(exc: BaseException, dsn: str) -> str:
     role = re.search(r'role "([^"]+)" does not exist', text)
     if role or "password authentication failed" in text or "no password supplied" in text \
             or "no pg_hba.conf entry" in text:
-        user = role.group(1) if role else (_pg_part(dsn, "username") or "?")
+        user = role.group(1) if role else (getattr(_pg(dsn), "username", None) or "?")
         why = ("no such role" if role else "password rejected" if "password" in text
                else "not allowed by pg_hba.conf")
         return (f"Postgres on {where} rejected user '{user}' ({why}); fix the user and password in "
@@ -184,10 +164,8 @@ def describe_postgres_error(exc: BaseException, dsn: str) -> str:
 
 
 def describe_warehouse_exception(exc: BaseException) -> str | None:
-    """The one-line message for a DuckDB/Postgres error raised during a run (inside dlt or dbt), or None.
-
-    Works from the exception alone: the file path and host:port are read from the driver's message.
-    """
+    """The one-line message for a DuckDB/Postgres error raised inside dlt or dbt, or None (the path and
+    host:port are read from the driver's message)."""
     module = type(exc).__module__ or ""
     name = type(exc).__name__
     text = " ".join(str(exc).split())
@@ -204,7 +182,8 @@ def describe_warehouse_exception(exc: BaseException) -> str | None:
     return None
 
 
-def _directory_problem(path: str, directory: str) -> str | None:
+def _directory_problem(path: str) -> str | None:
+    directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         return (f"the directory of DuckDB file '{path}' does not exist; create it (mkdir -p {directory}) or set "
                 "DESTINATION__DUCKDB__CREDENTIALS to a file in an existing directory")
@@ -220,9 +199,9 @@ def _directory_problem(path: str, directory: str) -> str | None:
     return None
 
 
-def _pg_part(dsn: str, name: str) -> Any:
+def _pg(dsn: str) -> Any:
     try:
-        return getattr(dest.postgres_credentials(dsn), name) if dsn else None
+        return dest.postgres_credentials(dsn) if dsn else None
     except dest.CredentialsError:
         return None
 
@@ -231,16 +210,16 @@ def _pg_where(dsn: str, text: str = "") -> str:
     said = re.search(r'server at "([^"]+)"(?: \([^)]*\))?, port (\d+)', text)
     if not dsn and said:  # from the driver's own message
         return f"{said.group(1)}:{said.group(2)}"
-    return f"{_pg_part(dsn, 'host') or 'localhost'}:{_pg_part(dsn, 'port') or 5432}"
+    return f"{getattr(_pg(dsn), 'host', None) or 'localhost'}:{getattr(_pg(dsn), 'port', None) or 5432}"
 
 
 def quote_ident(name: str) -> str:
-    """Double-quote an SQL identifier (names come from validated config, this is belt and braces)."""
+    """Double-quotes an SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
 
 
 def quote_literal(value: str) -> str:
-    """Single-quote an SQL string literal."""
+    """Single-quotes an SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -249,6 +228,5 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _pg_reason(exc: BaseException) -> str:
-    text = _first_line(exc)
-    # Strip anything that looks like a connection string before showing it.
+    text = _first_line(exc)  # without anything that looks like a connection string
     return text.split(" dsn=")[0].split("postgresql://")[0].strip() or type(exc).__name__
