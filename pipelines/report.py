@@ -172,7 +172,8 @@ def _runs(wh: Warehouse, dataset: str, tenants: Sequence[str], labelled: bool) -
             latest = run_history.latest_per_resource(wh, tenant_dataset(dataset, tenant) if tenant else dataset)
         except Exception:  # noqa: BLE001 - the history is a footnote, never a reason to fail the report
             continue
-        runs += [{"tenant": tenant, **r} if labelled else r for r in sorted(latest.values(), key=lambda r: r["resource"])]
+        runs += [{"tenant": tenant, **r} if labelled else r for r in sorted(latest.values(),
+                                                                            key=lambda r: r["resource"])]
     return runs
 
 
@@ -267,7 +268,10 @@ def render_html(data: ReportData) -> str:
     def named(rows: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
         return [{**r, "path": r[key], key: f"{r['tenant']} · {r[key]}"} for r in rows] if data.labelled else list(rows)
 
-    tracked_as = {None: "no (course has no compliance period)", "overdue": "yes: overdue (in the tile)"}
+    def tracked_as(status: Any) -> str:
+        return {None: "no (course has no compliance period)", "overdue": "yes: overdue (in the tile)"}.get(
+            status, f"yes: {str(status).replace('_', ' ')}")
+
     labels = {"dim_users": "users", "dim_courses": "courses", "dim_teams": "teams",
               "fct_course_completion": "learner-course pairs", "fct_compliance": "compliance-tracked pairs"}
     totals = " · ".join(f"{n:,} {labels.get(k, k)}" for k, n in data.totals.items())
@@ -321,9 +325,7 @@ def render_html(data: ReportData) -> str:
         overdue_reconcile=_overdue_reconcile(data),
         overdue_table=_table("table-overdue", data.labelled, ("Learner", "Course", "Due", "Compliance-tracked"),
                              [(*lead(r), r["learner"] or "(user not in the warehouse)", r["course"],
-                               _fmt_date(r["due"]), tracked_as.get(r.get("tracked_as"),
-                                                                   f"yes: {str(r.get('tracked_as')).replace('_', ' ')}"))
-                              for r in data.overdue], data.overdue_total, "No overdue assignments."),
+                               _fmt_date(r["due"]), tracked_as(r.get("tracked_as"))) for r in data.overdue], data.overdue_total, "No overdue assignments."),
         runs_table=_table("table-runs", data.labelled, ("Resource", "Last run", "Status", "Rows", "Cursor"),
                           [(*lead(r), r["resource"], _fmt_date(r.get("started_at")), r.get("status"),
                             r.get("rows_loaded"), _fmt_date(r.get("cursor_after"))) for r in data.runs],
