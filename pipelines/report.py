@@ -295,7 +295,7 @@ def render_html(data: ReportData) -> str:
         source=f" from {_e(data.source)}" if data.source else "",
         tenants=tenants,
         totals=_e(totals),
-        definitions=sections.definitions(data.expiring_soon_days),
+        definitions=sections.definitions(days),
         status_tiles=status_tiles(data.compliance_by_status),
         tiles_caption=(f"Counts of compliance-tracked assignments (one learner × one course), as of {_e(as_of)}: "
                        f"<b>{tracked:,} in total</b>, compliance rate <b>{pct(ok / tracked if tracked else None)}</b>. "

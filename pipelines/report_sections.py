@@ -60,9 +60,9 @@ def missing_note(section: str, marts: Sequence[str], schema: str) -> str:
             f"{e(names)} (built by a newer litmos-sync; run `litmos-sync run` to add it).</p>")
 
 
-def definitions(expiring_days: int | None) -> str:
-    """One line per status and rate, the rules of fct_compliance / team_compliance_summary (dbt_models/README.md)."""
-    n = expiring_days if expiring_days is not None else 30
+def definitions(n: int) -> str:
+    """One line per status and rate, the rules of fct_compliance / team_compliance_summary (dbt_models/README.md);
+    `n`: the expiring-soon window in days."""
     items = [
         ("tracked", "an active learner's assignment (one user × one course) on a course with a compliance period "
                     "or a result carrying a compliant-till date; every status below counts these pairs"),

@@ -60,12 +60,8 @@ _HINTS = {name: {"data_type": _TYPES.get(name, "text"), "nullable": name not in 
 def from_stats(run_id: str, resource: str, status: str, stats: ResourceStats | None,
                **row: Any) -> ResourceRun:
     """The history row of one resource from its run stats (None: it never started, no counts)."""
-    counts: dict[str, Any] = {}
-    if stats is not None:
-        counts = {"duration_s": stats.duration_s, "windows_total": stats.windows_total,
-                  "windows_done": stats.windows_done, "pages": stats.pages, "requests": stats.requests,
-                  "retries": stats.retries, "rows_loaded": stats.rows,
-                  "cursor_before": stats.cursor_before, "cursor_after": stats.cursor_after}
+    counts: dict[str, Any] = {} if stats is None else {"rows_loaded": stats.rows, **{k: getattr(stats, k) for k in (
+        "duration_s", "windows_total", "windows_done", "pages", "requests", "retries", "cursor_before", "cursor_after")}}
     return ResourceRun(run_id=run_id, resource=resource, status=status, **{**counts, **row})
 
 
