@@ -1,11 +1,7 @@
-"""Runs the dbt project (dbt_models/) against the warehouse the pipeline just loaded.
+"""Runs the dbt project (dbt_models/) in-process against the warehouse the pipeline loaded.
 
-``build_marts`` is the one entry point (docs/architecture.md section 5): destination credentials become
-the ``LITMOS_*`` variables ``dbt_models/profiles.yml`` reads, dbt runs in-process (``dbtRunner``), and a
-failure becomes one line naming the failing nodes. Many orgs: staging unions the ``tenants``' raw datasets
-and every model has a ``tenant`` column (dbt_models/README.md, "Tenants"); schemas are
-``<config.schema_prefix(raw_schema)>_staging`` / ``_intermediate`` / ``_marts``. dbt keeps global state,
-so run at most one ``build_marts`` at a time per process.
+``build_marts`` is the one entry point (docs/architecture.md section 5): credentials become the ``LITMOS_*``
+variables dbt_models/profiles.yml reads, and a failure becomes one line naming the failing nodes.
 """
 from __future__ import annotations
 
@@ -27,26 +23,20 @@ from pipelines import destination as dest
 from sources.litmos.exceptions import redact
 
 _lock_holder = threading.local()  # _project_lock's re-entry, per thread
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_models"
-"""The dbt project (also holds profiles.yml)."""
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_models"  # also holds profiles.yml
 
 DESTINATIONS = ("duckdb", "postgres")
 COMMANDS = ("build", "run", "test", "compile", "seed", "source freshness", "docs generate", "parse")
 
-# Statuses dbt reports for a node that did not succeed (run, test, freshness results).
 _FAILED_STATUSES = {"error", "fail", "runtime error"}
 _OUTCOME = {"success": "passed", "pass": "passed", "warn": "warned", "skipped": "skipped", "no-op": "skipped",
             **{s: "failed" for s in _FAILED_STATUSES}}
 LOG_FILE_DISPLAY = "dbt_models/logs/dbt.log"
-"""Where dbt's full log is (relative to the repository), as the messages name it."""
 _HEADER = re.compile(r"^(Compilation|Runtime|Database|Parsing) Error( in .*)?$")
-# Environment variables read by dbt_models/profiles.yml.
 _PROFILE_ENV = ("LITMOS_DUCKDB_PATH", "LITMOS_PG_HOST", "LITMOS_PG_PORT", "LITMOS_PG_USER",
                 "LITMOS_PG_PASSWORD", "LITMOS_PG_DBNAME")
-# What dbt_models/macros/tenants.sql accepts; names and schemas are written into SQL.
+# What dbt_models/macros/tenants.sql accepts (names are written into SQL); datasets: config's rule.
 _TENANT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
-_SCHEMA_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 class DbtRunError(RuntimeError):
@@ -55,17 +45,7 @@ class DbtRunError(RuntimeError):
 
 @dataclass(frozen=True)
 class NodeResult:
-    """Outcome of one dbt node (model, test, unit test, source freshness check).
-
-    Attributes:
-        unique_id: dbt unique id, e.g. ``model.litmos.fct_compliance``.
-        name: Node name, e.g. ``fct_compliance``.
-        resource_type: ``model``, ``test``, ``unit_test``, ``source``, ``operation`` ...
-        status: dbt status: ``success``, ``pass``, ``warn``, ``error``, ``fail``, ``skipped`` ...
-        message: dbt's message (first line only), e.g. ``Got 3 results, configured to fail if != 0``.
-        failures: Failing rows of a test, when dbt reports them.
-        tenant: The tenant of a source freshness check when ``tenants`` was given; "" for everything else.
-    """
+    """Outcome of one dbt node; ``message`` is its first line, ``tenant`` set on per-tenant freshness checks."""
 
     unique_id: str
     name: str
@@ -78,18 +58,8 @@ class NodeResult:
 
 @dataclass(frozen=True)
 class MartsBuildResult:
-    """What ``build_marts`` did.
-
-    Attributes:
-        destination: ``duckdb`` or ``postgres`` (also the dbt target name).
-        command: The dbt command run, e.g. ``build``.
-        nodes: One entry per node dbt reported, in dbt's order.
-        elapsed_s: Wall time of the dbt invocation in seconds.
-        vars: The dbt vars passed (raw_schema included; tenants and schema_prefix when ``tenants`` was
-            given, else the project derives them from raw_schema the same way).
-        tenants: The (tenant name, raw dataset) pairs the build read.
-        schema_prefix: Prefix of the built schemas, e.g. ``litmos`` (``litmos_marts``).
-    """
+    """What ``build_marts`` did: the nodes dbt reported (in its order), the vars passed, the (tenant, raw
+    dataset) pairs read and the prefix of the built schemas (``litmos`` -> ``litmos_marts``)."""
 
     destination: str
     command: str
@@ -101,17 +71,15 @@ class MartsBuildResult:
 
     @property
     def marts_schema(self) -> str:
-        """Schema holding the marts, e.g. ``litmos_marts``."""
         return f"{self.schema_prefix}_marts"
 
     @property
     def status_counts(self) -> dict[str, int]:
-        """Number of nodes per status, e.g. ``{"success": 34, "pass": 154}``."""
         return dict(Counter(n.status for n in self.nodes))
 
     def summary(self) -> str:
-        """One line for the console, e.g. ``dbt build: 34 models, 154 tests: 188 passed, 0 warned, 0 failed,
-        0 skipped in 9.2s (full log: dbt_models/logs/dbt.log)``."""
+        """One line, e.g. ``dbt build: 34 models, 154 tests: 188 passed, 0 warned, 0 failed, 0 skipped in 9.2s
+        (full log: dbt_models/logs/dbt.log)``."""
         kinds = Counter("test" if n.resource_type in ("test", "unit_test") else n.resource_type for n in self.nodes)
         kinds.pop("operation", None)  # the on-run-end hook
         shown = [f"{kinds.pop('model', 0)} models", f"{kinds.pop('test', 0)} tests"]
@@ -124,7 +92,7 @@ class MartsBuildResult:
                 f"(full log: {LOG_FILE_DISPLAY})")
 
     def by_name(self, name: str) -> NodeResult:
-        """Returns the node called ``name``; raises KeyError when dbt did not report it."""
+        """The node called ``name`` (KeyError when dbt did not report it)."""
         for node in self.nodes:
             if node.name == name:
                 return node
@@ -146,33 +114,22 @@ def build_marts(
     """Runs a dbt command of the litmos project against a DuckDB file or a Postgres database.
 
     Args:
-        destination: ``"duckdb"`` or ``"postgres"``; selects the profile target of the same name.
-        credentials: DuckDB: a file path (``str``/``Path``, ``duckdb:///path`` accepted) or None for
-            ``$DESTINATION__DUCKDB__CREDENTIALS`` / ``litmos.duckdb``. Postgres: a DSN
-            ``postgresql://user:password@host:port/dbname``, a mapping or an object with host, port,
-            username (or user), password, database (or dbname), or None for
-            ``$DESTINATION__POSTGRES__CREDENTIALS``.
-        raw_schema: Schema holding the raw tables (the dlt dataset) of a single-org warehouse, and the
-            configured dataset whose prefix names the built schemas: ``litmos_raw`` -> ``litmos_staging``,
-            ``litmos_intermediate``, ``litmos_marts``; ``dev_raw`` -> ``dev_marts`` ...
-        vars: Extra dbt vars, e.g. ``{"as_of_date": "2025-06-30", "expiring_soon_days": 14}``.
-        select: dbt selection (string with spaces or a list), e.g. ``"+fct_compliance"``.
-        command: One of ``COMMANDS``, e.g. ``"build"``, ``"source freshness"``, ``"docs generate"``.
-        tenants: ``[(tenant name, raw dataset), ...]``, e.g. ``[("acme", "litmos_raw__acme")]``: staging
-            unions these datasets and every model gets a ``tenant`` column; a tenant whose dataset or
-            table does not exist yet is skipped (the run fails only when none exists). None = the one
-            tenant ``default`` reading ``raw_schema``. Passed to dbt as vars ``tenants: [{name, schema}]``
-            and ``schema_prefix``. ``source freshness`` then runs once per tenant (``NodeResult.tenant``).
-        quiet: Print nothing of dbt's own log (the default unless ``echo``).
-        echo: Also print dbt's own log to stdout (coloured only on a terminal). Either way the full
-            log is in ``dbt_models/logs/dbt.log`` and ``MartsBuildResult.summary()`` is one line.
-
-    Returns:
-        A MartsBuildResult listing every node dbt reported.
+        destination: ``"duckdb"`` or ``"postgres"`` (the profile target).
+        credentials: A DuckDB file path, or a Postgres DSN / mapping / credentials object (see
+            ``profile_env``); None reads ``$DESTINATION__<DESTINATION>__CREDENTIALS``.
+        raw_schema: The raw dataset of a single-org warehouse; its prefix names the built schemas
+            (``litmos_raw`` -> ``litmos_staging``, ``litmos_intermediate``, ``litmos_marts``).
+        vars: Extra dbt vars, e.g. ``{"as_of_date": "2025-06-30"}``.
+        select: dbt selection (string with spaces or a list).
+        command: One of ``COMMANDS``.
+        tenants: ``[(tenant name, raw dataset), ...]`` that staging unions (every model gets a ``tenant``
+            column; dbt_models/README.md "Tenants"); None = tenant ``default`` reading ``raw_schema``.
+            ``source freshness`` then runs once per tenant.
+        quiet: Print nothing of dbt's own log.
+        echo: Also print dbt's log to stdout; the full log is always in dbt_models/logs/dbt.log.
 
     Raises:
-        DbtRunError: Bad arguments, unreachable warehouse, or a failing model/test/check; one line
-            that names the failing nodes. Never contains the Postgres password.
+        DbtRunError: Bad arguments, unreachable warehouse or a failing node; one line, no password.
     """
     destination = (destination or "").strip().lower()
     if destination not in DESTINATIONS:
@@ -225,7 +182,7 @@ def _tenant_pairs(tenants: Sequence[tuple[str, str]] | None, raw_schema: str) ->
         if len(pair) != 2 or not _TENANT_RE.match(pair[0]):
             raise DbtRunError(f"invalid tenant {pair!r}: give (name, raw dataset), the name of letters, digits, "
                               "'_' and '-', e.g. ('acme', 'litmos_raw__acme')")
-        if not _SCHEMA_RE.match(pair[1]):
+        if not config._DATASET_RE.match(pair[1]):
             raise DbtRunError(f"invalid raw dataset {pair[1]!r} of tenant {pair[0]!r}: use the tenant's dlt "
                               f"dataset name, e.g. {config.tenant_dataset(config.DEFAULT_DATASET, pair[0])}")
         if pair[0] in (name for name, _ in pairs[:i]):
@@ -243,7 +200,8 @@ def _dbt_args(command: str, destination: str, run_vars: Mapping[str, Any], selec
             "--log-path", str(DBT_PROJECT_DIR / "logs"),
             "--vars", json.dumps(dict(run_vars), default=str)]
     if select:
-        args += ["--select", *_as_list(select)]
+        args += ["--select", *(select.split() if isinstance(select, str) else
+                               [s for item in select for s in str(item).split()])]
     # The full log (debug level, no colour codes) always goes to dbt_models/logs/dbt.log. The console
     # gets dbt's own log only with echo=True, coloured only on a terminal; callers print `summary()`.
     console = echo and not quiet
@@ -270,12 +228,8 @@ def _invoke(args: list[str], command: str, destination: str, secret: str) -> Any
 
 
 def profile_env(destination: str, credentials: Any) -> dict[str, str]:
-    """Translates destination credentials (see ``build_marts``) into the LITMOS_* variables read by
-    profiles.yml.
-
-    Raises:
-        DbtRunError: Credentials missing or malformed (message never includes the password).
-    """
+    """The LITMOS_* variables profiles.yml reads, from a DuckDB path or Postgres credentials (DSN, mapping
+    or object); DbtRunError when they are missing or malformed (never with the password)."""
     if destination == "duckdb":
         path = dest.duckdb_path(credentials or os.environ.get("DESTINATION__DUCKDB__CREDENTIALS")
                                 or dest.DEFAULT_DUCKDB_PATH)
@@ -304,7 +258,6 @@ def profile_env(destination: str, credentials: Any) -> dict[str, str]:
 
 @contextlib.contextmanager
 def _environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Sets the profile variables for the dbt call and restores the previous environment after it."""
     saved = {name: os.environ.pop(name, None) for name in _PROFILE_ENV}
     os.environ.update(values)
     try:
@@ -317,9 +270,8 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _project_lock() -> Iterator[None]:
-    """One dbt invocation at a time per project directory, across processes: dbt writes its target dir and
-    log in place, so two runs at once (two pipelines, parallel test workers) would overwrite each other.
-    Re-entrant in a thread: a caller can hold it across a dbt run and its use of the artifacts (run_mf)."""
+    """One dbt invocation at a time per project directory, across processes (dbt writes target/ and its log
+    in place); re-entrant in a thread, so run_mf can hold it from a parse to its use of the artifacts."""
     import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
 
     if getattr(_lock_holder, "held", False):
@@ -336,15 +288,10 @@ def _project_lock() -> Iterator[None]:
 
 
 def _release_duckdb() -> None:
-    """Closes the DuckDB instance dbt-duckdb keeps open in-process after a run.
+    """Closes the DuckDB instance dbt-duckdb keeps open in-process (else this process cannot open the file
+    again with another configuration); dbt-duckdb has no public call for it."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager  # noqa: PLC0415
 
-    Without this the same process (the pipeline's next run, a report, a test) cannot open the file
-    again with another configuration. dbt-duckdb offers no public call for it, hence the private names.
-    """
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # pragma: no cover - dbt-duckdb is a pinned dependency
-        return
     with DuckDBConnectionManager._LOCK:
         environment = DuckDBConnectionManager._ENV
         DuckDBConnectionManager._ENV = None
@@ -353,12 +300,7 @@ def _release_duckdb() -> None:
                 environment.close()
 
 
-def _as_list(select: str | Sequence[str]) -> list[str]:
-    return select.split() if isinstance(select, str) else [s for item in select for s in str(item).split()]
-
-
 def _nodes(result: Any) -> Iterator[NodeResult]:
-    """NodeResults from a dbt run/test/freshness result; nothing for catalog or manifest results."""
     for item in getattr(result, "results", None) or ():
         node = getattr(item, "node", None)
         if node is None:
@@ -392,8 +334,8 @@ def _failure_line(command: str, destination: str, nodes: Sequence[NodeResult], p
 
 
 def _first_line(value: Any, limit: int = 300) -> str:
-    """The informative line of a dbt message, so errors stay one line: dbt's header (``Compilation Error in
-    model x (path)``) and its ``> in macro ...`` context lines are skipped when there is something better."""
+    """The informative line of a message: dbt's ``Compilation Error in model x`` header and ``> in macro``
+    context lines are skipped when there is something better."""
     lines = [line.strip() for line in str(value).splitlines() if line.strip()]
     useful = [line for line in lines if not _HEADER.match(line) and not line.startswith(">")]
     line = (useful or lines or [""])[0]

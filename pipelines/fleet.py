@@ -320,7 +320,6 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         finally:
             duckdb_lock.drop_kept()
             progress.close()
-        summary.sync_result = None  # the report is the summary; the stats objects stay here
         conn.send(("summary", (summary, recorded)))
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - reported, never a traceback
         if isinstance(exc, KeyboardInterrupt):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterable
 
 import dlt
 
@@ -27,40 +27,28 @@ DANGLING_STEP_DAYS = 182
 HISTORY_FLOOR = datetime(2007, 1, 1, tzinfo=timezone.utc)
 SWAPS_TABLE = "_litmos_resync_swaps"
 
-# (child table, child column, parent table, parent column): the references the marts join on.
-REFERENCES: tuple[tuple[str, str, str, str], ...] = (
-    ("course_results", "user_id", "users", "id"),
-    ("course_results", "id", "courses", "id"),
-    ("learning_path_results", "user_id", "users", "id"),
-    ("learning_path_results", "id", "learning_paths", "id"),
-    ("module_results", "user_id", "users", "id"),
-    ("user_courses", "user_id", "users", "id"),
-    ("user_courses", "id", "courses", "id"),
-    ("learning_path_users", "learning_path_id", "learning_paths", "id"),
-    ("learning_path_users", "id", "users", "id"),
-    ("learning_path_courses", "learning_path_id", "learning_paths", "id"),
-    ("learning_path_courses", "id", "courses", "id"),
-    ("course_modules", "course_id", "courses", "id"),
-    ("course_modules", "id", "modules", "id"),
-    ("team_users", "team_id", "teams", "id"),
-    ("team_users", "id", "users", "id"),
-    ("team_courses", "team_id", "teams", "id"),
-    ("team_courses", "id", "courses", "id"),
-    ("team_learning_paths", "team_id", "teams", "id"),
-    ("team_learning_paths", "id", "learning_paths", "id"),
-    ("teams", "parent_team_id", "teams", "id"),
-)
+# child table -> {column: parent table (joined on its id)}: the references the marts join on.
+REFERENCES: dict[str, dict[str, str]] = {
+    "course_results": {"user_id": "users", "id": "courses"},
+    "learning_path_results": {"user_id": "users", "id": "learning_paths"},
+    "module_results": {"user_id": "users"},
+    "user_courses": {"user_id": "users", "id": "courses"},
+    "learning_path_users": {"learning_path_id": "learning_paths", "id": "users"},
+    "learning_path_courses": {"learning_path_id": "learning_paths", "id": "courses"},
+    "course_modules": {"course_id": "courses", "id": "modules"},
+    "team_users": {"team_id": "teams", "id": "users"},
+    "team_courses": {"team_id": "teams", "id": "courses"},
+    "team_learning_paths": {"team_id": "teams", "id": "learning_paths"},
+    "teams": {"parent_team_id": "teams"},
+}
 
 DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
 
 
-def _existing_tables(client: Any, tables: list[str]) -> set[str]:
-    """Which of ``tables`` exist in the dataset."""
-    schema = client.dataset_name
-    rows = client.execute_sql(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", schema)
-    present = {r[0] for r in rows or []}
-    return {t for t in tables if t in present}
+def _existing_tables(client: Any, tables: Iterable[str]) -> set[str]:
+    rows = client.execute_sql("SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                              client.dataset_name)
+    return set(tables) & {r[0] for r in rows or []}
 
 
 def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
@@ -77,20 +65,15 @@ def earliest_created(pipeline: dlt.Pipeline) -> datetime | None:
 
 def dangling_references(pipeline: dlt.Pipeline) -> int:
     """Rows whose parent (a user, course, team, ...) the warehouse does not hold."""
-    needed = sorted({t for ref in REFERENCES for t in (ref[0], ref[2])})
     total = 0
     with pipeline.sql_client() as client:
-        present = _existing_tables(client, needed)
-        for child, column, parent, key in REFERENCES:
-            if child not in present:
-                continue
-            if parent not in present:
-                sql = f"SELECT COUNT(*) FROM {client.make_qualified_table_name(child)} WHERE {column} IS NOT NULL"
-            else:
-                sql = (f"SELECT COUNT(*) FROM {client.make_qualified_table_name(child)} c "
-                       f"WHERE c.{column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                       f"{client.make_qualified_table_name(parent)} p WHERE p.{key} = c.{column})")
-            total += int(client.execute_sql(sql)[0][0])
+        name = client.make_qualified_table_name
+        present = _existing_tables(client, {*REFERENCES, *(p for refs in REFERENCES.values() for p in refs.values())})
+        for child, refs in REFERENCES.items():
+            for column, parent in refs.items() if child in present else ():
+                orphan = f" AND NOT EXISTS (SELECT 1 FROM {name(parent)} p WHERE p.id = c.{column})"
+                total += int(client.execute_sql(f"SELECT COUNT(*) FROM {name(child)} c WHERE c.{column} IS NOT NULL"
+                                                f"{orphan if parent in present else ''}")[0][0])
     return total
 
 

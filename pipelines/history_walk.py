@@ -133,8 +133,7 @@ def walk_history(pipeline: dlt.Pipeline, client: Any, runs: Runs, opts: LitmosOp
         planned = session_state(state)
         session = open_session(client, opts, resources=[t for t in tables if t in todo or t == "module_details"],
                                windows_per_batch=opts.windows_per_batch and opts.windows_per_batch * HISTORY_BATCH_FACTOR,
-                               server_now=server_now, emit=emit, history=todo, **clock,
-                               **{k: v for k, v in planned.items() if k != "cursors"}, cursors=planned["cursors"])
+                               server_now=server_now, emit=emit, history=todo, **clock, **planned)
         runs.announce_history(session, bound)
         before = runs.requests_total
         runs.run(pipeline, session, emit)
@@ -156,11 +155,10 @@ def _history_todo(pipeline: dlt.Pipeline, state: dict[str, Any], delta: list[str
         cursor = cursors.get(table)
         if cursor is None:
             continue
-        top = datetime.fromisoformat(covered[table]) if covered.get(table) else (
-            derived.get(table) or floor_day(cursor))
-        # An old-default table's first day is re-read (one window); the walk itself never re-reads.
-        if not covered.get(table):
-            top = floor_day(top) + timedelta(days=1)
+        if covered.get(table):
+            top = datetime.fromisoformat(covered[table])
+        else:  # an old-default table's first day is re-read (one window); the walk itself never re-reads
+            top = floor_day(derived.get(table) or cursor) + timedelta(days=1)
         if floor_day(top) > bound:
             todo[table] = (bound, top)
     return todo

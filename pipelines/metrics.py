@@ -1,12 +1,8 @@
 """Runs MetricFlow's ``mf`` CLI (dbt-metricflow) against the warehouse the pipeline loaded.
 
-``mf`` reads the semantic layer of dbt_models/ (models/semantic/, dbt_models/README.md "Metrics for BI
-tools") from ``<project>/target/semantic_manifest.json`` and connects through dbt's profile, but it has
-no ``--target`` or ``--vars``. ``run_mf`` therefore parses the project with ``build_marts(command="parse")``
-(the same vars, tenants and schema prefix as the build, so the relations it names are the built ones),
-copies the semantic manifest into a private project directory (links to the real project's files, its own
-``target/`` and ``logs/``, so concurrent runs never share it) and runs ``mf`` there with the profile's
-target and credentials set through the environment, as ``build_marts`` does for dbt.
+``mf`` has no ``--target`` or ``--vars``: ``run_mf`` parses the project with the build's vars and tenants,
+copies the semantic manifest into a private project directory (links to the project's files) and runs ``mf``
+there with the profile's target and credentials in the environment (dbt_models/README.md, "Metrics for BI tools").
 """
 from __future__ import annotations
 
@@ -44,11 +40,10 @@ def run_mf(
     tenants: Sequence[tuple[str, str]] | None = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess:
-    """Runs ``mf <args>`` (e.g. ``["query", "--metrics", "compliance_rate", "--group-by", "team"]``) against
-    the warehouse ``build_marts(destination, credentials, raw_schema, vars, tenants=...)`` built.
+    """Runs ``mf <args>`` against the warehouse ``build_marts`` built with the same arguments.
 
-    Returns the completed process (text stdout/stderr, the Postgres password redacted); raises DbtRunError
-    when the project does not parse. The caller checks ``returncode``.
+    Returns the completed process (the password redacted; the caller checks ``returncode``); raises
+    DbtRunError when the project does not parse.
     """
     env = {**os.environ, **profile_env(destination, credentials), "LITMOS_DBT_TARGET": destination,
            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR)}

@@ -1,14 +1,13 @@
-"""The HTML report's analyst sections: definitions, the monthly trend, the team trend, the manager view.
-
-Each section reads an optional mart: `compliance_trend` / `team_compliance_trend` (the daily history) and
-`manager_compliance_summary` + `dim_managers` (the manager chain). A warehouse built before those marts
-existed gets a one-line note in their place (`missing_note`), never an error. Every figure a test reads
-back is also in a `data-*` attribute of the element that shows it.
+"""The HTML report's analyst sections over optional marts: definitions, the monthly trend, the team trend and
+the manager view, plus the HTML helpers the report shares. A warehouse without one of those marts gets a
+one-line note in its place (`missing_note`), never an error. Every figure a test reads back is also in a
+`data-*` attribute of the element that shows it.
 """
 from __future__ import annotations
 
 import datetime as dt
 import html
+from collections import Counter
 from typing import Any, Sequence
 
 STATUSES = ("compliant", "expiring_soon", "expired", "overdue", "not_completed")
@@ -29,10 +28,8 @@ def e(value: Any) -> str:
 
 def fmt_date(value: Any) -> str:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d") if value.tzinfo else value.strftime("%Y-%m-%d")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return "" if value is None else str(value)[:10]
+        return (value.astimezone(dt.timezone.utc) if value.tzinfo else value).strftime("%Y-%m-%d")
+    return value.isoformat() if isinstance(value, dt.date) else "" if value is None else str(value)[:10]
 
 
 def pct(rate: Any) -> str:
@@ -43,15 +40,29 @@ def rate_attr(rate: Any) -> str:
     return "" if rate is None else f"{float(rate):.4f}"
 
 
+def head(labelled: bool, *names: str) -> str:
+    """Header cells, led by a Tenant column when rows name their tenant."""
+    return "".join(f"<th>{e(h)}</th>" for h in (("Tenant",) if labelled else ()) + names)
+
+
+def tenant_cell(row: dict[str, Any], labelled: bool) -> str:
+    return f"<td>{e(row.get('tenant'))}</td>" if labelled else ""
+
+
+def table(table_id: str, head_cells: str, rows: Sequence[str], cls: str = "") -> str:
+    attr = f' class="{cls}"' if cls else ""
+    return f'<table id="{table_id}"{attr}><thead><tr>{head_cells}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
 def missing_note(section: str, marts: Sequence[str], schema: str) -> str:
     names = ", ".join(f"{schema}.{m}" for m in marts)
     return (f'<p class="missing-mart" data-missing="{e(",".join(marts))}">No {e(section)}: this warehouse has no '
             f"{e(names)} (built by a newer litmos-sync; run `litmos-sync run` to add it).</p>")
 
 
-def definitions(expiring_days: int | None) -> str:
-    """One line per status and rate, the rules of fct_compliance / team_compliance_summary (dbt_models/README.md)."""
-    n = expiring_days if expiring_days is not None else 30
+def definitions(n: int) -> str:
+    """One line per status and rate, the rules of fct_compliance / team_compliance_summary (dbt_models/README.md);
+    `n`: the expiring-soon window in days."""
     items = [
         ("tracked", "an active learner's assignment (one user × one course) on a course with a compliance period "
                     "or a result carrying a compliant-till date; every status below counts these pairs"),
@@ -73,25 +84,29 @@ def definitions(expiring_days: int | None) -> str:
 
 # ------------------------------------------------------------------------------------------------ trend
 
-def collect_trend(m: Any) -> list[dict[str, Any]] | None:
-    """Org-wide monthly rows of compliance_trend (the last TREND_MONTHS months per tenant), None without it."""
-    if not m.wh.table_exists(m.schema, "compliance_trend"):
+def _monthly(m: Any, mart: str, columns: str, join: str = "") -> list[dict[str, Any]] | None:
+    """The month-grain rows of a history mart, per tenant in period order, with their `period`; None without it."""
+    if not m.wh.table_exists(m.schema, mart):
         return None
-    tenant = "f.tenant AS tenant, " if m.tenant_column else ""
-    rows = m.wh.query(
-        f"SELECT {tenant}f.period_start, f.period_end_date, f.tracked_count, f.compliant_count, "
-        f"f.expiring_soon_count, f.expired_count, f.overdue_count, f.not_completed_count, f.completed_count, "
-        f"f.compliance_rate, f.completion_rate, f.is_reconstructed FROM {m.t('compliance_trend')} f "
-        f"WHERE f.grain = 'month'{m.where()} ORDER BY {'1, 2' if m.tenant_column else '1'}")
-    return _last_months(rows, lambda r: r.get("tenant"))
-
-
-def _last_months(rows: list[dict[str, Any]], key: Any) -> list[dict[str, Any]]:
-    by_key: dict[Any, list[dict[str, Any]]] = {}
+    tenant, order = ("f.tenant AS tenant, ", "f.tenant, ") if m.tenant_column else ("", "")
+    rows = m.wh.query(f"SELECT {tenant}{columns} FROM {m.t(mart)} f{join} WHERE f.grain = 'month'{m.where()} "
+                      f"ORDER BY {order}f.period_start")
     for row in rows:
         row["period"] = fmt_date(row["period_start"])[:7]
-        by_key.setdefault(key(row), []).append(row)
-    return [r for group in by_key.values() for r in group[-TREND_MONTHS:]]
+    return rows
+
+
+def collect_trend(m: Any) -> list[dict[str, Any]] | None:
+    """Org-wide monthly rows of compliance_trend (the last TREND_MONTHS months per tenant), None without it."""
+    rows = _monthly(m, "compliance_trend", "f.period_start, f.period_end_date, f.tracked_count, f.compliant_count, "
+                    "f.expiring_soon_count, f.expired_count, f.overdue_count, f.not_completed_count, "
+                    "f.completed_count, f.compliance_rate, f.completion_rate, f.is_reconstructed")
+    if rows is None:
+        return None
+    by_tenant: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_tenant.setdefault(row.get("tenant"), []).append(row)
+    return [r for group in by_tenant.values() for r in group[-TREND_MONTHS:]]
 
 
 def svg_trend_chart(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
@@ -124,22 +139,20 @@ def svg_trend_chart(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             path = " ".join(f"{x_of[r['period']]:.1f},{y_of(float(r['compliance_rate'])):.1f}" for r in known)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
         for r in points:
-            rate = r["compliance_rate"]
-            recon = bool(r.get("is_reconstructed"))
-            who = f"{tenant} · " if labelled else ""
+            rate, recon, tracked = r["compliance_rate"], bool(r.get("is_reconstructed")), int(r["tracked_count"] or 0)
+            x, end = x_of[r["period"]], e(fmt_date(r["period_end_date"]))
             parts.append(
                 f'<g class="trend-point" data-tenant="{e(tenant)}" data-period="{e(r["period"])}" '
-                f'data-period-end="{e(fmt_date(r["period_end_date"]))}" data-tracked="{int(r["tracked_count"] or 0)}" '
-                f'data-compliant="{int(r["compliant_count"] or 0)}" '
+                f'data-period-end="{end}" data-tracked="{tracked}" data-compliant="{int(r["compliant_count"] or 0)}" '
                 f'data-expiring-soon="{int(r["expiring_soon_count"] or 0)}" '
                 f'data-overdue="{int(r["overdue_count"] or 0)}" data-rate="{rate_attr(rate)}" '
                 f'data-reconstructed="{str(recon).lower()}">'
-                f'<title>{e(who)}{e(r["period"])} (as of {e(fmt_date(r["period_end_date"]))}): compliance '
-                f'{pct(rate)} of {int(r["tracked_count"] or 0):,} tracked{" (reconstructed)" if recon else ""}</title>'
+                f'<title>{e(f"{tenant} · " if labelled else "")}{e(r["period"])} (as of {end}): compliance '
+                f'{pct(rate)} of {tracked:,} tracked{" (reconstructed)" if recon else ""}</title>'
                 + ("" if rate is None else
-                   f'<circle cx="{x_of[r["period"]]:.1f}" cy="{y_of(float(rate)):.1f}" r="4" stroke="{color}" '
+                   f'<circle cx="{x:.1f}" cy="{y_of(float(rate)):.1f}" r="4" stroke="{color}" '
                    f'stroke-width="2" fill="{"#fff" if recon else color}"/>'
-                   f'<text x="{x_of[r["period"]]:.1f}" y="{y_of(float(rate)) - 8:.1f}" text-anchor="middle" '
+                   f'<text x="{x:.1f}" y="{y_of(float(rate)) - 8:.1f}" text-anchor="middle" '
                    f'class="pt">{float(rate) * 100:.0f}%</text>') + "</g>")
     y = top + h + 40
     parts.append(f'<circle cx="{left + 6}" cy="{y}" r="4" fill="#555"/><text x="{left + 16}" y="{y + 4}">'
@@ -152,42 +165,32 @@ def svg_trend_chart(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             parts.append(f'<rect x="{x}" y="{y - 5}" width="12" height="10" fill="{SERIES_COLORS[i % 8]}"/>'
                          f'<text x="{x + 16}" y="{y + 4}">{e(tenant)}</text>')
             x += 20 + 8 * len(tenant)
-    parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts) + "</svg>"
 
 
 def trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     if not rows:
         return ""
-    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
-        "Month", "Figures as of", "Tracked", "Compliant", "Expiring soon", "Expired", "Overdue", "Not completed",
-        "Compliance rate", "Completion rate", "Source"))
-    body = "".join(
-        "<tr>" + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "") + "".join(f"<td>{c}</td>" for c in (
-            e(r["period"]), e(fmt_date(r["period_end_date"])), *(f"{int(r[k + '_count'] or 0):,}" for k in (
-                "tracked", *STATUSES)), pct(r["compliance_rate"]), pct(r["completion_rate"]),
-            "reconstructed" if r.get("is_reconstructed") else "snapshot")) + "</tr>" for r in rows)
-    return f'<details><summary>Monthly figures</summary><table id="table-trend"><thead><tr>{head}</tr></thead>' \
-           f"<tbody>{body}</tbody></table></details>"
+    body = ("<tr>" + tenant_cell(r, labelled) + "".join(f"<td>{c}</td>" for c in (
+        e(r["period"]), e(fmt_date(r["period_end_date"])), *(f"{int(r[k + '_count'] or 0):,}" for k in (
+            "tracked", *STATUSES)), pct(r["compliance_rate"]), pct(r["completion_rate"]),
+        "reconstructed" if r.get("is_reconstructed") else "snapshot")) + "</tr>" for r in rows)
+    cells = head(labelled, "Month", "Figures as of", "Tracked", "Compliant", "Expiring soon", "Expired", "Overdue",
+                 "Not completed", "Compliance rate", "Completion rate", "Source")
+    return f"<details><summary>Monthly figures</summary>{table('table-trend', cells, body)}</details>"
 
 
 # ------------------------------------------------------------------------------------------- team trend
 
 def collect_team_trend(m: Any) -> list[dict[str, Any]] | None:
     """Monthly team_compliance_trend rows (both scopes) with the team's path, None without the mart."""
-    if not m.wh.table_exists(m.schema, "team_compliance_trend"):
+    path = "d.team_path" if "team_path" in m.wh.columns(m.schema, "dim_teams") else "d.team_name"
+    rows = _monthly(m, "team_compliance_trend", f"f.team_id, coalesce({path}, f.team_id) AS team, f.scope, "
+                    "f.period_start, f.period_end_date, f.tracked_count, f.overdue_count, f.compliance_rate, "
+                    "f.is_reconstructed", f" LEFT JOIN {m.t('dim_teams')} d ON d.team_id = f.team_id{m.join('d', 'f')}")
+    if rows is None:
         return None
-    has_path = "team_path" in m.wh.columns(m.schema, "dim_teams")
-    path = "d.team_path" if has_path else "d.team_name"
-    tenant = "f.tenant AS tenant, " if m.tenant_column else ""
-    rows = m.wh.query(
-        f"SELECT {tenant}f.team_id, coalesce({path}, f.team_id) AS team, f.scope, f.period_start, "
-        f"f.period_end_date, f.tracked_count, f.overdue_count, f.compliance_rate, f.is_reconstructed "
-        f"FROM {m.t('team_compliance_trend')} f LEFT JOIN {m.t('dim_teams')} d ON d.team_id = f.team_id"
-        f"{m.join('d', 'f')} WHERE f.grain = 'month'{m.where()} ORDER BY f.period_start")
-    periods = sorted({fmt_date(r["period_start"])[:7] for r in rows})[-TREND_MONTHS:]
-    for row in rows:
-        row["period"] = fmt_date(row["period_start"])[:7]
+    periods = sorted({r["period"] for r in rows})[-TREND_MONTHS:]
     return [r for r in rows if r["period"] in periods]
 
 
@@ -199,8 +202,6 @@ def team_trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     for r in rows:
         teams.setdefault((r.get("tenant") or "", r["team"], r["team_id"], r["scope"] != "team", r["scope"]),
                          {})[r["period"]] = r
-    head = ("<th>Tenant</th>" if labelled else "") + "<th>Team</th><th>Counts</th>" + "".join(
-        f"<th class=num>{e(p)}</th>" for p in periods)
     body = []
     for (tenant, team, team_id, _, scope), cells in sorted(teams.items())[:MAX_ROWS]:
         tds = []
@@ -209,25 +210,24 @@ def team_trend_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             if r is None:
                 tds.append('<td class="num"></td>')
                 continue
-            rate = r["compliance_rate"]
+            rate, tracked, overdue = r["compliance_rate"], int(r["tracked_count"] or 0), int(r["overdue_count"] or 0)
             shade = "" if rate is None else f' style="background:{_heat(float(rate))}"'
             tds.append(f'<td class="num" data-period="{e(p)}" data-rate="{rate_attr(rate)}" '
-                       f'data-tracked="{int(r["tracked_count"] or 0)}" data-overdue="{int(r["overdue_count"] or 0)}"'
+                       f'data-tracked="{tracked}" data-overdue="{overdue}"'
                        f'{shade} title="{e(team)} ({SCOPE_LABELS.get(scope, scope)}), {e(p)}: '
-                       f'{int(r["tracked_count"] or 0):,} tracked, {int(r["overdue_count"] or 0):,} overdue'
+                       f'{tracked:,} tracked, {overdue:,} overdue'
                        f'{", reconstructed" if r.get("is_reconstructed") else ""}">{pct(rate)}</td>')
         body.append(f'<tr class="team-trend" data-team-id="{e(team_id)}" data-scope="{e(scope)}">'
-                    + (f"<td>{e(tenant)}</td>" if labelled else "") +
-                    f'<td class="team">{team_label(team)}</td><td class="scope">{e(SCOPE_LABELS.get(scope, scope))}'
-                    f'</td>{"".join(tds)}</tr>')
+                    + tenant_cell({"tenant": tenant}, labelled) + f'<td class="team">{team_label(team)}</td>'
+                    f'<td class="scope">{e(SCOPE_LABELS.get(scope, scope))}</td>{"".join(tds)}</tr>')
+    cells = head(labelled, "Team", "Counts") + "".join(f"<th class=num>{e(p)}</th>" for p in periods)
     note = f'<p class="note">Showing {MAX_ROWS} of {len(teams):,} team rows.</p>' if len(teams) > MAX_ROWS else ""
-    return split_table("table-team-trend", "wrap", head, body, TEAM_ROWS_OPEN, "team rows") + note
+    return split_table("table-team-trend", "wrap", cells, body, TEAM_ROWS_OPEN, "team rows") + note
 
 
 def _heat(rate: float) -> str:
     """Red (0%) through amber to green (100%), pale enough to read the number on it."""
-    hue = int(120 * max(0.0, min(1.0, rate)))
-    return f"hsl({hue}, 60%, 88%)"
+    return f"hsl({int(120 * max(0.0, min(1.0, rate)))}, 60%, 88%)"
 
 
 def team_label(path: Any) -> str:
@@ -241,21 +241,16 @@ def team_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     """Both scopes of team_compliance_summary, one row each, labelled own / incl. sub-teams."""
     if not rows:
         return ""
-    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
-        "Team", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue", "Not completed",
-        "Compliance rate"))
-    body = "".join(
-        f'<tr class="team-row" data-team="{e(r["team"])}" data-scope="{e(r["scope"])}" data-tracked="{r["total"]}" '
-        f'data-overdue="{r["overdue"]}" data-rate="{rate_attr(r["rate"])}">'
-        + (f"<td>{e(r.get('tenant'))}</td>" if labelled else "")
-        + f'<td class="team">{team_label(r["team"])}</td>'
-          f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}'
-          f'</td><td class="num"><b>{r["total"]:,}</b></td>'
-        + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES) + f'<td class="num">{pct(r["rate"])}</td></tr>'
-        for r in rows[:MAX_ROWS])
+    body = [f'<tr class="team-row" data-team="{e(r["team"])}" data-scope="{e(r["scope"])}" '
+            f'data-tracked="{r["total"]}" data-overdue="{r["overdue"]}" data-rate="{rate_attr(r["rate"])}">'
+            + tenant_cell(r, labelled) + f'<td class="team">{team_label(r["team"])}</td>'
+            f'<td class="scope">{e(SCOPE_LABELS.get(r["scope"], r["scope"]))}</td><td class="num"><b>{r["total"]:,}</b>'
+            "</td>" + "".join(f'<td class="num">{r[s]:,}</td>' for s in STATUSES)
+            + f'<td class="num">{pct(r["rate"])}</td></tr>' for r in rows[:MAX_ROWS]]
+    cells = head(labelled, "Team", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
+                 "Not completed", "Compliance rate")
     return (f'<details><summary>Every team, own members and including sub-teams</summary><div class="scroll">'
-            f'<table id="table-teams" class="wrap"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-            f"</div></details>")
+            f'{table("table-teams", cells, body, "wrap")}</div></details>')
 
 
 # ---------------------------------------------------------------------------------------------- managers
@@ -279,30 +274,30 @@ def collect_managers(m: Any) -> list[dict[str, Any]] | None:
         for c in ("tracked", *STATUSES, "completed", "people"):
             row[c] = int(row[c] or 0)
         if previous is not None:  # the rate at the end of the month before the as-of date's month
-            row["prev_end"], row["prev_rate"] = previous.get((row.get("tenant"), row["manager_user_id"], row["scope"]),
-                                                              (None, None))
-    overdue_all = {(r.get("tenant"), r["manager_user_id"]): r["overdue"] for r in rows if r["scope"] == "all"}
+            row["prev_end"], row["prev_rate"] = previous.get(_manager(row) + (row["scope"],), (None, None))
+    overdue_all = {_manager(r): r["overdue"] for r in rows if r["scope"] == "all"}
     # Who needs attention first: most overdue below them, then by name; 'direct' before 'all'.
-    return sorted(rows, key=lambda r: (-overdue_all.get((r.get("tenant"), r["manager_user_id"]), 0),
-                                       str(r["manager"]), str(r.get("tenant") or ""), str(r["manager_user_id"]),
-                                       r["scope"] != "direct"))
+    return sorted(rows, key=lambda r: (-overdue_all.get(_manager(r), 0), str(r["manager"]),
+                                       str(r.get("tenant") or ""), str(r["manager_user_id"]), r["scope"] != "direct"))
+
+
+def _manager(row: dict[str, Any]) -> tuple[Any, Any]:
+    return row.get("tenant"), row["manager_user_id"]
 
 
 def _previous_month(m: Any) -> dict[tuple[Any, ...], tuple[str, Any]] | None:
     """(tenant, manager, scope) -> (period_end_date, compliance_rate) of the last month before the latest one in
     manager_compliance_trend (per tenant); None without that mart."""
-    if not m.wh.table_exists(m.schema, "manager_compliance_trend"):
+    rows = _monthly(m, "manager_compliance_trend",
+                    "f.period_start, f.period_end_date, f.manager_user_id, f.scope, f.compliance_rate")
+    if rows is None:
         return None
-    tenant = "f.tenant" if m.tenant_column else "NULL"
-    rows = m.wh.query(f"SELECT {tenant} AS tenant, f.period_start, f.period_end_date, f.manager_user_id, f.scope, "
-                      f"f.compliance_rate FROM {m.t('manager_compliance_trend')} f WHERE f.grain = 'month'{m.where()}")
-    periods: dict[Any, list[Any]] = {}
+    periods: dict[Any, set[Any]] = {}
     for r in rows:
-        periods.setdefault(r["tenant"], []).append(r["period_start"])
-    before = {t: sorted(set(p))[-2] for t, p in periods.items() if len(set(p)) > 1}
-    return {(r["tenant"] if m.tenant_column else None, r["manager_user_id"], r["scope"]):
-            (fmt_date(r["period_end_date"]), r["compliance_rate"]) for r in rows
-            if r["period_start"] == before.get(r["tenant"])}
+        periods.setdefault(r.get("tenant"), set()).add(r["period_start"])
+    before = {t: sorted(p)[-2] for t, p in periods.items() if len(p) > 1}
+    return {_manager(r) + (r["scope"],): (fmt_date(r["period_end_date"]), r["compliance_rate"]) for r in rows
+            if r["period_start"] == before.get(r.get("tenant"))}
 
 
 def _change(rate: Any, prev: Any) -> str:
@@ -317,20 +312,19 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
     if not rows:
         return ('<p class="empty" id="table-managers-empty">No managers: no user has a ManagerId the warehouse '
                 'holds.</p>')
-    head = ("<th>Tenant</th>" if labelled else "") + "".join(f"<th>{h}</th>" for h in (
-        "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired", "Overdue",
-        "Not completed", "Compliance rate"))
-    has_prev = bool(rows) and "prev_rate" in rows[0]
+    cells = head(labelled, "Manager", "People", "Counts", "Tracked (total)", "Compliant", "Expiring soon", "Expired",
+                 "Overdue", "Not completed", "Compliance rate")
+    has_prev = "prev_rate" in rows[0]
     if has_prev:
         ends = sorted({r["prev_end"] for r in rows if r.get("prev_end")})
-        head += f"<th>Change since {e(' / '.join(ends) or 'last month')}</th>"
-    body = []
+        cells += f"<th>Change since {e(' / '.join(ends) or 'last month')}</th>"
     shown = rows[: MAX_ROWS * 2]
+    keys = [_manager(r) for r in shown]
+    spans = Counter(keys)
+    body = []
     for i, r in enumerate(shown):
-        first = i == 0 or (shown[i - 1].get("tenant"), shown[i - 1]["manager_user_id"]) != (
-            r.get("tenant"), r["manager_user_id"])
-        key = (r.get("tenant"), r["manager_user_id"])
-        span = sum(1 for x in shown if (x.get("tenant"), x["manager_user_id"]) == key)
+        first = i == 0 or keys[i - 1] != keys[i]
+        span = spans[keys[i]]
         name = (f'<td rowspan="{span}">{e(r.get("tenant"))}</td>' if labelled else "") + \
             f'<td rowspan="{span}" class="mgr">{e(r["manager"])}</td>' if first else ""
         body.append(
@@ -345,23 +339,19 @@ def manager_table(rows: Sequence[dict[str, Any]], labelled: bool) -> str:
             + (f'<td class="num" data-prev-rate="{rate_attr(r["prev_rate"])}" data-prev-end="{e(r["prev_end"])}" '
                f'title="{pct(r["prev_rate"])} on {e(r["prev_end"])}">{_change(r["compliance_rate"], r["prev_rate"])}'
                f"</td>" if has_prev else "") + "</tr>")
-    managers = len({(r.get("tenant"), r["manager_user_id"]) for r in rows})
-    note = (f'<p class="note">Showing the first {len({(r.get("tenant"), r["manager_user_id"]) for r in shown}):,} of '
-            f"{managers:,} managers.</p>") if len(shown) < len(rows) else ""
-    firsts = [i for i, row in enumerate(body) if 'class="manager-row first"' in row]
-    cut = firsts[MANAGERS_OPEN] if len(firsts) > MANAGERS_OPEN else len(body)
-    return split_table("table-managers", "", head, body, cut, "managers", len(firsts) - MANAGERS_OPEN) + note
+    managers = len({_manager(r) for r in rows})
+    note = (f'<p class="note">Showing the first {len(spans):,} of {managers:,} managers.</p>'
+            if len(shown) < len(rows) else "")
+    cut = sum(spans[k] for k in list(spans)[:MANAGERS_OPEN])
+    return split_table("table-managers", "", cells, body, cut, "managers", len(spans) - MANAGERS_OPEN) + note
 
 
-def split_table(table_id: str, cls: str, head: str, body: Sequence[str], keep: int, what: str,
+def split_table(table_id: str, cls: str, head_cells: str, body: Sequence[str], keep: int, what: str,
                 more: int | None = None) -> str:
     """The first `keep` body rows in the table, the rest in a second table (same columns) behind a <details>,
     so a long list does not bury the sections below it; both are in the page (and its DOM)."""
-    def table(tid: str, rows: Sequence[str]) -> str:
-        return (f'<table id="{tid}"{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}><thead><tr>{head}</tr></thead>'
-                f'<tbody>{"".join(rows)}</tbody></table>')
     if len(body) <= keep:
-        return table(table_id, body)
-    count = more if more is not None else len(body) - keep
-    return (table(table_id, body[:keep]) + f'<details><summary>The other {count:,} {what}</summary>'
-            f'{table(table_id + "-more", body[keep:])}</details>')
+        return table(table_id, head_cells, body, cls)
+    return (table(table_id, head_cells, body[:keep], cls) + f"<details><summary>The other "
+            f"{more if more is not None else len(body) - keep:,} {what}</summary>"
+            f'{table(table_id + "-more", head_cells, body[keep:], cls)}</details>')

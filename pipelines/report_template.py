@@ -1,8 +1,5 @@
-"""The page skeleton of the HTML report (a `string.Template`: `$name` placeholders).
-
-Kept as a Python string rather than a data file so that a plain `pip install .` (the Docker image)
-ships it without package-data configuration.
-"""
+"""The HTML report's page (a `string.Template`); a Python string, so `pip install .` ships it without
+package-data configuration."""
 
 REPORT_TEMPLATE = """<!DOCTYPE html>
 <html lang="en">

@@ -1,9 +1,6 @@
-"""The run history table `<dataset>._litmos_sync_runs`: one row per resource per run.
-
-Written at the end of every `litmos-sync run` (successful or not) and read by `litmos-sync status`, the
-report and anyone with SQL, so a scheduler, an analyst and the CLI all see the same record of what each
-night did. Written with dlt (`pipeline.run`, appended) and read with `pipeline.sql_client()`, through a
-pipeline of its own (`<pipeline>_sync_runs`): its state and load packages are never the data pipeline's.
+"""The run history table `<dataset>._litmos_sync_runs`: one row per resource per run, written at the end of
+every `litmos-sync run` and read by `status`, the report and anyone with SQL. Written and read with dlt through
+a pipeline of its own (`<pipeline>_sync_runs`), so its state and packages are never the data pipeline's.
 Error texts are redacted before they get here: the API key never reaches the warehouse.
 """
 from __future__ import annotations
@@ -23,13 +20,9 @@ PIPELINE_SUFFIX = "_sync_runs"
 
 @dataclass
 class ResourceRun:
-    """One row of the run history: what one run did for one resource.
-
-    `status` is `success`, `failed` (this resource raised or was interrupted), `not_run` (the run
-    failed before reaching it) or `skipped` (a collection-family table whose full read was not due,
-    see `collection_refresh_days`; its rows are unchanged). `dbt_status` is `success`, `failed` or
-    `skipped` for the whole run. `rows_loaded` rather than `rows`: ROWS is an SQL keyword.
-    """
+    """What one run did for one resource. `status`: `success`, `failed` (raised or interrupted), `not_run`
+    (the run failed before it) or `skipped` (a collection table whose full read was not due). `dbt_status`:
+    `success`, `failed` or `skipped`, for the whole run. `rows_loaded`, not `rows`: an SQL keyword."""
 
     run_id: str
     resource: str
@@ -53,8 +46,7 @@ class ResourceRun:
 
 
 FIELDS = tuple(f.name for f in fields(ResourceRun))
-COLUMNS = (*FIELDS, "_dlt_load_id", "_dlt_id")
-"""The table's columns in order: the row's fields, then the two dlt adds to every row."""
+COLUMNS = (*FIELDS, "_dlt_load_id", "_dlt_id")  # the row's fields, then the two dlt adds
 _TYPES = {"started_at": "timestamp", "finished_at": "timestamp", "cursor_before": "timestamp",
           "cursor_after": "timestamp", "start_date": "date", "end_date": "date", "duration_s": "double",
           **{c: "bigint" for c in ("windows_total", "windows_done", "pages", "requests", "retries", "rows_loaded")}}
@@ -68,12 +60,8 @@ _HINTS = {name: {"data_type": _TYPES.get(name, "text"), "nullable": name not in 
 def from_stats(run_id: str, resource: str, status: str, stats: ResourceStats | None,
                **row: Any) -> ResourceRun:
     """The history row of one resource from its run stats (None: it never started, no counts)."""
-    counts: dict[str, Any] = {}
-    if stats is not None:
-        counts = {"duration_s": stats.duration_s, "windows_total": stats.windows_total,
-                  "windows_done": stats.windows_done, "pages": stats.pages, "requests": stats.requests,
-                  "retries": stats.retries, "rows_loaded": stats.rows,
-                  "cursor_before": stats.cursor_before, "cursor_after": stats.cursor_after}
+    counts: dict[str, Any] = {} if stats is None else {"rows_loaded": stats.rows, **{k: getattr(stats, k) for k in (
+        "duration_s", "windows_total", "windows_done", "pages", "requests", "retries", "cursor_before", "cursor_after")}}
     return ResourceRun(run_id=run_id, resource=resource, status=status, **{**counts, **row})
 
 
@@ -94,20 +82,11 @@ def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> 
 
 def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[ResourceRun],
            state_dir: str | None = None, pipeline_name: str = "litmos") -> int:
-    """Append the rows of one run (each run has a new run_id, so there is nothing to merge).
-
-    Args:
-        wh: The open warehouse, or its ``(destination, credentials)``: it is then opened for the load
-            step only (extract and normalize need no connection), so each tenant of a parallel run holds
-            the DuckDB file a fraction of a second for its history.
-        dataset: The raw dataset holding the table.
-        runs: The run's rows.
-        state_dir: The data pipeline's state dir, where the history pipeline keeps its own state.
-        pipeline_name: The data pipeline's name; the history pipeline is ``<name>_sync_runs``.
-
-    Returns:
-        The number of rows written.
-    """
+    """Appends the rows of one run to ``dataset``; returns how many. The history pipeline
+    (``<pipeline_name>_sync_runs``) keeps its state in ``state_dir``, the data pipeline's. ``wh`` is the
+    open warehouse or its ``(destination, credentials)``: then it is opened for the load step only
+    (extract and normalize need no connection), so a tenant of a parallel run holds a DuckDB file a
+    fraction of a second for its history."""
     import dlt  # noqa: PLC0415
 
     from pipelines.destination import dlt_destination  # noqa: PLC0415
@@ -140,11 +119,7 @@ def history(wh: Warehouse, dataset: str, limit: int | None = None) -> list[dict[
 
 
 def latest_per_resource(wh: Warehouse, dataset: str) -> dict[str, dict[str, Any]]:
-    """For each resource: its latest run row plus `last_success_at` and `rows_total` over all runs.
-
-    Returns:
-        {resource: {<latest row columns>..., "last_success_at": datetime|None, "rows_total": int}}
-    """
+    """{resource: its latest row, plus `last_success_at` and `rows_total` over all its runs}."""
     rows = _query(wh, dataset, (
         f"SELECT {', '.join('r.' + c for c in FIELDS)}, a.last_success_at, a.rows_total FROM {{t}} r "
         "JOIN (SELECT resource, max(started_at) AS m, "
@@ -165,9 +140,8 @@ def last_run(wh: Warehouse, dataset: str) -> dict[str, Any] | None:
     if not rows:
         return None
     row = rows[0]
-    return {"run_id": row["run_id"], "started_at": row["started_at"], "finished_at": row["finished_at"],
-            "status": "failed" if row["failed"] else "success", "rows_loaded": int(row["rows_loaded"] or 0),
-            "error": row["error"]}
+    failed = row.pop("failed")
+    return {**row, "status": "failed" if failed else "success", "rows_loaded": int(row["rows_loaded"] or 0)}
 
 
 def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:
@@ -181,7 +155,6 @@ def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:
 
 
 def _utc(value: Any) -> Any:
-    # Naive datetimes are taken as UTC so the column is unambiguous.
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
+    """Naive datetimes are taken as UTC, so the column is unambiguous."""
+    naive = isinstance(value, dt.datetime) and value.tzinfo is None
+    return value.replace(tzinfo=dt.timezone.utc) if naive else value

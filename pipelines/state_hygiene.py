@@ -89,14 +89,13 @@ def finish_pending(pipeline: Any) -> bool:
     Not ``pipeline.run()``: its destination sync wipes the working dir when the dataset does not exist
     yet (a kill in the very first batch), pending package and cursors included.
     """
-    pending = False
-    if pipeline.list_extracted_load_packages():
-        pending = True
+    extracted = bool(pipeline.list_extracted_load_packages())
+    if extracted:
         pipeline.normalize()
-    if pipeline.list_normalized_load_packages():
-        pending = True
+    normalized = bool(pipeline.list_normalized_load_packages())
+    if normalized:
         pipeline.load()
-    return pending
+    return extracted or normalized
 
 
 def _fmt(value: datetime | None) -> str:
@@ -105,12 +104,9 @@ def _fmt(value: datetime | None) -> str:
 
 def rows_committed_since(destination: str, credentials: str, dataset: str, tables: list[str],
                          since: datetime) -> dict[str, int]:
-    """Rows of each raw table that loads committed since ``since`` wrote ({} when the warehouse cannot be read).
-
-    A failed run's ``rows_loaded``: the progress counts include pages of batches never committed. By the
-    rows' own load ids (this machine's clock), not ``_dlt_loads``: a kill between a load's table writes and
-    its ``_dlt_loads`` row leaves rows no completed load lists.
-    """
+    """Rows of each raw table committed since ``since`` ({} when the warehouse cannot be read): a failed run's
+    ``rows_loaded``. By the rows' own load ids, not ``_dlt_loads``: a kill between a load's table writes and
+    its ``_dlt_loads`` row leaves rows no completed load lists."""
     out = {t: 0 for t in tables}
     try:
         from pipelines.warehouse import open_warehouse, quote_ident  # noqa: PLC0415
@@ -140,10 +136,8 @@ def dir_size(path: str) -> int:
 
 
 def prune_loaded_packages(pipeline_or_dir: Any, keep: int = KEEP_LOADED_PACKAGES) -> int:
-    """Deletes all but the newest ``keep`` packages in ``load/loaded/`` of a pipeline (or its working dir).
-
-    Pending work and the state are never touched; call it holding the pipeline lock. Returns bytes freed.
-    """
+    """Deletes all but the newest ``keep`` packages in ``load/loaded/`` of a pipeline (or its working dir);
+    returns the bytes freed. Call it holding the pipeline lock."""
     working_dir = getattr(pipeline_or_dir, "working_dir", pipeline_or_dir)
     loaded = os.path.join(working_dir, "load", "loaded")
     if not os.path.isdir(loaded):
