@@ -60,7 +60,8 @@ def make_client(options: LitmosOptions, *, on_event: Callable[[Any], None] | Non
     return LitmosClient(options.base_url, options.api_key, options.source_name,
                         response_format=options.response_format, auth_in_query=options.auth_in_query,
                         limiter=RateLimiter(options.requests_per_minute), max_retries=options.max_retries,
-                        backoff_base=options.backoff_base, pool_size=options.max_workers + 2, on_event=on_event)
+                        backoff_base=options.backoff_base, pool_size=options.max_workers + 2, on_event=on_event,
+                        env_prefix=options.env_prefix)
 
 
 def open_session(client: LitmosClient, options: LitmosOptions, *, server_now: datetime | None = None,

@@ -29,7 +29,7 @@ from .exceptions import (
     RedactingFilter,
     redact,
 )
-from .request_errors import client_error, describe_network_error, give_up, snippet
+from .request_errors import SINGLE_ORG_ENV, base_url_advice, client_error, describe_network_error, give_up, snippet
 from .stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 #: Same-origin redirects followed per attempt (a trailing slash or a case fix needs one).
 MAX_REDIRECTS = 3
-_BASE_URL_ADVICE = "check SOURCES__LITMOS__BASE_URL (your region's API host, e.g. https://api.litmos.com/v1.svc)"
 
 
 @dataclass
@@ -71,6 +70,7 @@ class LitmosClient:
         timeout: tuple[float, float] = (10.0, 120.0),
         pool_size: int = 8,
         on_event: Callable[[Any], None] | None = None,
+        env_prefix: str = SINGLE_ORG_ENV,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -84,6 +84,7 @@ class LitmosClient:
         self.timeout = timeout
         self.pool_size = pool_size
         self.on_event = on_event
+        self.env_prefix = env_prefix  # the settings its error messages name (a tenant's own)
         self.stats = RunStats()  # the run's one stats object: the fetcher and the session count into it too
         self.cancelled = threading.Event()
         self._local = threading.local()
@@ -194,7 +195,7 @@ class LitmosClient:
                         kind = LitmosMalformedResponseError
                         if not getattr(exc, "transient", True):  # the same bytes again: retrying cannot help
                             self.stats.count(label, requests=attempt, retries=attempt - 1)
-                            raise give_up(kind, where, self.base_url, attempt, last_problem) from None
+                            raise give_up(kind, where, self.base_url, attempt, last_problem, self.env_prefix) from None
                     else:
                         self.stats.count(label, requests=attempt, retries=attempt - 1)
                         return Response(body, _server_date(resp), attempt), parsed
@@ -205,7 +206,7 @@ class LitmosClient:
                         retry_after = _retry_after(resp)
                 else:
                     self.stats.count(label, requests=attempt, retries=attempt - 1)
-                    raise client_error(where, status, body, self._api_key) from None
+                    raise client_error(where, status, body, self._api_key, self.env_prefix) from None
             adapting = refused and self.limiter.refused(sent_at, retry_after or None)
             served = self.limiter.accepted_total
             # A refusal while the run's other requests are served means our rate is being lowered to
@@ -219,7 +220,7 @@ class LitmosClient:
             allowed = self.max_retries * 2 if refused else self.max_retries
             if strikes > allowed:
                 self.stats.count(label, requests=attempt, retries=attempt - 1)
-                raise give_up(kind, where, self.base_url, attempt, last_problem) from None
+                raise give_up(kind, where, self.base_url, attempt, last_problem, self.env_prefix) from None
             if adapting and strikes <= 1:
                 delay = 0.0  # the lowered shared rate (and any Retry-After hold) paces the retry
             else:
@@ -255,14 +256,14 @@ class LitmosClient:
                 raise LitmosRedirectError(
                     f"{where}: HTTP {resp.status_code} redirect to another host ({_netloc(target) or 'none given'}, "
                     f"not {_netloc(self.base_url)}); the API key is only sent to the configured host - "
-                    f"{_BASE_URL_ADVICE}", resp.status_code)
+                    f"{base_url_advice(self.env_prefix)}", resp.status_code)
             # A Location with a query is taken as given; without one the original parameters go along.
             params = None if urlsplit(target).query else query
             url = target
         self.stats.count(label, requests=attempt + MAX_REDIRECTS, retries=attempt - 1)
         last = redact(urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else ""), self._api_key)
         raise LitmosRedirectError(
-            f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {_BASE_URL_ADVICE}",
+            f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {base_url_advice(self.env_prefix)}",
             resp.status_code)
 
 

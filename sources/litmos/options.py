@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 from .budget import DEFAULT_REQUESTS_PER_MINUTE
 from .exceptions import LitmosConfigError
+from .request_errors import env_prefix
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import parse_user_date
 
@@ -34,6 +35,8 @@ class LitmosOptions:
         store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in) instead of NULL.
         max_workers: Requests in flight at once.
         windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
+        tenant: The tenant whose ``sources.litmos.tenants.<tenant>`` settings hold key, host and source
+            (None = the single org's ``sources.litmos``); error messages name its variables.
     """
 
     api_key: str = field(repr=False)
@@ -53,6 +56,12 @@ class LitmosOptions:
     windows_per_batch: int | None = None
     max_retries: int = 6
     backoff_base: float = 1.0
+    tenant: str | None = None
+
+    @property
+    def env_prefix(self) -> str:
+        """The environment prefix of this org's key, host and source settings."""
+        return env_prefix(self.tenant)
 
 
 _DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
@@ -69,20 +78,20 @@ def litmos_options(**raw: Any) -> LitmosOptions:
     if unknown:
         raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")
     given = {name: _DEFAULTS[name] if raw.get(name) is None else raw[name] for name in _DEFAULTS}
-    api_key, requests_per_minute = given["api_key"], given["requests_per_minute"]
+    api_key, requests_per_minute, tenant = given["api_key"], given["requests_per_minute"], given["tenant"]
+    env = env_prefix(tenant)
     if not api_key:
-        raise LitmosConfigError(
-            "no Litmos API key: set SOURCES__LITMOS__API_KEY or sources.litmos.api_key in .dlt/secrets.toml"
-        )
+        section = f"sources.litmos.tenants.{tenant}" if tenant else "sources.litmos"
+        raise LitmosConfigError(f"no Litmos API key: set {env}API_KEY or {section}.api_key in .dlt/secrets.toml")
     base_url = str(given["base_url"] or DEFAULT_BASE_URL).strip()
     if not base_url.startswith(("http://", "https://")):
         raise LitmosConfigError(
-            f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} (SOURCES__LITMOS__BASE_URL)"
+            f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} ({env}BASE_URL)"
         )
     source_name = str(given["source_name"] or DEFAULT_SOURCE_NAME)
     if len(source_name) > 50:
         raise LitmosConfigError(
-            f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters (SOURCES__LITMOS__SOURCE)"
+            f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters ({env}SOURCE)"
         )
     response_format = given["response_format"] or "xml"
     if response_format not in ("xml", "json"):
@@ -118,7 +127,7 @@ def litmos_options(**raw: Any) -> LitmosOptions:
         max_workers=_tuning("max_workers", given["max_workers"], int, 1),
         windows_per_batch=None if batch in (None, "", 0) else _tuning("windows_per_batch", batch, int, 1),
         max_retries=_tuning("max_retries", given["max_retries"], int, 0),
-        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0))
+        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0), tenant=tenant or None)
 
 
 def select_resources(resources: Sequence[str] | str | None) -> list[str]:
