@@ -41,37 +41,22 @@ MAX_REDIRECTS = 3
 
 @dataclass
 class Response:
-    """A successful response: body bytes and the server's clock."""
-
     body: bytes
     server_date: datetime | None
-    attempts: int
 
 
 class LitmosClient:
     """GETs Litmos endpoints under a shared rate budget with bounded retries.
 
-    The options are :class:`~sources.litmos.options.LitmosOptions`'; ``backoff_base`` doubles per retry
-    (with jitter) up to ``backoff_max``; ``pool_size`` is the HTTP connections kept per host.
+    Options as in :class:`~sources.litmos.options.LitmosOptions`; ``backoff_base`` doubles per retry (with
+    jitter) up to ``backoff_max``; ``pool_size`` is the HTTP connections kept per host.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        source_name: str,
-        *,
-        response_format: str = "xml",
-        auth_in_query: bool = False,
-        limiter: RateLimiter | None = None,
-        max_retries: int = 6,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        timeout: tuple[float, float] = (10.0, 120.0),
-        pool_size: int = 8,
-        on_event: Callable[[Any], None] | None = None,
-        env_prefix: str = SINGLE_ORG_ENV,
-    ) -> None:
+    def __init__(self, base_url: str, api_key: str, source_name: str, *, response_format: str = "xml",
+                 auth_in_query: bool = False, limiter: RateLimiter | None = None, max_retries: int = 6,
+                 backoff_base: float = 1.0, backoff_max: float = 60.0, timeout: tuple[float, float] = (10.0, 120.0),
+                 pool_size: int = 8, on_event: Callable[[Any], None] | None = None,
+                 env_prefix: str = SINGLE_ORG_ENV) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.source_name = source_name
@@ -100,7 +85,7 @@ class LitmosClient:
         self.cancelled.set()
         self.limiter.cancel()
 
-    def __repr__(self) -> str:  # never show the key, e.g. in dlt traces or debugger output
+    def __repr__(self) -> str:  # never the key (dlt traces, debuggers)
         return f"LitmosClient(base_url={self.base_url!r})"
 
     def _session(self) -> requests.Session:
@@ -125,28 +110,19 @@ class LitmosClient:
         for session in sessions:
             session.close()
 
-    def get(
-        self,
-        path: str,
-        params: dict[str, Any] | None = None,
-        *,
-        label: str = "",
-        validate: Callable[[bytes, datetime | None], Any] | None = None,
-        priority: int = 0,
-    ) -> tuple[Response, Any]:
+    def get(self, path: str, params: dict[str, Any] | None = None, *, label: str = "",
+            validate: Callable[[bytes, datetime | None], Any] | None = None, priority: int = 0
+            ) -> tuple[Response, Any]:
         """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
 
-        A :class:`LitmosMalformedResponseError` from ``validate`` is retried unless not ``transient``.
-        ``priority`` orders the request's turn in the rate budget. A 503/429 while the run's other
-        requests are served costs no retry: it is the shared rate finding the key's limit.
+        A :class:`LitmosMalformedResponseError` from ``validate`` is retried unless not ``transient``;
+        ``priority`` orders the request's turn in the rate budget.
 
         Raises:
             LitmosError: One of the subclasses in request_errors.py, after the retries allowed.
         """
         url = self.base_url + path
-        query = {"source": self.source_name}
-        if params:
-            query.update(params)
+        query = {"source": self.source_name, **(params or {})}
         if self.response_format == "json":
             query["format"] = "json"
         # The docs say every request must name its format in Content-Type ("indicates which format the
@@ -198,7 +174,7 @@ class LitmosClient:
                             raise give_up(kind, where, self.base_url, attempt, last_problem, self.env_prefix) from None
                     else:
                         self.stats.count(label, requests=attempt, retries=attempt - 1)
-                        return Response(body, _server_date(resp), attempt), parsed
+                        return Response(body, _server_date(resp)), parsed
                 elif status == 429 or status >= 500:
                     last_problem = f"HTTP {status} {snippet(body, self._api_key)}".strip()
                     kind = LitmosUnavailableError

@@ -73,7 +73,14 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
              history: dict[str, tuple[datetime, datetime]] | None = None,
              resync: dict[str, dict[str, Any]] | None = None,
              since_whole: set[str] | frozenset[str] = frozenset()) -> Plan:
-    """Plans one run (the arguments are ``SyncSession``'s; ``rate`` is the budget in requests/s).
+    """Plans one run; the state values are :func:`state.session_state`'s, ``rate`` is in requests/s.
+
+    Args:
+        first_start: Where resources without a cursor start (None: ``start_date``, else one year
+            back); the achievements feed is then read whole unless ``start_date`` is set.
+        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, read newest
+            first, each window moving ``covered_from`` down. Nothing else is read.
+        since_whole: ``since`` resources to read whole (their feed was read from a later date only).
 
     Raises:
         LitmosConfigError: ``end_date`` lies before the start (``start_date`` or its default).
