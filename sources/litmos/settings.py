@@ -1,13 +1,11 @@
 """The endpoint table: the ONE place that says what every Litmos resource reads and how.
 
-Each :class:`Endpoint` row drives a dlt resource: the API path, the warehouse table, the XML element
-names, the typed fields (Litmos element name -> type code), the primary key, the cursor field and how
-the endpoint is walked (``kind``). Field lists are copied from the vendor docs (../shared/seeds); column
+Each :class:`Endpoint` drives a dlt resource. Field lists are the vendor docs' (../shared/seeds); column
 names are dlt's snake_case of the element names. :data:`STAGING` says how dbt stages each table; the dbt
 staging files and the docs' tables are generated from both (``python -m sources.litmos.schema_export``).
 
-Type codes: ``str``, ``int`` (int64), ``float`` (float64), ``bool``, ``ts`` (timestamp, tz-aware UTC),
-``secs`` (.NET TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
+Type codes: ``str``, ``int`` (int64), ``float``, ``bool``, ``ts`` (timestamp, UTC), ``secs`` (.NET
+TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
 """
 from __future__ import annotations
 
@@ -40,20 +38,16 @@ class Endpoint:
     """One Litmos read endpoint and the warehouse table it fills.
 
     Attributes:
-        table: Warehouse table and dlt resource name.
         path: API path under the base URL; ``{parent}`` is replaced by the parent id.
-        root: XML root element of a list response (the single object for ``detail``).
-        element: XML element of one record.
+        root, element: XML root of a list response (the object for ``detail``) and of one record.
         fields: Litmos element name -> type code, in document order.
-        primary_key: Warehouse columns forming the merge key.
-        cursor: Warehouse column whose newest value wins inside one load (dedup sort), or None.
+        cursor: Column whose newest value wins inside one load (dedup sort), or None.
         kind: ``delta`` (/org since+to windows), ``since`` (since only), ``full`` (full refresh list),
             ``child`` (full refresh list per parent id), ``detail`` (one object per id).
-        date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``); XML is always ISO.
-        parent: For ``child``/``detail``: the table whose ids are the path parameter.
-        parent_column: Column added to every row holding the parent id.
-        credentials: Columns holding a per-user login credential (``LoginKey`` logs its user in without a
-            password): loaded as NULL unless ``store_login_keys`` is set.
+        date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``).
+        parent, parent_column: For ``child``/``detail``: the table whose ids fill ``{parent}``, and the
+            column holding that id.
+        credentials: Login credential columns, loaded as NULL unless ``store_login_keys``.
     """
 
     table: str
@@ -208,11 +202,8 @@ DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
 class Staging:
     """How dbt stages one raw table as the view ``stg_litmos__<table>``: one row per key, newest version.
 
-    The view's columns and key follow from the endpoint: its columns minus the credentials, typed by
-    their type codes, ``active`` read as ``is_active`` (NULL = true), the primary key renamed by
-    ``renames``. Order: the primary key, the rest in document order, the audit columns (created/updated
-    date/by) last; ``after`` keeps the order the views had before they were generated from this table.
-    ``python -m sources.litmos.schema_export`` writes the dbt files and docs tables from it.
+    Columns: the endpoint's minus the credentials, ``active`` read as ``is_active`` (NULL = true), in the
+    order primary key, the rest, the audit columns; ``after`` keeps the views' historical order.
 
     Attributes:
         grain: What one row is (the model's description).
