@@ -101,7 +101,7 @@ def parse_page(
             arrays.append(convert(values, kind, endpoint, name, text_only))
     for name in extra:
         values = raw[name]
-        arrays.append(pa.array(values, pa.string()) if text_only else _to_string_array(values))
+        arrays.append(convert(values, "str", text_only=text_only))
     arrays.append(pa.repeat(pa.scalar(synced_at, TS_TYPE), nrows))
     return pa.Table.from_arrays(arrays, schema=arrow_schema(endpoint, extra))
 
@@ -112,13 +112,10 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
         root = etree.fromstring(body, _parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
         _check_utf8(body, endpoint)
-        raise LitmosMalformedResponseError(
-            f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})"
-        ) from None
+        raise LitmosMalformedResponseError(f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})") from None
     _check_root(root, endpoint)
     records = [root] if endpoint.kind == "detail" else [r for r in root if isinstance(r.tag, str)]
     nrows = len(records)
-    documented = endpoint.columns
     columns: dict[str, list] = {}
     extra: list[str] = []
     # Tag -> the column's value list (None = ignored node); each distinct tag is resolved once per page.
@@ -128,7 +125,8 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
             try:
                 target = by_tag[child.tag]
             except KeyError:
-                target = by_tag[child.tag] = _resolve_tag(child.tag, endpoint, documented, columns, extra, nrows)
+                target = by_tag[child.tag] = (_column(child.tag.rsplit("}", 1)[-1], endpoint, columns, extra, nrows)
+                                              if isinstance(child.tag, str) else None)  # not comments
             if target is not None:
                 # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
                 target[row] = child.text
@@ -159,14 +157,12 @@ def _check_root(root: Any, endpoint: Endpoint) -> None:
             f"{endpoint.path}: the body's root element is <{local[:40]}>, not <{endpoint.root}>")
 
 
-def _resolve_tag(tag: Any, endpoint: Endpoint, documented: dict, columns: dict, extra: list, nrows: int):
-    if not isinstance(tag, str):  # comments and processing instructions
-        return None
-    local = tag.rsplit("}", 1)[-1]
-    name = column_name(local)
+def _column(field: str, endpoint: Endpoint, columns: dict[str, list], extra: list[str], nrows: int) -> list:
+    """The value list of ``field``'s column, added (as an extra when undocumented) on first sight."""
+    name = column_name(field)
     if name not in columns:
-        if name not in documented:
-            _note_unknown(endpoint, local)
+        if name not in endpoint.columns:
+            _note_unknown(endpoint, field)
             extra.append(name)
         columns[name] = [None] * nrows
     return columns[name]
@@ -192,13 +188,7 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
         if not isinstance(record, dict):
             raise LitmosMalformedResponseError(f"{endpoint.path}: JSON record {row} is not an object")
         for key, value in record.items():
-            name = column_name(key)
-            target = columns.get(name)
-            if target is None:
-                if name not in endpoint.columns:
-                    _note_unknown(endpoint, key)
-                    extra.append(name)
-                target = columns[name] = [None] * nrows
+            target = _column(key, endpoint, columns, extra, nrows)
             if isinstance(value, (dict, list)):
                 value = json.dumps(value)
             target[row] = None if value == "" else value
