@@ -1,8 +1,7 @@
 """HTTP client for the Litmos API: auth, the shared rate budget (budget.py), retries with backoff.
 
-Transient failures (5xx, timeouts, dropped connections, truncated bodies) are retried with exponential
-backoff and jitter; other 4xx fail at once. Redirects are followed only within the configured origin,
-at most MAX_REDIRECTS per attempt. The API key is scrubbed from everything logged or raised.
+Transient failures (5xx, timeouts, dropped connections, truncated bodies) are retried; other 4xx fail at
+once. Redirects are followed only within the configured origin. The key is scrubbed from logs and errors.
 """
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""The one-line messages of failed requests: what the API answered and which setting to check.
-
-They quote the path and a tag-free, key-free snippet of the answer, never the URL's query (the key).
-``env`` is the environment prefix of the settings to check: a tenant's own (:func:`env_prefix`).
-"""
+"""The one-line messages of failed requests: the path, a tag-free and key-free snippet of the answer,
+and which setting to check (``env``: the settings' prefix, a tenant's own from :func:`env_prefix`)."""
 from __future__ import annotations
 
 import re
