@@ -1,10 +1,9 @@
 """dlt source for the Litmos LMS API: every read endpoint (settings.py) as a typed, merged table.
 
-    pipeline = dlt.pipeline("litmos", destination="duckdb", dataset_name="litmos_raw")
-    pipeline.run(litmos_source(start_date="2025-11-23"))
+    dlt.pipeline("litmos", destination="duckdb").run(litmos_source(start_date="2025-11-23"))
 
-Building ``litmos_source(...)`` only validates its arguments, so schedulers can build it when they parse
-a DAG file. ``pipelines.sync`` runs the same resources in committed batches (:func:`batch_source`).
+Building ``litmos_source(...)`` only validates its arguments (no request), so schedulers can build it
+when they parse a DAG file. ``pipelines.sync`` runs the same resources in committed batches.
 """
 from __future__ import annotations
 
@@ -40,10 +39,9 @@ SOURCE_NAME = "litmos"
 def probe_server_clock(client: LitmosClient) -> tuple[datetime, bool]:
     """The server's now and whether it came from the server (``Date``); checks key and host.
 
-    Without a ``Date`` the local clock stands in, and cursors then move no further than the newest
-    change read: a local clock that runs ahead must not push them past changes still to come.
+    Without a ``Date`` the local clock stands in (cursors then move no further than the newest change
+    read). The probe is a one-day window like any other request.
     """
-    # A one-day, day-aligned window with the usual limit: it looks like any other request in a log.
     today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     params = {"since": format_api_date(today), "to": format_api_date(today + timedelta(days=1)),
               "start": "0", "limit": str(PAGE_LIMIT)}
@@ -60,16 +58,14 @@ def make_client(options: LitmosOptions, *, on_event: Callable[[Any], None] | Non
     return LitmosClient(options.base_url, options.api_key, options.source_name,
                         response_format=options.response_format, auth_in_query=options.auth_in_query,
                         limiter=RateLimiter(options.requests_per_minute), max_retries=options.max_retries,
-                        backoff_base=options.backoff_base, pool_size=options.max_workers + 2, on_event=on_event)
+                        backoff_base=options.backoff_base, pool_size=options.max_workers + 2, on_event=on_event,
+                        env_prefix=options.env_prefix)
 
 
 def open_session(client: LitmosClient, options: LitmosOptions, *, server_now: datetime | None = None,
                  **planning: Any) -> SyncSession:
-    """Probes the server's now (unless given) and plans the run of ``options``.
-
-    ``planning``: more ``SyncSession`` arguments (``emit``, the :func:`session_state` values, ``history``,
-    ...), winning over the options' (e.g. a history walk's ``resources``).
-    """
+    """Probes the server's now (unless given) and plans the run of ``options``; ``planning`` (more
+    ``SyncSession`` arguments: ``emit``, :func:`session_state`'s values...) wins over the options'."""
     now = server_now or probe_server_clock(client)[0]
     kwargs: dict[str, Any] = dict(
         resources=list(options.resources), start_date=options.start_date, end_date=options.end_date,
@@ -105,8 +101,8 @@ def litmos_source(
 ) -> Any:
     """All selected Litmos resources, read from their stored cursors up to the server's now.
 
-    Arguments are injected by dlt from ``sources.litmos.*`` (``source_name`` is ``sources.litmos.source``)
-    and validated, before any request, by :func:`~sources.litmos.options.litmos_options`.
+    dlt injects the arguments from ``sources.litmos.*`` (``source_name``: ``sources.litmos.source``);
+    :func:`~sources.litmos.options.litmos_options` validates them before any request.
     """
     raw = dict(locals())
     options = litmos_options(**{**raw, "source_name": source_name or dlt.config.get("sources.litmos.source")})
@@ -115,11 +111,8 @@ def litmos_source(
 
 
 class _SharedRun:
-    """The one session behind the resources of a ``litmos_source`` extraction.
-
-    The first resource dlt iterates opens it for every resource dlt extracts. It is closed when the last
-    finishes, at once when one fails or dlt closes them early; the next extraction gets a fresh one.
-    """
+    """The one session behind the resources of a ``litmos_source`` extraction: opened by the first resource
+    dlt iterates, closed when the last finishes (at once when one fails or dlt closes them early)."""
 
     def __init__(self, options: LitmosOptions) -> None:
         self.options = options
@@ -131,7 +124,6 @@ class _SharedRun:
         self._running = 0
 
     def pages(self, table: str) -> Callable[[], Iterator[Any]]:
-        """A generator function yielding ``table``'s pages (dlt calls it per extraction)."""
 
         def pages() -> Iterator[Any]:
             items = self._enter(table)

@@ -1,9 +1,7 @@
 """The request budget of a run: the shared, adaptive rate limit and the bound on requests in flight.
 
-Both serve waiting threads by priority (highest first, then first come). A window's next page asks with
-the pages it has read, so a long chain of pages is never queued behind one-page windows and its latency
-overlaps the other requests. The configured rate is a ceiling (:class:`AdaptiveRate`): another client
-may share the key, or the tenant's limit may be lower.
+Both serve waiting threads by priority (highest first, then first come), so a long chain of pages is
+never queued behind one-page windows. The configured rate is a ceiling (:class:`AdaptiveRate`).
 """
 from __future__ import annotations
 
@@ -17,14 +15,12 @@ from typing import Callable, Iterator
 
 from .exceptions import Cancelled
 
-#: The default budget: 2% under the vendor's 100 requests/minute per key. With a burst of 1 no 60 seconds
-#: can hold more than 99 requests, and a backfill takes at most 1.02x the vendor's floor
-#: (requests / 100 per minute) plus the latency of the last request.
+#: 2% under the vendor's 100 requests/minute per key: with a burst of 1 no 60 seconds hold more than 99.
 DEFAULT_REQUESTS_PER_MINUTE = 98
 
 
 class _PriorityQueue:
-    """Tickets of waiting threads; the head is the highest priority, then the oldest."""
+    """Tickets of waiting threads: highest priority first, then the oldest."""
 
     def __init__(self) -> None:
         self._heap: list[tuple[int, int]] = []
@@ -50,11 +46,9 @@ class _PriorityQueue:
 class AdaptiveRate:
     """The rate to send at, from what the server accepted and refused (AIMD with a measured floor).
 
-    The vendor counts requests per key over ``period_s``. On a refusal, what it accepted from us in the
-    last period is what it allows now: the rate drops to 95% of that, or halves when nothing was accepted
-    lately; refusals of requests sent before the last cut change nothing. Then the rate creeps up by 2% per
-    period, a step that doubles with every clean period, and doubles per period (slow start) below the
-    last rate known to work. Methods take ``now`` explicitly, so tests use a fake clock.
+    On a refusal the rate drops to 95% of what was accepted in the last period (or halves when nothing
+    was); refusals of requests sent before that cut change nothing. It then creeps up by 2% per period,
+    doubling the step per clean period, with slow start below the last rate known to work.
     """
 
     CUT = 0.95
@@ -114,12 +108,10 @@ class RateLimiter:
 
     Args:
         requests_per_minute: Sustained rate; 0 or None disables limiting (and adapting).
-        burst: Tokens available at once. Any 60 seconds hold at most ``burst + requests_per_minute``
-            requests however the vendor aligns its minute, so 1 keeps 99/minute under the vendor's 100.
+        burst: Tokens available at once (any 60 s hold at most ``burst + requests_per_minute``).
         adaptive: Adapt the rate to 503/429 (:class:`AdaptiveRate`).
-        period_s: Length of the "minute" (benchmarks shrink it to scale time).
-        clock: Monotonic time function.
-        wait: ``wait(condition, seconds)``; a fake clock passes its own, so tests never sleep.
+        period_s: Length of the "minute" (benchmarks shrink it).
+        clock, wait: Time and ``wait(condition, seconds)``; tests pass a fake clock's.
     """
 
     def __init__(self, requests_per_minute: float | None, burst: int = 1, *, adaptive: bool = True,
@@ -204,8 +196,8 @@ class RateLimiter:
             self.rate = self.adaptive.rate
 
     def refused(self, sent_at: float, retry_after: float | None = None) -> bool:
-        """The server refused a request sent at ``sent_at`` (503/429): lowers the rate and holds every
-        worker (``Retry-After`` when given). False when not adaptive: the caller backs off."""
+        """A 503/429 for a request sent at ``sent_at``: lowers the rate and holds every worker
+        (``Retry-After`` when given). False when not adaptive: the caller backs off."""
         if self.adaptive is None:
             return False
         with self._cond:

@@ -1,7 +1,5 @@
-"""The child endpoints: collections -> listings -> their users and teams, modules -> module details.
-
-Each runs as one chain task that submits the child requests once the parent's pages are in.
-"""
+"""The child endpoints: collections -> listings -> their users and teams, modules -> module details;
+each a chain task submitting the child requests once the parent's pages are in."""
 from __future__ import annotations
 
 import threading

@@ -1,8 +1,7 @@
 """HTTP client for the Litmos API: auth, the shared rate budget (budget.py), retries with backoff.
 
-Transient failures (5xx, timeouts, dropped connections, truncated bodies) are retried with exponential
-backoff and jitter; other 4xx fail at once. Redirects are followed only within the configured origin,
-at most MAX_REDIRECTS per attempt. The API key is scrubbed from everything logged or raised.
+Transient failures (5xx, timeouts, dropped connections, truncated bodies) are retried; other 4xx fail at
+once. Redirects are followed only within the configured origin. The key is scrubbed from logs and errors.
 """
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from .exceptions import (
     RedactingFilter,
     redact,
 )
-from .request_errors import client_error, describe_network_error, give_up, snippet
+from .request_errors import SINGLE_ORG_ENV, base_url_advice, client_error, describe_network_error, give_up, snippet
 from .stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -37,41 +36,26 @@ log = logging.getLogger(__name__)
 REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
 #: Same-origin redirects followed per attempt (a trailing slash or a case fix needs one).
 MAX_REDIRECTS = 3
-_BASE_URL_ADVICE = "check SOURCES__LITMOS__BASE_URL (your region's API host, e.g. https://api.litmos.com/v1.svc)"
 
 
 @dataclass
 class Response:
-    """A successful response: body bytes and the server's clock."""
-
     body: bytes
     server_date: datetime | None
-    attempts: int
 
 
 class LitmosClient:
     """GETs Litmos endpoints under a shared rate budget with bounded retries.
 
-    The options are :class:`~sources.litmos.options.LitmosOptions`'; ``backoff_base`` doubles per retry
-    (with jitter) up to ``backoff_max``; ``pool_size`` is the HTTP connections kept per host.
+    Options as in :class:`~sources.litmos.options.LitmosOptions`; ``backoff_base`` doubles per retry (with
+    jitter) up to ``backoff_max``; ``pool_size`` is the HTTP connections kept per host.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        api_key: str,
-        source_name: str,
-        *,
-        response_format: str = "xml",
-        auth_in_query: bool = False,
-        limiter: RateLimiter | None = None,
-        max_retries: int = 6,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
-        timeout: tuple[float, float] = (10.0, 120.0),
-        pool_size: int = 8,
-        on_event: Callable[[Any], None] | None = None,
-    ) -> None:
+    def __init__(self, base_url: str, api_key: str, source_name: str, *, response_format: str = "xml",
+                 auth_in_query: bool = False, limiter: RateLimiter | None = None, max_retries: int = 6,
+                 backoff_base: float = 1.0, backoff_max: float = 60.0, timeout: tuple[float, float] = (10.0, 120.0),
+                 pool_size: int = 8, on_event: Callable[[Any], None] | None = None,
+                 env_prefix: str = SINGLE_ORG_ENV) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
         self.source_name = source_name
@@ -84,6 +68,7 @@ class LitmosClient:
         self.timeout = timeout
         self.pool_size = pool_size
         self.on_event = on_event
+        self.env_prefix = env_prefix  # the settings its error messages name (a tenant's own)
         self.stats = RunStats()  # the run's one stats object: the fetcher and the session count into it too
         self.cancelled = threading.Event()
         self._local = threading.local()
@@ -99,7 +84,7 @@ class LitmosClient:
         self.cancelled.set()
         self.limiter.cancel()
 
-    def __repr__(self) -> str:  # never show the key, e.g. in dlt traces or debugger output
+    def __repr__(self) -> str:  # never the key (dlt traces, debuggers)
         return f"LitmosClient(base_url={self.base_url!r})"
 
     def _session(self) -> requests.Session:
@@ -124,28 +109,19 @@ class LitmosClient:
         for session in sessions:
             session.close()
 
-    def get(
-        self,
-        path: str,
-        params: dict[str, Any] | None = None,
-        *,
-        label: str = "",
-        validate: Callable[[bytes, datetime | None], Any] | None = None,
-        priority: int = 0,
-    ) -> tuple[Response, Any]:
+    def get(self, path: str, params: dict[str, Any] | None = None, *, label: str = "",
+            validate: Callable[[bytes, datetime | None], Any] | None = None, priority: int = 0
+            ) -> tuple[Response, Any]:
         """GETs ``path`` and returns the response plus ``validate(body, server_date)``.
 
-        A :class:`LitmosMalformedResponseError` from ``validate`` is retried unless not ``transient``.
-        ``priority`` orders the request's turn in the rate budget. A 503/429 while the run's other
-        requests are served costs no retry: it is the shared rate finding the key's limit.
+        A :class:`LitmosMalformedResponseError` from ``validate`` is retried unless not ``transient``;
+        ``priority`` orders the request's turn in the rate budget.
 
         Raises:
             LitmosError: One of the subclasses in request_errors.py, after the retries allowed.
         """
         url = self.base_url + path
-        query = {"source": self.source_name}
-        if params:
-            query.update(params)
+        query = {"source": self.source_name, **(params or {})}
         if self.response_format == "json":
             query["format"] = "json"
         # The docs say every request must name its format in Content-Type ("indicates which format the
@@ -194,10 +170,10 @@ class LitmosClient:
                         kind = LitmosMalformedResponseError
                         if not getattr(exc, "transient", True):  # the same bytes again: retrying cannot help
                             self.stats.count(label, requests=attempt, retries=attempt - 1)
-                            raise give_up(kind, where, self.base_url, attempt, last_problem) from None
+                            raise give_up(kind, where, self.base_url, attempt, last_problem, self.env_prefix) from None
                     else:
                         self.stats.count(label, requests=attempt, retries=attempt - 1)
-                        return Response(body, _server_date(resp), attempt), parsed
+                        return Response(body, _server_date(resp)), parsed
                 elif status == 429 or status >= 500:
                     last_problem = f"HTTP {status} {snippet(body, self._api_key)}".strip()
                     kind = LitmosUnavailableError
@@ -205,7 +181,7 @@ class LitmosClient:
                         retry_after = _retry_after(resp)
                 else:
                     self.stats.count(label, requests=attempt, retries=attempt - 1)
-                    raise client_error(where, status, body, self._api_key) from None
+                    raise client_error(where, status, body, self._api_key, self.env_prefix) from None
             adapting = refused and self.limiter.refused(sent_at, retry_after or None)
             served = self.limiter.accepted_total
             # A refusal while the run's other requests are served means our rate is being lowered to
@@ -219,7 +195,7 @@ class LitmosClient:
             allowed = self.max_retries * 2 if refused else self.max_retries
             if strikes > allowed:
                 self.stats.count(label, requests=attempt, retries=attempt - 1)
-                raise give_up(kind, where, self.base_url, attempt, last_problem) from None
+                raise give_up(kind, where, self.base_url, attempt, last_problem, self.env_prefix) from None
             if adapting and strikes <= 1:
                 delay = 0.0  # the lowered shared rate (and any Retry-After hold) paces the retry
             else:
@@ -255,14 +231,14 @@ class LitmosClient:
                 raise LitmosRedirectError(
                     f"{where}: HTTP {resp.status_code} redirect to another host ({_netloc(target) or 'none given'}, "
                     f"not {_netloc(self.base_url)}); the API key is only sent to the configured host - "
-                    f"{_BASE_URL_ADVICE}", resp.status_code)
+                    f"{base_url_advice(self.env_prefix)}", resp.status_code)
             # A Location with a query is taken as given; without one the original parameters go along.
             params = None if urlsplit(target).query else query
             url = target
         self.stats.count(label, requests=attempt + MAX_REDIRECTS, retries=attempt - 1)
         last = redact(urlsplit(url).path + ("?" + urlsplit(url).query if urlsplit(url).query else ""), self._api_key)
         raise LitmosRedirectError(
-            f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {_BASE_URL_ADVICE}",
+            f"{where}: more than {MAX_REDIRECTS} redirects (the last to {last[:120]}); {base_url_advice(self.env_prefix)}",
             resp.status_code)
 
 

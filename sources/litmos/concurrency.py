@@ -1,8 +1,7 @@
 """The threads of one run: the pools that fetch windows, the page queues with back-pressure, the reader.
 
-Not dlt's ``parallelized=True``: its round robin cannot let the batch being loaded go before the batch
-fetched ahead (this scheme measured 1.02-1.17x the rate floor). The budget's priority gate and limiter
-order the requests; the pools need only be wide enough that the budget, not latency, sets the pace.
+Not dlt's ``parallelized=True``: its round robin cannot put the batch being loaded before the batch
+fetched ahead. The budget orders the requests; the pools need only be wide enough not to limit it.
 """
 from __future__ import annotations
 
@@ -18,11 +17,10 @@ from .exceptions import Cancelled
 
 # Pages of one window buffered ahead of dlt (back-pressure): memory is bounded by pages, not windows.
 PAGES_AHEAD = 4
-# Pages all windows together may buffer beyond their own PAGES_AHEAD, so the one-day windows of a split
-# chain do not stop after 4 pages each until the reader reaches them (10-25 MB at most).
+# Pages all windows together may buffer beyond their own PAGES_AHEAD (a split chain's one-day windows).
 SHARED_PAGES_AHEAD = 48
-# Yielded while the next page is on the wire: dlt skips None and moves to the next resource, and the
-# main thread never blocks on a lock (Ctrl-C inside a blocking ``Queue.get`` can leave its mutex held).
+# Yielded while a page is on the wire: dlt skips None, and the main thread never blocks on a lock
+# (Ctrl-C inside a blocking ``Queue.get`` can leave its mutex held).
 NOT_READY = None
 _END = object()
 
@@ -37,22 +35,16 @@ def until_done(future: Future) -> Iterator[None]:
 
 
 class Pools:
-    """The thread pools and page queues of one session.
-
-    Args:
-        gate_size: Requests in flight at once (the fetcher's gate).
-        stream_workers: Windows streamed at once (each blocks on its queue until dlt reads it, so each
-            gets its own thread, never a fetch-pool worker another window waits for).
-        modules_workers: ``modules`` windows at once (a whole batch's, for module_details).
-    """
+    """The thread pools and page queues of one session: ``gate_size`` requests in flight,
+    ``stream_workers`` windows streamed (a thread each: it blocks until dlt reads its queue) and
+    ``modules_workers`` modules windows (a whole batch's, for module_details) at once."""
 
     def __init__(self, gate_size: int, stream_workers: int, modules_workers: int,
                  cancelled: threading.Event) -> None:
         self.gate = PriorityGate(max(1, gate_size))
         self.cancelled = cancelled
-        # Undated lists, since feeds and details; chain tasks (which wait on fetches) get their own pool
-        # so they can never starve the fetchers; modules windows theirs so that a fetched-ahead batch
-        # waiting for spare budget never occupies the pool the batch being read needs.
+        # Chain tasks wait on fetches and modules windows on spare budget: own pools, so neither can
+        # starve the fetchers the batch being read needs.
         self.fetch = ThreadPoolExecutor(max_workers=max(1, gate_size), thread_name_prefix="litmos-fetch")
         self.chain = ThreadPoolExecutor(max_workers=2, thread_name_prefix="litmos-chain")
         self.stream_pool = ThreadPoolExecutor(max_workers=max(1, stream_workers),
@@ -100,8 +92,8 @@ class Pools:
         future.result()
 
     def _put(self, pages: queue.Queue, item: Any, page: bool = True) -> None:
-        """Queues ``item`` as ``(item, shared)``: within the window's PAGES_AHEAD, else in a free shared
-        slot, else once the reader took one (it frees its own window's allowance, so it is never blocked)."""
+        """Queues ``(item, shared)``: within the window's PAGES_AHEAD, else in a free shared slot, else once
+        the reader took one."""
         while page:
             if self.cancelled.is_set():
                 raise Cancelled("run cancelled")

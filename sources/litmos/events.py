@@ -1,7 +1,4 @@
-"""Progress events passed to ``sync(on_event=...)``, one at a time (the sync serialises the callback).
-
-Handlers need no locking but must be cheap: they run on the fetch path.
-"""
+"""Progress events passed to ``sync(on_event=...)``, one at a time; handlers must be cheap (fetch path)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

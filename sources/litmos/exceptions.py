@@ -1,7 +1,5 @@
-"""Errors of the Litmos source, rooted at :class:`LitmosError`, and the one redactor of secrets.
-
-Every message is one line naming what was wrong and how to fix it, never the API key (:func:`redact`).
-"""
+"""Errors of the Litmos source (one line: what was wrong and how to fix it, never the key) and the
+one redactor of secrets."""
 from __future__ import annotations
 
 import logging
@@ -98,8 +96,7 @@ class RedactingFilter(logging.Filter):
         for key, value in list(vars(record).items()):
             if key not in self._STANDARD and isinstance(value, str):
                 setattr(record, key, redact(value, self.secrets))
-        if record.exc_info:
-            # Tracebacks are rendered later from exc_info; render now so the text can be redacted.
+        if record.exc_info:  # rendered later from exc_info: render now to redact it
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.secrets)
             record.exc_info = None
         return True

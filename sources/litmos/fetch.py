@@ -1,7 +1,6 @@
 """Page loops: one window, list or object of an endpoint -> typed Arrow tables.
 
-``start`` advances by the records actually received (pages may hold more than ``limit``) and a short page
-ends the walk (reference notes). Order is never assumed: the merge on primary keys removes duplicates.
+``start`` advances by the records received (pages may hold more than ``limit``); a short page ends the walk.
 """
 from __future__ import annotations
 
@@ -47,8 +46,6 @@ class Reject:
 
 @dataclass
 class Page:
-    """One parsed body."""
-
     table: pa.Table
     received: int  # records in the body (rows + keyless + quarantined): the next page's start moves by it
     rejects: list[Reject]
@@ -82,18 +79,14 @@ class Fetcher:
                      extra_params: dict[str, str] | None = None, parent_id: str | None = None,
                      on_page: Callable[[pa.Table], None] | None = None,
                      priority: Callable[[int], int] | None = None) -> list[pa.Table]:
-        """Reads every page of one window (or of an undated list) of ``endpoint``.
+        """Reads every page of one window (or of an undated list) of ``endpoint``; returns the non-empty
+        pages, or hands each to ``on_page`` (which may block: back-pressure) and returns none.
 
         Args:
             index: Window number within the run (of ``total``), for progress events.
             extra_params: More query parameters (``since`` for /achievements).
             parent_id: Id substituted into the path (child endpoints) and written to the parent column.
-            on_page: Receives each non-empty page as it arrives (may block: back-pressure); the pages
-                are then not kept.
             priority: Maps the pages read so far to the next request's priority (default: that count).
-
-        Returns:
-            The non-empty pages (none when ``on_page`` is given).
         """
         self.stats.started(endpoint.table)
         since, to = (window.since, window.to) if window else (None, None)
@@ -140,8 +133,7 @@ class Fetcher:
                 tables.append(table)
             rows += n
             self._event(PageFetched(endpoint.table, start, n))
-            # Paging counts what the server sent, not what was kept: a page of 1000 with one keyless
-            # record is a full page, and the window goes on.
+            # Paging counts what the server sent, not what was kept (keyless records included).
             if page.received < self.page_limit:
                 break
             start += page.received

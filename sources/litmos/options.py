@@ -1,7 +1,4 @@
-"""The run options of the Litmos source, validated and typed once by :func:`litmos_options`.
-
-``litmos_source(...)`` and ``pipelines.sync`` both call it; everything downstream takes the typed values.
-"""
+"""The run options of the Litmos source, validated and typed once by :func:`litmos_options`."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +8,7 @@ from typing import Any, Sequence
 
 from .budget import DEFAULT_REQUESTS_PER_MINUTE
 from .exceptions import LitmosConfigError
+from .request_errors import env_prefix
 from .settings import DEFAULT_BASE_URL, DEFAULT_SOURCE_NAME, ENDPOINTS, PAGE_LIMIT
 from .windows import parse_user_date
 
@@ -22,18 +20,19 @@ class LitmosOptions:
     """Validated options of one run; build it with :func:`litmos_options`.
 
     Attributes:
-        api_key: Litmos API key (``SOURCES__LITMOS__API_KEY``).
-        source_name: The ``source`` query parameter (<= 50 characters; ``SOURCES__LITMOS__SOURCE``).
+        source_name: The ``source`` query parameter (<= 50 characters).
         auth_in_query: Send the key in the query string (old tenants) instead of the header.
         requests_per_minute: Shared rate budget (0 = unlimited); the vendor allows 100.
         resources: Table names in endpoint-table order. Naming any reads the collection family now.
-        start_date: First day read by resources without a cursor; with ``end_date`` a bounded backfill
-            (``end_date`` inclusive) that leaves the cursors alone.
+        start_date: First day read by resources without a cursor; with ``end_date`` (inclusive) a
+            bounded backfill that leaves the cursors alone.
         lookback_days: Days re-read before each cursor (late-committed rows).
         collection_refresh_days: Read the collection family every run (0) or every this many days.
-        store_login_keys: Load the users' ``LoginKey`` (a URL that logs its user in) instead of NULL.
+        store_login_keys: Load the users' ``LoginKey`` (it logs its user in) instead of NULL.
         max_workers: Requests in flight at once.
         windows_per_batch: Windows of every delta resource per committed batch (None = one batch).
+        tenant: Whose ``sources.litmos.tenants.<tenant>`` holds key, host and source (None: the single
+            org's ``sources.litmos``); error messages name its variables.
     """
 
     api_key: str = field(repr=False)
@@ -53,13 +52,19 @@ class LitmosOptions:
     windows_per_batch: int | None = None
     max_retries: int = 6
     backoff_base: float = 1.0
+    tenant: str | None = None
+
+    @property
+    def env_prefix(self) -> str:
+        """The environment prefix of this org's key, host and source settings."""
+        return env_prefix(self.tenant)
 
 
 _DEFAULTS = {f.name: None if f.default is MISSING else f.default for f in fields(LitmosOptions)}
 
 
 def litmos_options(**raw: Any) -> LitmosOptions:
-    """Validates raw option values (text from the environment, numbers, dates; None = default) and types them.
+    """Validates raw option values (text, numbers, dates; None = default) and types them.
 
     Raises:
         LitmosConfigError: The first bad value, in one line naming the setting.
@@ -69,21 +74,18 @@ def litmos_options(**raw: Any) -> LitmosOptions:
     if unknown:
         raise TypeError(f"litmos_options() got unknown option(s): {', '.join(unknown)}")
     given = {name: _DEFAULTS[name] if raw.get(name) is None else raw[name] for name in _DEFAULTS}
-    api_key, requests_per_minute = given["api_key"], given["requests_per_minute"]
+    api_key, requests_per_minute, tenant = given["api_key"], given["requests_per_minute"], given["tenant"]
+    env = env_prefix(tenant)
     if not api_key:
-        raise LitmosConfigError(
-            "no Litmos API key: set SOURCES__LITMOS__API_KEY or sources.litmos.api_key in .dlt/secrets.toml"
-        )
+        section = f"sources.litmos.tenants.{tenant}" if tenant else "sources.litmos"
+        raise LitmosConfigError(f"no Litmos API key: set {env}API_KEY or {section}.api_key in .dlt/secrets.toml")
     base_url = str(given["base_url"] or DEFAULT_BASE_URL).strip()
     if not base_url.startswith(("http://", "https://")):
-        raise LitmosConfigError(
-            f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} (SOURCES__LITMOS__BASE_URL)"
-        )
+        raise LitmosConfigError(f"bad base_url {base_url!r}: use a URL like {DEFAULT_BASE_URL} ({env}BASE_URL)")
     source_name = str(given["source_name"] or DEFAULT_SOURCE_NAME)
     if len(source_name) > 50:
         raise LitmosConfigError(
-            f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters (SOURCES__LITMOS__SOURCE)"
-        )
+            f"bad source name {source_name[:20]!r}...: the API allows at most 50 characters ({env}SOURCE)")
     response_format = given["response_format"] or "xml"
     if response_format not in ("xml", "json"):
         raise LitmosConfigError(f"bad response_format {response_format!r}: use 'xml' or 'json'")
@@ -118,11 +120,11 @@ def litmos_options(**raw: Any) -> LitmosOptions:
         max_workers=_tuning("max_workers", given["max_workers"], int, 1),
         windows_per_batch=None if batch in (None, "", 0) else _tuning("windows_per_batch", batch, int, 1),
         max_retries=_tuning("max_retries", given["max_retries"], int, 0),
-        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0))
+        backoff_base=_tuning("backoff_base", given["backoff_base"], float, 0), tenant=tenant or None)
 
 
 def select_resources(resources: Sequence[str] | str | None) -> list[str]:
-    """Validates resource names and returns them in endpoint-table order; ``module_details`` adds ``modules``.
+    """Resource names validated, in endpoint-table order (``module_details`` adds ``modules``).
 
     Raises:
         LitmosConfigError: A name is not a known resource.
@@ -134,9 +136,7 @@ def select_resources(resources: Sequence[str] | str | None) -> list[str]:
     names = [r.strip() for r in resources if r and r.strip()]  # type: ignore[union-attr]
     unknown = [r for r in names if r not in ENDPOINTS]
     if unknown:
-        raise LitmosConfigError(
-            f"unknown resource {', '.join(map(repr, unknown))}; choose from: {', '.join(ENDPOINTS)}"
-        )
+        raise LitmosConfigError(f"unknown resource {', '.join(map(repr, unknown))}; choose from: {', '.join(ENDPOINTS)}")
     chosen = set(names)
     if "module_details" in chosen and "modules" not in chosen:
         log.info("module_details follows modules: adding the modules resource")

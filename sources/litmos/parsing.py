@@ -1,8 +1,7 @@
 """Litmos XML / JSON response bodies -> typed pyarrow tables.
 
-The hot XML path drops each element's text into a per-column list (no per-row dicts) and casts whole
-columns with pyarrow compute. Every documented column (settings.py) exists, typed, even when all null;
-undocumented elements become extra string columns (logged once), never a failure.
+Element texts go into per-column lists, cast whole with pyarrow compute. Every documented column exists,
+typed, even when all null; undocumented elements become extra string columns (logged once).
 """
 from __future__ import annotations
 
@@ -36,8 +35,7 @@ _HAS_OFFSET = r"(?:[Zz]|[+-]\d\d:?\d\d)$"
 _LONG_FRACTION = r"(\.\d{6})\d+"
 _WCF_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _TIMESPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d+):(\d\d):(\d\d)(?:\.\d+)?$")
-# WCF's DataContractSerializer writes a TimeSpan as an xs:duration (PT5M30S), so an XML reading of the
-# same field may use that form instead of the documented HH:mm:ss.
+# WCF may write a TimeSpan as an xs:duration (PT5M30S) instead of the documented HH:mm:ss.
 _XS_DURATION = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.\d+)?S)?)?$")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -80,11 +78,8 @@ def parse_page(
     synced_at: datetime,
     parent_id: str | None = None,
 ) -> pa.Table:
-    """Parses one response body into a table of ``arrow_schema(endpoint, extras)``.
-
-    Args:
-        synced_at: Written to ``_litmos_synced_at`` on every row.
-        parent_id: Value of ``endpoint.parent_column`` for child/detail endpoints.
+    """Parses one body into a table of ``arrow_schema(endpoint, extras)``, ``synced_at`` on every row and
+    ``parent_id`` in ``endpoint.parent_column``.
 
     Raises:
         LitmosMalformedResponseError: The body is not well-formed (e.g. truncated).
@@ -106,8 +101,7 @@ def parse_page(
             arrays.append(convert(values, kind, endpoint, name, text_only))
     for name in extra:
         values = raw[name]
-        arrays.append(pa.array(values, pa.string()) if text_only else _to_string_array(values))
-    # One scalar repeated in C: building nrows Python datetimes was ~2% of a page's parse.
+        arrays.append(convert(values, "str", text_only=text_only))
     arrays.append(pa.repeat(pa.scalar(synced_at, TS_TYPE), nrows))
     return pa.Table.from_arrays(arrays, schema=arrow_schema(endpoint, extra))
 
@@ -118,13 +112,10 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
         root = etree.fromstring(body, _parser())
     except (etree.XMLSyntaxError, ValueError) as exc:
         _check_utf8(body, endpoint)
-        raise LitmosMalformedResponseError(
-            f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})"
-        ) from None
+        raise LitmosMalformedResponseError(f"{endpoint.path}: malformed XML ({str(exc).splitlines()[0][:120]})") from None
     _check_root(root, endpoint)
     records = [root] if endpoint.kind == "detail" else [r for r in root if isinstance(r.tag, str)]
     nrows = len(records)
-    documented = endpoint.columns
     columns: dict[str, list] = {}
     extra: list[str] = []
     # Tag -> the column's value list (None = ignored node); each distinct tag is resolved once per page.
@@ -134,13 +125,12 @@ def _xml_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], list
             try:
                 target = by_tag[child.tag]
             except KeyError:
-                target = by_tag[child.tag] = _resolve_tag(child.tag, endpoint, documented, columns, extra, nrows)
+                target = by_tag[child.tag] = (_column(child.tag.rsplit("}", 1)[-1], endpoint, columns, extra, nrows)
+                                              if isinstance(child.tag, str) else None)  # not comments
             if target is not None:
                 # An element present twice (UpdatedDate in UserResult) keeps one value: the last.
                 target[row] = child.text
-    if _NIL_WITH_TEXT.search(body):
-        # A nil element without text is already NULL; only `nil` elements that carry text (seed 004
-        # shows one) need this pass, which is cheaper than an attribute lookup per element.
+    if _NIL_WITH_TEXT.search(body):  # nil elements with text (seed 004): rarer than a lookup per element
         row_of = {record: row for row, record in enumerate(records)}
         for element in root.xpath("//*[@*[local-name()='nil']='true']"):
             row = row_of.get(element.getparent())
@@ -160,22 +150,19 @@ def _check_utf8(body: bytes, endpoint: Endpoint) -> None:
 
 
 def _check_root(root: Any, endpoint: Endpoint) -> None:
-    # A sign-in page or another endpoint's list parses as XML too; read as this list it would be an
-    # empty page (no record has an Id) and the window's rows would silently never arrive.
+    # A sign-in page or another endpoint's list would read as an empty page: the rows would never arrive.
     local = root.tag.rsplit("}", 1)[-1] if isinstance(root.tag, str) else str(root.tag)
     if local != endpoint.root:
         raise LitmosMalformedResponseError(
             f"{endpoint.path}: the body's root element is <{local[:40]}>, not <{endpoint.root}>")
 
 
-def _resolve_tag(tag: Any, endpoint: Endpoint, documented: dict, columns: dict, extra: list, nrows: int):
-    if not isinstance(tag, str):  # comments and processing instructions
-        return None
-    local = tag.rsplit("}", 1)[-1]
-    name = column_name(local)
+def _column(field: str, endpoint: Endpoint, columns: dict[str, list], extra: list[str], nrows: int) -> list:
+    """The value list of ``field``'s column, added (as an extra when undocumented) on first sight."""
+    name = column_name(field)
     if name not in columns:
-        if name not in documented:
-            _note_unknown(endpoint, local)
+        if name not in endpoint.columns:
+            _note_unknown(endpoint, field)
             extra.append(name)
         columns[name] = [None] * nrows
     return columns[name]
@@ -187,8 +174,7 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
     except (ValueError, UnicodeDecodeError) as exc:
         _check_utf8(body, endpoint)
         raise LitmosMalformedResponseError(f"{endpoint.path}: malformed JSON ({str(exc)[:120]})") from None
-    # The API's lists are bare arrays (reference notes); anything else (a {"Message": ...} object from a
-    # gateway, the OpenAPI file's wrappers) read as a list would lose or invent rows.
+    # The API's lists are bare arrays; anything else (a gateway's {"Message": ...}) would lose or invent rows.
     if endpoint.kind == "detail" and isinstance(data, dict):
         data = [data]
     elif endpoint.kind == "detail" or not isinstance(data, list):
@@ -202,13 +188,7 @@ def _json_columns(body: bytes, endpoint: Endpoint) -> tuple[dict[str, list], lis
         if not isinstance(record, dict):
             raise LitmosMalformedResponseError(f"{endpoint.path}: JSON record {row} is not an object")
         for key, value in record.items():
-            name = column_name(key)
-            target = columns.get(name)
-            if target is None:
-                if name not in endpoint.columns:
-                    _note_unknown(endpoint, key)
-                    extra.append(name)
-                target = columns[name] = [None] * nrows
+            target = _column(key, endpoint, columns, extra, nrows)
             if isinstance(value, (dict, list)):
                 value = json.dumps(value)
             target[row] = None if value == "" else value
@@ -222,11 +202,8 @@ def _json_kind(data: Any) -> str:
 
 def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str = "",
             text_only: bool = False) -> pa.Array:
-    """Converts one column of raw values (text or JSON scalars) into its Arrow type.
-
-    Only columns that fail the whole-column cast are parsed value by value, where an unparseable value
-    becomes NULL with a warning instead of failing the run.
-    """
+    """Converts one column of raw values (text or JSON scalars) into its Arrow type; a column the whole-column
+    cast fails is parsed value by value, an unparseable value becoming NULL with a warning."""
     if kind == "str":
         return pa.array(values, pa.string()) if text_only else _to_string_array(values)
     if kind == "secs":
@@ -237,16 +214,11 @@ def convert(values: list, kind: str, endpoint: Endpoint | None = None, name: str
     fast = _fast_cast(strings, kind)
     if fast is not None:
         return fast
+    if kind == "bool":  # True, 1, yes, blanks...: rare enough for the value-by-value path
+        return _convert_python(values, kind, endpoint, name)
     strings = pc.utf8_trim_whitespace(strings)
     strings = pc.if_else(pc.equal(strings, ""), pa.scalar(None, pa.string()), strings)
     try:
-        if kind == "bool":
-            lowered = pc.utf8_lower(strings)
-            is_true = pc.is_in(lowered, value_set=pa.array(sorted(_TRUE)))
-            is_false = pc.is_in(lowered, value_set=pa.array(sorted(_FALSE)))
-            if pc.any(pc.and_(pc.invert(pc.or_(is_true, is_false)), pc.is_valid(lowered))).as_py():
-                raise ValueError("non-boolean text")
-            return pc.if_else(pc.is_valid(lowered), is_true, pa.scalar(None, pa.bool_()))
         if kind == "ts":
             if pc.any(pc.match_substring(strings, "/Date(")).as_py():
                 raise ValueError("WCF dates")

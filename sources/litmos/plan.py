@@ -73,7 +73,14 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
              history: dict[str, tuple[datetime, datetime]] | None = None,
              resync: dict[str, dict[str, Any]] | None = None,
              since_whole: set[str] | frozenset[str] = frozenset()) -> Plan:
-    """Plans one run (the arguments are ``SyncSession``'s; ``rate`` is the budget in requests/s).
+    """Plans one run; the state values are :func:`state.session_state`'s, ``rate`` is in requests/s.
+
+    Args:
+        first_start: Where resources without a cursor start (None: ``start_date``, else one year
+            back); the achievements feed is then read whole unless ``start_date`` is set.
+        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, read newest
+            first, each window moving ``covered_from`` down. Nothing else is read.
+        since_whole: ``since`` resources to read whole (their feed was read from a later date only).
 
     Raises:
         LitmosConfigError: ``end_date`` lies before the start (``start_date`` or its default).
@@ -130,13 +137,9 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
 
 def split_long_chains(plan: Plan, server_now: datetime, rows_per_day: dict[str, float], family_requests: int,
                       page_limit: int, rate: float) -> None:
-    """Re-plans in one-day windows the resources whose page chain would outlast the rate budget.
-
-    A window's pages form a chain (each ``start`` is the previous page's row count): 30 pages take a
-    minute at 2 s a page whatever the budget. When a resource's longest expected chain (from the rows
-    per day it read last time) takes longer than the whole run at the budget, its one-day windows run
-    side by side instead, for one more request per extra window. Also fills ``plan.expected_pages``.
-    """
+    """Re-plans in one-day windows (side by side) the resources whose longest expected chain of pages (one
+    after another, from last run's rows per day) outlasts the whole run at the rate budget; fills
+    ``plan.expected_pages``."""
     def pages(table: str, window: Window) -> int:
         return int(rows_per_day.get(table, 0.0) * days_read(window.since, window.to, server_now)
                    // page_limit) + 1

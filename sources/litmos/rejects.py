@@ -1,8 +1,5 @@
-"""The ``_litmos_rejects`` table: records the API sent that are not valid UTF-8, kept raw.
-
-One such record must neither stop every run (it repeats on each rerun) nor vanish: the fetcher
-quarantines it and this module appends it here; the run loads the rest and ends with :data:`EXIT_REJECTS`.
-"""
+"""The ``_litmos_rejects`` table: records the API sent that are not valid UTF-8, kept raw, so that one
+neither stops every run nor vanishes; the run loads the rest and ends with :data:`EXIT_REJECTS`."""
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Iterator
@@ -39,13 +36,8 @@ def rejects_table(rejects: Iterable[Reject]) -> pa.Table:
 
 def rejects_resource(rejects: Iterable[Reject] | Callable[[], Iterable[Reject]],
                      ready: Callable[[], bool] | None = None) -> Any:
-    """A dlt resource (append) of ``_litmos_rejects``.
-
-    Args:
-        rejects: The rejects, or a function returning them when dlt extracts.
-        ready: Until it returns True the resource yields None (which dlt skips), so it drains the
-            rejects only after the resources of the same extraction that find them.
-    """
+    """A dlt resource (append) of ``_litmos_rejects``: ``rejects`` (or a function returning them), read
+    once ``ready()`` (None yields until then: after the resources of the extraction that find them)."""
 
     def items() -> Iterator[pa.Table | None]:
         while ready is not None and not ready():

@@ -1,7 +1,5 @@
-"""The one-line messages of failed requests: what the API answered and which setting to check.
-
-They quote the path and a tag-free, key-free snippet of the answer, never the URL's query (the key).
-"""
+"""The one-line messages of failed requests: the path, a tag-free and key-free snippet of the answer,
+and which setting to check (``env``: the settings' prefix, a tenant's own from :func:`env_prefix`)."""
 from __future__ import annotations
 
 import re
@@ -18,8 +16,18 @@ from .exceptions import (
     redact,
 )
 
+SINGLE_ORG_ENV = "SOURCES__LITMOS__"
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
+
+
+def env_prefix(tenant: str | None) -> str:
+    """``SOURCES__LITMOS__``, or ``SOURCES__LITMOS__TENANTS__<NAME>__`` for a tenant's own section."""
+    return f"{SINGLE_ORG_ENV}TENANTS__{tenant.upper()}__" if tenant else SINGLE_ORG_ENV
+
+
+def base_url_advice(env: str = SINGLE_ORG_ENV) -> str:
+    return f"check {env}BASE_URL (your region's API host, e.g. https://api.litmos.com/v1.svc)"
 
 
 def snippet(body: bytes, secret: str, limit: int = 160) -> str:
@@ -30,17 +38,16 @@ def snippet(body: bytes, secret: str, limit: int = 160) -> str:
     return f"({text[:limit]})" if text else ""
 
 
-def client_error(where: str, status: int, body: bytes, secret: str) -> Exception:
+def client_error(where: str, status: int, body: bytes, secret: str, env: str = SINGLE_ORG_ENV) -> Exception:
     detail = snippet(body, secret)
     if status in (401, 403):
         return LitmosAuthError(
             f"{where}: HTTP {status} Forbidden {detail} - the API key was rejected; check "
-            "SOURCES__LITMOS__API_KEY (an administrator's key), SOURCES__LITMOS__SOURCE and that "
-            "SOURCES__LITMOS__BASE_URL is your region's host"
+            f"{env}API_KEY (an administrator's key), {env}SOURCE and that {env}BASE_URL is your region's host"
         )
     if status == 404:
         return LitmosNotFoundError(
-            f"{where}: HTTP 404 Not Found {detail} - check SOURCES__LITMOS__BASE_URL (it must end "
+            f"{where}: HTTP 404 Not Found {detail} - check {env}BASE_URL (it must end "
             "in /v1.svc) and the id in the path", status
         )
     if status in (400, 406):
@@ -51,16 +58,17 @@ def client_error(where: str, status: int, body: bytes, secret: str) -> Exception
     return LitmosRequestError(f"{where}: HTTP {status} {detail} - unexpected client error", status)
 
 
-def give_up(kind: type[Exception], where: str, base_url: str, attempts: int, problem: str) -> Exception:
+def give_up(kind: type[Exception], where: str, base_url: str, attempts: int, problem: str,
+            env: str = SINGLE_ORG_ENV) -> Exception:
     if kind is LitmosConnectionError:
         return LitmosConnectionError(
             f"{where}: cannot reach {base_url} after {attempts} attempts ({problem}); check "
-            "SOURCES__LITMOS__BASE_URL and the network, then rerun (loaded data is kept)"
+            f"{env}BASE_URL and the network, then rerun (loaded data is kept)"
         )
     if kind is LitmosMalformedResponseError:
         return LitmosMalformedResponseError(
             f"{where}: unreadable response after {attempts} attempts ({problem}); a sign-in page, proxy or "
-            "other server may be answering: check that SOURCES__LITMOS__BASE_URL is the Litmos API host, then "
+            f"other server may be answering: check that {env}BASE_URL is the Litmos API host, then "
             "rerun (loaded data is kept)"
         )
     return LitmosUnavailableError(

@@ -1,8 +1,7 @@
 """The dlt resources of a batch: each table's pages in window order, and the state marks they prove.
 
-Each generator yields the typed empty table first (every column exists even without rows), NOT_READY
-while a page is on the wire, then pages combined up to ``ROWS_PER_ITEM`` rows; after a window it moves
-that window's state mark, so ``pipeline.run`` commits a batch's rows and cursors together.
+Each generator yields the typed empty table first, NOT_READY while a page is on the wire, then pages
+combined up to ``ROWS_PER_ITEM`` rows; after a window it moves that window's state mark.
 """
 from __future__ import annotations
 
@@ -25,15 +24,13 @@ from .windows import Window
 # A ``session.SyncSession``, which imports this module: typed ``Any`` so the import runs one way.
 Session = Any
 
-# dlt's extract pays a fixed Python cost per item, so consecutive pages are combined (zero-copy) up to
-# this many rows (20k course results: ~5 MB held until dlt writes them).
+# dlt's extract pays a fixed cost per item: pages are combined (zero-copy) up to this many rows.
 ROWS_PER_ITEM = 20_000
 
 
 def table_resource(endpoint: Endpoint, items: Iterator[pa.Table] | Callable[[], Iterator[pa.Table]],
                    table_name: str | None = None) -> Any:
-    """Wraps pages (an iterator, or a generator function dlt calls per extraction) as the endpoint's dlt
-    resource with its keys and disposition; ``table_name`` loads them elsewhere (a re-sync's copy)."""
+    """The endpoint's dlt resource (keys, disposition) over ``items``; ``table_name``: a re-sync's copy."""
     table_name = table_name or endpoint.table
     if endpoint.kind in ("full", "child"):
         return dlt.resource(items, name=endpoint.table, table_name=table_name, write_disposition="replace")
@@ -68,10 +65,8 @@ def batch_resources(session: Session, work: Any) -> list[Any]:
 
 
 def batch_items(session: Session, work: Any) -> dict[str, Iterator[pa.Table | None]]:
-    """The page generators of a submitted batch by table; its requests now go before those fetched ahead.
-
-    The state marks they set need an active dlt source state (extraction).
-    """
+    """The page generators of a submitted batch by table (run inside a dlt extraction: they set state);
+    its requests now go before those fetched ahead."""
     session.reading_batch = max(session.reading_batch, work.index)
     out: dict[str, Iterator[pa.Table | None]] = {}
     for table, positions in work.delta.items():
@@ -172,10 +167,7 @@ def _future_items(table: str, future: Future, key: str | None = None) -> Iterato
 
 
 class _PageBuffer:
-    """Combines consecutive pages of one resource into tables of up to ``max_rows`` rows.
-
-    ``pa.concat_tables`` links the pages' chunks (no copy) and unifies the extra columns by name.
-    """
+    """Combines consecutive pages into tables of up to ``max_rows`` rows (chunks linked, not copied)."""
 
     def __init__(self, max_rows: int) -> None:
         self.max_rows = max(1, max_rows)
@@ -183,7 +175,7 @@ class _PageBuffer:
         self.rows = 0
 
     def add(self, page: pa.Table) -> Iterator[pa.Table]:
-        """Buffers ``page``, first yielding the buffer when ``page`` would pass ``max_rows``."""
+        """Buffers ``page``, first yielding the buffer when it would pass ``max_rows``."""
         if self.pages and self.rows + page.num_rows > self.max_rows:
             yield from self.flush()
         self.pages.append(page)

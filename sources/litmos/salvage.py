@@ -1,7 +1,5 @@
 """Bodies that are not valid UTF-8: keep the records that decode, quarantine the others (rejects.py).
-
-Record boundaries are found in the raw bytes; bad bytes outside every record fail the body instead.
-"""
+Bad bytes outside every record fail the body instead."""
 from __future__ import annotations
 
 import json
@@ -13,15 +11,11 @@ from .settings import Endpoint
 
 
 def salvage_undecodable(body: bytes, endpoint: Endpoint, response_format: str) -> tuple[bytes, list[tuple[str, str]]]:
-    """Splits a body that is not valid UTF-8 into the records that decode and those that do not.
-
-    Returns:
-        A body of the same shape holding only the records that decode, and (raw text, reason) of each
-        record that does not (its bad bytes written as ``\\xff``).
+    """Splits a body that is not UTF-8 into a body of the same shape with the records that decode, and
+    (raw text, reason) of each other record (its bad bytes written as ``\\xff``).
 
     Raises:
-        LitmosUndecodableError: (not transient) the bad bytes lie outside every record, so no record
-            boundary can be trusted, e.g. a body cut inside a character.
+        LitmosUndecodableError: (not transient) bad bytes outside every record: no boundary can be trusted.
     """
     if endpoint.kind == "detail":
         return b"", [(body.decode("utf-8", "backslashreplace"), _utf8_reason(body) or "invalid UTF-8")]
@@ -43,8 +37,7 @@ def salvage_undecodable(body: bytes, endpoint: Endpoint, response_format: str) -
 
 
 def _salvage_json(body: bytes, endpoint: Endpoint) -> tuple[bytes, list[tuple[str, str]]]:
-    # surrogateescape keeps every bad byte as one lone surrogate: the JSON still parses and each
-    # record's text maps back to its exact bytes.
+    # surrogateescape: the JSON still parses and each record's text maps back to its exact bytes.
     text = body.decode("utf-8", "surrogateescape")
     decoder = json.JSONDecoder()
     kept: list[str] = []

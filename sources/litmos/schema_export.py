@@ -1,12 +1,8 @@
-"""Writes the warehouse schema held in settings.py into the dbt project and the docs.
+"""Writes the warehouse schema of settings.py into the dbt project and the docs:
+``python -m sources.litmos.schema_export [--check]`` (``--check`` lists the stale files, exit 1).
 
-One command regenerates every file; ``--check`` only reports the stale ones (exit 1)::
-
-    python -m sources.litmos.schema_export [--check]
-
-Generated: ``dbt_models/macros/staging_schema.sql`` (columns, types, key and version columns of every
-staging view, read by ``litmos_staging``), the ``stg_litmos__<table>.sql`` models, their key tests in
-``models/staging/_staging.yml``, and the marked tables of docs/architecture.md and sources/litmos/README.md.
+Generated: ``macros/staging_schema.sql`` (every staging view's columns, types, key and version columns),
+the ``stg_litmos__<table>.sql`` models, their key tests in ``_staging.yml``, and the marked docs tables.
 """
 from __future__ import annotations
 
@@ -33,30 +29,22 @@ VERSION_COLUMNS = ("updated_date", "created_date")
 
 @dataclass(frozen=True)
 class StagingView:
-    """The dbt staging view of one raw table.
-
-    Attributes:
-        table: Raw table name.
-        grain: What one row is.
-        columns: (raw column, staged column, SQL type) in the view's order.
-        key: Staged columns forming the natural key (one row per key).
-        version_columns: Staged columns whose first non-NULL value dates a version (newest wins).
-    """
+    """The dbt staging view of one raw table (one row per ``key``; the first non-NULL of the
+    ``version_columns`` dates a version, the newest wins)."""
 
     table: str
     grain: str
-    columns: tuple[tuple[str, str, str], ...]
+    columns: tuple[tuple[str, str, str], ...]  # (raw column, staged column, SQL type) in the view's order
     key: tuple[str, ...]
     version_columns: tuple[str, ...]
 
     @property
     def model(self) -> str:
-        """The dbt model name."""
         return f"stg_litmos__{self.table}"
 
 
 def staging_view(table: str) -> StagingView:
-    """Derives a table's staging view from its ENDPOINTS and STAGING rows.
+    """A table's staging view, from its ENDPOINTS and STAGING rows.
 
     Raises:
         ValueError: The STAGING row names a column the endpoint does not have, or two staged names collide.
@@ -165,17 +153,10 @@ def _tables(views: list[StagingView]) -> dict[str, str]:
     return {"keys": "\n".join(keys), "resources": "\n".join(resources), "columns": "\n".join(columns)}
 
 
-def _begin(name: str) -> str:
-    return f"<!-- generated: {name} ({COMMAND}; edit sources/litmos/settings.py) -->"
-
-
-def _end(name: str) -> str:
-    return f"<!-- end generated: {name} -->"
-
-
 def _replace_marked(text: str, tables: dict[str, str], path: Path) -> str:
     for name, table in tables.items():
-        begin, end = _begin(name), _end(name)
+        begin = f"<!-- generated: {name} ({COMMAND}; edit sources/litmos/settings.py) -->"
+        end = f"<!-- end generated: {name} -->"
         if begin not in text:
             continue
         head, _, rest = text.partition(begin)

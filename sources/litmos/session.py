@@ -1,8 +1,7 @@
 """One extraction run: the plan (plan.py), its batches of windows, the requests in flight (concurrency.py).
 
-Requests pass the shared rate budget in priority order: the longest chains of pages first, the batch dlt
-is reading before the batch fetched ahead. :meth:`SyncSession.resources_for` turns a submitted batch into
-dlt resources (resources.py), so ``pipeline.run`` commits a batch's rows and cursors together.
+Requests pass the rate budget in priority order: the longest chains of pages first, the batch dlt is
+reading before the batch fetched ahead. A submitted batch becomes dlt resources (resources.py).
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from .client import LitmosClient
 from .concurrency import Pools
 from .fetch import Fetcher
 from .plan import plan_run
-from .settings import ENDPOINTS
+from .settings import ENDPOINTS, PAGE_LIMIT
 from .windows import Window, format_api_date
 
 # Priority handicap of a batch not being read yet: fetched ahead only with the budget the batch being
@@ -44,42 +43,29 @@ class BatchWork:
 class SyncSession:
     """Plans and fetches one run.
 
-    The options are :class:`~sources.litmos.options.LitmosOptions`'; the state values (``cursors``,
-    ``backfills``, ``refreshed``, ``rows_per_day``, ``family_requests``, ``covered``) are
-    :func:`state.session_state`'s.
-
     Args:
         server_now: The server's clock at the start of the run (HTTP ``Date``).
         emit: Serialised event callback, or None.
         rows_per_item: Most rows per table handed to dlt at once (None = ``ROWS_PER_ITEM``).
-        first_start: Where resources without a cursor start (None: ``start_date``, else one year
-            back); the achievements feed is then read whole unless ``start_date`` is set.
-        history: A history walk instead of a nightly run: per delta table ``(bound, top)``, read newest
-            first, each window moving ``covered_from`` down. Nothing else is read.
         resync: Per table re-read into ``<table>__resync``, ``{"id", "bound", "cursor"}``.
-        clock_trusted: False when ``server_now`` is the local clock: cursors then advance no further
-            than the newest change read (``newest_seen``, at first the newest stored cursor).
-        since_whole: ``since`` resources to read whole (their feed was read from a later date only).
         history_choice: The ``history_start`` to remember: an ISO date, "" for the discovered bound,
             None to leave it alone.
+        clock_trusted: False when ``server_now`` is the local clock: cursors then advance no further
+            than the newest change read (``newest_seen``, at first the newest stored cursor).
+        covered: Accepted with the other :func:`state.session_state` values; unused.
+        planning: :func:`~sources.litmos.plan.plan_run`'s arguments (``start_date``, ``history``...).
     """
 
     def __init__(self, client: LitmosClient, *, server_now: datetime, cursors: dict[str, datetime | None],
-                 resources: list[str], start_date: datetime | None = None, end_date: datetime | None = None,
-                 lookback_days: float = 1, page_limit: int = 1000, max_workers: int = 8,
-                 windows_per_batch: int | None = None, emit: Callable[[Any], None] | None = None,
-                 backfills: dict[str, Any] | None = None, rows_per_item: int | None = None,
-                 refreshed: dict[str, datetime | None] | None = None, collection_refresh_days: int = 0,
-                 store_login_keys: bool = False, rows_per_day: dict[str, float] | None = None,
-                 family_requests: int | None = None, first_start: datetime | None = None,
-                 history: dict[str, tuple[datetime, datetime]] | None = None,
-                 resync: dict[str, dict[str, Any]] | None = None, covered: dict[str, Any] | None = None,
-                 history_choice: str | None = None, since_whole: set[str] | frozenset[str] = frozenset(),
-                 clock_trusted: bool = True, newest_seen: datetime | None = None) -> None:
+                 resources: list[str], max_workers: int = 8, emit: Callable[[Any], None] | None = None,
+                 rows_per_item: int | None = None, store_login_keys: bool = False,
+                 resync: dict[str, dict[str, Any]] | None = None, history_choice: str | None = None,
+                 clock_trusted: bool = True, newest_seen: datetime | None = None, covered: Any = None,
+                 **planning: Any) -> None:
         self.client = client
         self.server_now = server_now
-        self.backfill = end_date is not None
-        self.history_mode = history is not None
+        self.backfill = planning.get("end_date") is not None
+        self.history_mode = planning.get("history") is not None
         self.cursors_before = {t: cursors.get(t) for t in resources}
         self.resync = {t: dict(v) for t, v in (resync or {}).items() if t in resources}
         self.history_choice = history_choice
@@ -87,20 +73,15 @@ class SyncSession:
         self.clock_from_data = not clock_trusted
         self.newest_seen = newest_seen
         self._seen_lock = threading.Lock()
-        self.plan = plan_run(
-            server_now=server_now, cursors=cursors, resources=resources, start_date=start_date,
-            end_date=end_date, lookback_days=lookback_days, page_limit=page_limit,
-            windows_per_batch=windows_per_batch, rate=getattr(client.limiter, "rate", 0.0) or 0.0,
-            backfills=backfills, refreshed=refreshed, collection_refresh_days=collection_refresh_days,
-            rows_per_day=rows_per_day, family_requests=family_requests, first_start=first_start,
-            history=history, resync=self.resync, since_whole=since_whole)
+        self.plan = plan_run(server_now=server_now, cursors=cursors, resources=resources, resync=self.resync,
+                             rate=getattr(client.limiter, "rate", 0.0) or 0.0, **planning)
         plan = self.plan
         self.resources, self.windows, self.since = plan.resources, plan.windows, plan.since
         self.expected_pages, self.skipped, self.refresh_family = plan.expected_pages, plan.skipped, plan.refresh_family
         self.backfill_range, self.per_batch, self.batches_total = plan.backfill_range, plan.per_batch, plan.batches_total
         self.rows_per_item = rows_per_item or dlt_resources.ROWS_PER_ITEM
         self.reading_batch = 0
-        self.fetcher = Fetcher(client, page_limit, emit, store_login_keys=store_login_keys)
+        self.fetcher = Fetcher(client, planning.get("page_limit", PAGE_LIMIT), emit, store_login_keys=store_login_keys)
         self._count_windows()
         # ``ahead`` windows of a resource in flight from the one being read, plus the next batch's first
         # ``ahead`` submitted before this one loads: 2 * ahead streamed windows per resource at most.

@@ -1,16 +1,15 @@
 """The endpoint table: the ONE place that says what every Litmos resource reads and how.
 
-Each :class:`Endpoint` row drives a dlt resource: the API path, the warehouse table, the XML element
-names, the typed fields (Litmos element name -> type code), the primary key, the cursor field and how
-the endpoint is walked (``kind``). Field lists are copied from the vendor docs (../shared/seeds); column
+Each :class:`Endpoint` drives a dlt resource. Field lists are the vendor docs' (../shared/seeds); column
 names are dlt's snake_case of the element names. :data:`STAGING` says how dbt stages each table; the dbt
 staging files and the docs' tables are generated from both (``python -m sources.litmos.schema_export``).
 
-Type codes: ``str``, ``int`` (int64), ``float`` (float64), ``bool``, ``ts`` (timestamp, tz-aware UTC),
-``secs`` (.NET TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
+Type codes: ``str``, ``int`` (int64), ``float``, ``bool``, ``ts`` (timestamp, UTC), ``secs`` (.NET
+TimeSpan ``[d.]HH:mm:ss`` -> int64 seconds).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -39,20 +38,16 @@ class Endpoint:
     """One Litmos read endpoint and the warehouse table it fills.
 
     Attributes:
-        table: Warehouse table and dlt resource name.
         path: API path under the base URL; ``{parent}`` is replaced by the parent id.
-        root: XML root element of a list response (the single object for ``detail``).
-        element: XML element of one record.
+        root, element: XML root of a list response (the object for ``detail``) and of one record.
         fields: Litmos element name -> type code, in document order.
-        primary_key: Warehouse columns forming the merge key.
-        cursor: Warehouse column whose newest value wins inside one load (dedup sort), or None.
+        cursor: Column whose newest value wins inside one load (dedup sort), or None.
         kind: ``delta`` (/org since+to windows), ``since`` (since only), ``full`` (full refresh list),
             ``child`` (full refresh list per parent id), ``detail`` (one object per id).
-        date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``); XML is always ISO.
-        parent: For ``child``/``detail``: the table whose ids are the path parameter.
-        parent_column: Column added to every row holding the parent id.
-        credentials: Columns holding a per-user login credential (``LoginKey`` logs its user in without a
-            password): loaded as NULL unless ``store_login_keys`` is set.
+        date_style: How this endpoint's JSON dates look (``wcf`` or ``iso``).
+        parent, parent_column: For ``child``/``detail``: the table whose ids fill ``{parent}``, and the
+            column holding that id.
+        credentials: Login credential columns, loaded as NULL unless ``store_login_keys``.
     """
 
     table: str
@@ -89,122 +84,115 @@ class Endpoint:
         return "replace" if self.kind in ("full", "child") else "merge"
 
 
-def _f(spec: str) -> dict[str, str]:
-    """Parses ``"Name:type Name2:type"`` (type defaults to str) into an ordered dict."""
-    out: dict[str, str] = {}
-    for token in spec.split():
-        name, _, kind = token.partition(":")
-        out[name] = kind or "str"
+def _parse_fields(text: str) -> dict[str, dict[str, str]]:
+    """``tables: Name:type Name2 ...`` blocks (indented lines continue one) -> table -> {element: type code}."""
+    out: dict[str, dict[str, str]] = {}
+    for block in re.split(r"\n(?=\S)", text.strip()):
+        tables, _, spec = block.partition(":")
+        for table in tables.split():
+            out[table] = {name: kind or "str" for name, _, kind in (t.partition(":") for t in spec.split())}
     return out
 
 
-_USER_FIELDS = _f(
-    "Id UserName FirstName LastName FullName Email AccessLevel DisableMessages:bool Active:bool Skype"
-    " PhoneWork PhoneMobile LastLogin:ts LoginKey IsCustomUsername:bool TimeZone SalesforceId"
-    " OriginalId:int Street1 Street2 City State PostalCode Country CompanyName JobTitle CustomField1"
-    " CustomField2 CustomField3 Culture CustomField4 CustomField5 CustomField6 CustomField7 CustomField8"
-    " CustomField9 CustomField10 SalesforceContactId SalesforceAccountId CreatedDate:ts UpdatedDate:ts"
-    " CreatedBy:int UpdatedBy:int Brand ManagerId ManagerName EnableTextNotification:bool Website"
-    " Twitter ExpirationDate:ts ExternalEmployeeId"
-)
+def _parse_endpoints(text: str, fields: dict[str, dict[str, str]]) -> list[Endpoint]:
+    endpoints = []
+    for line in text.strip().splitlines():
+        table, path, root_element, key, cursor, kind, *more = line.split()
+        root, element = root_element.split("/")
+        parent, _, parent_column = next((m for m in more if m != "wcf"), "").partition(".")
+        endpoints.append(Endpoint(
+            table, path, root, element, fields[table], tuple(key.split(",")), None if cursor == "-" else cursor,
+            kind, "wcf" if "wcf" in more else "iso", parent or None, parent_column or None,
+            tuple(column_name(f) for f in fields[table] if f in _CREDENTIALS)))  # type: ignore[arg-type]
+    return endpoints
 
-_ENDPOINTS: list[Endpoint] = [
-    Endpoint("users", "/org/users/details", "Users", "User", _USER_FIELDS, ("id",), "updated_date", "delta",
-             credentials=("login_key",)),
-    Endpoint("user_logins", "/org/users/logins", "Users", "User", _USER_FIELDS, ("id", "last_login"),
-             "last_login", "delta", credentials=("login_key",)),
-    Endpoint("module_results", "/org/modules/results", "ModuleResults", "ModuleResult", _f(
-        "Id UserId OrginalModuleId:int OriginalUserId:int ModuleResultId:int Active:bool Name Passmark:int"
-        " Score:int UserName Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:ts CreatedDate:ts"
-        " StartedDate:ts TimeTaken:secs UpdatedDate:ts Code"),
-        ("user_id", "id", "attempt_number"), "updated_date", "delta", "wcf"),
-    Endpoint("course_results", "/org/results/details", "UserResults", "UserResult", _f(
-        "Id UserId OriginalUserId:int OriginalCourseId:int Name Active:bool CreatedDate:ts UpdatedDate:ts"
-        " StartedDate:ts Completed:bool PercentageComplete:float CompletedDate:ts UpToDate:bool"
-        " Overdue:bool CompliantTillDate:ts DueDate:ts LastAttemptDate:ts CreatedBy:int Code Username"),
-        ("user_id", "id"), "updated_date", "delta", "wcf"),
-    Endpoint("learning_path_results", "/org/learningpaths/results", "LearningPathResults",
-             "LearningPathResult", _f(
-        "Id UserId OriginalLearningPathId:int OriginalUserId:int Active:bool Name PercentageComplete:float"
-        " Completed:bool CreatedDate:ts UpdatedDate:ts CompliantTillDate:ts StartDate:ts FinishDate:ts"
-        " CreatedBy:int"),
-        ("user_id", "id"), "updated_date", "delta", "wcf"),
-    Endpoint("org_achievements", "/org/achievements", "Achievements", "Achievement", _f(
-        "Id UserId CourseId LearningPathId OriginalAchievementId:int OriginalUserId:int"
-        " OriginalCourseId:int OriginalLearningPathId:int CompliantTillDate:ts Title AchievementDate:ts"
-        " Type CertificateId:int CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
-        ("id",), "updated_date", "delta", "wcf"),
-    Endpoint("modules", "/org/modules", "Modules", "Module", _f(
-        "Id OriginalId:int Name Description Active:bool Passmark:int CreatedDate:ts UpdatedDate:ts"
-        " CreatedBy:int ModuleType"),
-        ("id",), "updated_date", "delta"),
-    Endpoint("courses", "/org/courses", "Courses", "Course", _f(
-        "Id Code Name Active:bool ForSale:bool OriginalCourseId:int Description EcommerceShortDescription"
-        " EcommerceLongDescription CourseCodeForBulkImport Price:float AccessTillDate:ts AccessTillDays:int"
-        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int CompliantTillDays:int TimeLimitDate:ts"
-        " TimeLimitDays:int DisplayOrder:int IncludeInLibrary:bool CourseImageURL"),
-        ("id",), "updated_date", "delta", "wcf"),
-    Endpoint("learning_paths", "/org/learningpaths", "LearningPaths", "LearningPath", _f(
-        "Id Name Description Active:bool OriginalId:int ForSale:bool Price:float EcommerceShortDescription"
-        " EcommerceLongDescription AccessTillDate:ts AccessTillDays:int CreatedDate:ts UpdatedDate:ts"
-        " CreatedBy:int DisplayOrder:int IncludeInLibrary:bool IsCourseOrderOptional:bool ImageURL"),
-        ("id",), "updated_date", "delta"),
-    Endpoint("course_modules", "/org/courses/modules", "CourseModules", "CourseModule", _f(
-        "CourseId Id OriginalCourseId:int OriginalModuleId:int Active:bool CreatedDate:ts UpdatedDate:ts"
-        " CreatedBy:int UpdatedBy:int"),
-        ("course_id", "id"), "updated_date", "delta"),
-    Endpoint("learning_path_courses", "/org/learningpaths/courses", "LearningPathCourses",
-             "LearningPathCourse", _f(
-        "LearningPathId Id OriginalLearningPathId:int OriginalCourseId:int Active:bool CreatedDate:ts"
-        " UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
-        ("learning_path_id", "id"), "updated_date", "delta"),
-    Endpoint("user_courses", "/org/users/courses", "UserCourses", "UserCourse", _f(
-        "UserId ID OriginalUserId:int OriginalCourseId:int Active:bool CreatedDate:ts UpdatedDate:ts"
-        " CreatedBy:int UpdatedBy:int"),
-        ("user_id", "id"), "updated_date", "delta"),
-    Endpoint("learning_path_users", "/org/learningpaths/users", "LearningPathUsers", "LearningPathUser", _f(
-        "LearningPathId Id OriginalLearningPathId:int Active:bool OriginalUserId:int CreatedBy:int"
-        " CreatedDate:ts UpdatedBy:int UpdatedDate:ts"),
-        ("learning_path_id", "id"), "updated_date", "delta"),
-    Endpoint("teams", "/org/teams", "Teams", "Team", _f(
-        "Id Name OriginalTeamId:int Active:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"
-        " ParentTeamId TeamCodeForBulkImport"),
-        ("id",), "updated_date", "delta"),
-    Endpoint("team_users", "/org/teams/users", "TeamUsers", "TeamUser", _f(
-        "TeamId Id OriginalTeamId:int OriginalUserId:int Active:bool IsTeamLeader:bool IsTeamAdmin:bool"
-        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
-        ("team_id", "id"), "updated_date", "delta"),
-    Endpoint("team_courses", "/org/teams/courses", "TeamCourses", "TeamCourse", _f(
-        "TeamId Id OriginalCourseId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool"
-        " LearningPathAssignment:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
-        ("team_id", "id", "is_in_team_library"), "updated_date", "delta"),
-    Endpoint("team_learning_paths", "/org/teams/learningpaths", "TeamLearningPaths", "TeamLearningPath", _f(
-        "TeamId Id OriginalLearningPathId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool"
-        " CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int"),
-        ("team_id", "id", "is_in_team_library"), "updated_date", "delta"),
-    Endpoint("achievements", "/achievements", "Achievements", "Achievement", _f(
-        "UserId Title Description AchievementDate:ts CourseId CompliantTillDate:ts Score Result Type"
-        " FirstName LastName AchievementId:int CertificateId:int"),
-        ("achievement_id",), "achievement_date", "since", "wcf"),
-    Endpoint("collections", "/collections", "Collections", "Collection", _f(
-        "Id Name Description DefaultListing:bool ImageURL"),
-        ("id",), None, "full"),
-    Endpoint("collection_listings", "/collectionlistings/{parent}", "Listings", "Listing", _f(
-        "Id Name Active:bool DurationType MaxUsers:int DurationDays:int FixedDate"),
-        ("collection_id", "id"), None, "child", parent="collections", parent_column="collection_id"),
-    Endpoint("collection_listing_users", "/collectionlistings/{parent}/users", "ListingUsers", "ListingUser",
-             _f("Id FirstName LastName Username AccessTill:ts Active:bool"),
-             ("listing_id", "id"), None, "child", parent="collection_listings", parent_column="listing_id"),
-    Endpoint("collection_listing_teams", "/collectionlistings/{parent}/teams", "Teams", "Team",
-             _f("Id Name TeamCodeForBulkImport ParentTeamId"),
-             ("listing_id", "id"), None, "child", parent="collection_listings", parent_column="listing_id"),
-    Endpoint("module_details", "/modules/{parent}", "Module", "Module", _f(
-        "Id ModuleType Name Description Active:bool ModuleRefCode HideDescription:bool NewWindow:bool"
-        " ReviewMode:bool Status ContentURL Code"),
-        ("id",), None, "detail", parent="modules"),
-]
 
-ENDPOINTS: dict[str, Endpoint] = {e.table: e for e in _ENDPOINTS}
+# LoginKey logs its user in without a password: a credential, loaded as NULL unless store_login_keys.
+_CREDENTIALS = ("LoginKey",)
+
+# One endpoint a line: table, path, root/element, primary key, cursor (- none), kind, then "wcf" (JSON dates
+# as /Date(ms)/) and for child/detail the parent table[.column holding its id].
+_ENDPOINT_TABLE = """
+users                    /org/users/details                 Users/User                             id                            updated_date     delta
+user_logins              /org/users/logins                  Users/User                             id,last_login                 last_login       delta
+module_results           /org/modules/results               ModuleResults/ModuleResult             user_id,id,attempt_number     updated_date     delta  wcf
+course_results           /org/results/details               UserResults/UserResult                 user_id,id                    updated_date     delta  wcf
+learning_path_results    /org/learningpaths/results         LearningPathResults/LearningPathResult user_id,id                    updated_date     delta  wcf
+org_achievements         /org/achievements                  Achievements/Achievement               id                            updated_date     delta  wcf
+modules                  /org/modules                       Modules/Module                         id                            updated_date     delta
+courses                  /org/courses                       Courses/Course                         id                            updated_date     delta  wcf
+learning_paths           /org/learningpaths                 LearningPaths/LearningPath             id                            updated_date     delta
+course_modules           /org/courses/modules               CourseModules/CourseModule             course_id,id                  updated_date     delta
+learning_path_courses    /org/learningpaths/courses         LearningPathCourses/LearningPathCourse learning_path_id,id           updated_date     delta
+user_courses             /org/users/courses                 UserCourses/UserCourse                 user_id,id                    updated_date     delta
+learning_path_users      /org/learningpaths/users           LearningPathUsers/LearningPathUser     learning_path_id,id           updated_date     delta
+teams                    /org/teams                         Teams/Team                             id                            updated_date     delta
+team_users               /org/teams/users                   TeamUsers/TeamUser                     team_id,id                    updated_date     delta
+team_courses             /org/teams/courses                 TeamCourses/TeamCourse                 team_id,id,is_in_team_library updated_date     delta
+team_learning_paths      /org/teams/learningpaths           TeamLearningPaths/TeamLearningPath     team_id,id,is_in_team_library updated_date     delta
+achievements             /achievements                      Achievements/Achievement               achievement_id                achievement_date since  wcf
+collections              /collections                       Collections/Collection                 id                            -                full
+collection_listings      /collectionlistings/{parent}       Listings/Listing                       collection_id,id              -                child  collections.collection_id
+collection_listing_users /collectionlistings/{parent}/users ListingUsers/ListingUser               listing_id,id                 -                child  collection_listings.listing_id
+collection_listing_teams /collectionlistings/{parent}/teams Teams/Team                             listing_id,id                 -                child  collection_listings.listing_id
+module_details           /modules/{parent}                  Module/Module                          id                            -                detail modules
+"""
+
+_FIELD_TABLE = """
+users user_logins: Id UserName FirstName LastName FullName Email AccessLevel DisableMessages:bool Active:bool
+    Skype PhoneWork PhoneMobile LastLogin:ts LoginKey IsCustomUsername:bool TimeZone SalesforceId OriginalId:int
+    Street1 Street2 City State PostalCode Country CompanyName JobTitle CustomField1 CustomField2 CustomField3
+    Culture CustomField4 CustomField5 CustomField6 CustomField7 CustomField8 CustomField9 CustomField10
+    SalesforceContactId SalesforceAccountId CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int Brand
+    ManagerId ManagerName EnableTextNotification:bool Website Twitter ExpirationDate:ts ExternalEmployeeId
+module_results: Id UserId OrginalModuleId:int OriginalUserId:int ModuleResultId:int Active:bool Name
+    Passmark:int Score:int UserName Completed:bool AttemptNumber:int CreatedBy:int FinishedDate:ts
+    CreatedDate:ts StartedDate:ts TimeTaken:secs UpdatedDate:ts Code
+course_results: Id UserId OriginalUserId:int OriginalCourseId:int Name Active:bool CreatedDate:ts UpdatedDate:ts
+    StartedDate:ts Completed:bool PercentageComplete:float CompletedDate:ts UpToDate:bool Overdue:bool
+    CompliantTillDate:ts DueDate:ts LastAttemptDate:ts CreatedBy:int Code Username
+learning_path_results: Id UserId OriginalLearningPathId:int OriginalUserId:int Active:bool Name
+    PercentageComplete:float Completed:bool CreatedDate:ts UpdatedDate:ts CompliantTillDate:ts StartDate:ts
+    FinishDate:ts CreatedBy:int
+org_achievements: Id UserId CourseId LearningPathId OriginalAchievementId:int OriginalUserId:int
+    OriginalCourseId:int OriginalLearningPathId:int CompliantTillDate:ts Title AchievementDate:ts Type
+    CertificateId:int CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+modules: Id OriginalId:int Name Description Active:bool Passmark:int CreatedDate:ts UpdatedDate:ts CreatedBy:int
+    ModuleType
+courses: Id Code Name Active:bool ForSale:bool OriginalCourseId:int Description EcommerceShortDescription
+    EcommerceLongDescription CourseCodeForBulkImport Price:float AccessTillDate:ts AccessTillDays:int
+    CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int CompliantTillDays:int TimeLimitDate:ts
+    TimeLimitDays:int DisplayOrder:int IncludeInLibrary:bool CourseImageURL
+learning_paths: Id Name Description Active:bool OriginalId:int ForSale:bool Price:float
+    EcommerceShortDescription EcommerceLongDescription AccessTillDate:ts AccessTillDays:int CreatedDate:ts
+    UpdatedDate:ts CreatedBy:int DisplayOrder:int IncludeInLibrary:bool IsCourseOrderOptional:bool ImageURL
+course_modules: CourseId Id OriginalCourseId:int OriginalModuleId:int Active:bool CreatedDate:ts UpdatedDate:ts
+    CreatedBy:int UpdatedBy:int
+learning_path_courses: LearningPathId Id OriginalLearningPathId:int OriginalCourseId:int Active:bool
+    CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+user_courses: UserId ID OriginalUserId:int OriginalCourseId:int Active:bool CreatedDate:ts UpdatedDate:ts
+    CreatedBy:int UpdatedBy:int
+learning_path_users: LearningPathId Id OriginalLearningPathId:int Active:bool OriginalUserId:int CreatedBy:int
+    CreatedDate:ts UpdatedBy:int UpdatedDate:ts
+teams: Id Name OriginalTeamId:int Active:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+    ParentTeamId TeamCodeForBulkImport
+team_users: TeamId Id OriginalTeamId:int OriginalUserId:int Active:bool IsTeamLeader:bool IsTeamAdmin:bool
+    CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+team_courses: TeamId Id OriginalCourseId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool
+    LearningPathAssignment:bool CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+team_learning_paths: TeamId Id OriginalLearningPathId:int OriginalTeamId:int Active:bool IsInTeamLibrary:bool
+    CreatedDate:ts UpdatedDate:ts CreatedBy:int UpdatedBy:int
+achievements: UserId Title Description AchievementDate:ts CourseId CompliantTillDate:ts Score Result Type
+    FirstName LastName AchievementId:int CertificateId:int
+collections: Id Name Description DefaultListing:bool ImageURL
+collection_listings: Id Name Active:bool DurationType MaxUsers:int DurationDays:int FixedDate
+collection_listing_users: Id FirstName LastName Username AccessTill:ts Active:bool
+collection_listing_teams: Id Name TeamCodeForBulkImport ParentTeamId
+module_details: Id ModuleType Name Description Active:bool ModuleRefCode HideDescription:bool NewWindow:bool
+    ReviewMode:bool Status ContentURL Code
+"""
+
+ENDPOINTS: dict[str, Endpoint] = {e.table: e for e in _parse_endpoints(_ENDPOINT_TABLE, _parse_fields(_FIELD_TABLE))}
 """Every resource by table name, in the order runs process them."""
 
 DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
@@ -214,11 +202,8 @@ DELTA_TABLES = tuple(t for t, e in ENDPOINTS.items() if e.kind == "delta")
 class Staging:
     """How dbt stages one raw table as the view ``stg_litmos__<table>``: one row per key, newest version.
 
-    The view's columns and key follow from the endpoint: its columns minus the credentials, typed by
-    their type codes, ``active`` read as ``is_active`` (NULL = true), the primary key renamed by
-    ``renames``. Order: the primary key, the rest in document order, the audit columns (created/updated
-    date/by) last; ``after`` keeps the order the views had before they were generated from this table.
-    ``python -m sources.litmos.schema_export`` writes the dbt files and docs tables from it.
+    Columns: the endpoint's minus the credentials, ``active`` read as ``is_active`` (NULL = true), in the
+    order primary key, the rest, the audit columns; ``after`` keeps the views' historical order.
 
     Attributes:
         grain: What one row is (the model's description).

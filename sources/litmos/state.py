@@ -1,7 +1,5 @@
-"""The dlt source state of the Litmos source: what each table's last committed batch proves.
-
-Marks are written inside extraction, so they are committed in the load package of the rows they describe.
-"""
+"""The dlt source state of the Litmos source: what each table's last committed batch proves (written
+inside extraction, so committed with the rows they describe)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -44,7 +42,7 @@ def cursors_from_state(source_state: dict[str, Any] | None) -> dict[str, datetim
 
 
 def session_state(source_state: dict[str, Any] | None) -> dict[str, Any]:
-    """Everything a ``SyncSession`` reads from the dlt source state, as its keyword arguments."""
+    """What a ``SyncSession`` reads from the dlt source state, as its keyword arguments."""
     state = source_state or {}
     raw = state.get(STATE_ROWS_PER_DAY, {}) or {}
     family = state.get(STATE_FAMILY_REQUESTS)

@@ -1,8 +1,5 @@
-"""What a run did, per resource: the one run-stats type.
-
-The fetch threads, the HTTP client and the sync count into one thread-safe :class:`RunStats`; the
-progress output shows it and ``_litmos_sync_runs`` stores it.
-"""
+"""What a run did, per resource: one thread-safe :class:`RunStats` that the fetchers, the client and
+the sync count into (shown by the progress output, stored in ``_litmos_sync_runs``)."""
 from __future__ import annotations
 
 import threading

@@ -1,8 +1,6 @@
-"""Day-aligned UTC windows for the /org delta endpoints, and the parsing of user dates.
+"""Day-aligned UTC windows ``[D, D+k]`` (``k <= 7`` days) for the /org delta endpoints; user dates.
 
-A window is ``[D 00:00:00, D+k 00:00:00]`` with ``k <= 7``: whole UTC days keep the plan exact however the
-API compares ``to`` (docs/architecture.md section 1). The last window ends tomorrow 00:00:00, because the
-vendor only returns today's rows when ``to`` lies in the future.
+The last window ends tomorrow 00:00: the vendor returns today's rows only when ``to`` lies ahead.
 """
 from __future__ import annotations
 
@@ -15,12 +13,11 @@ from .settings import MAX_WINDOW_DAYS
 
 @dataclass(frozen=True)
 class Window:
-    """One since/to request range (tz-aware UTC, day-aligned)."""
+    """One since/to request range (UTC, day-aligned) and the state mark loading it moves: ``cursor`` (the
+    nightly's upper edge), ``history`` (the lower edge), ``resync`` (a shadow copy) or ``backfill``."""
 
     since: datetime
     to: datetime
-    # The state mark loading it moves: "cursor" (the nightly's upper edge), "history" (the lower edge,
-    # walking back), "resync" (a re-read into the shadow copy) or "backfill" (an --end-date backfill).
     role: str = "cursor"
 
     def params(self) -> dict[str, str]:
@@ -38,7 +35,7 @@ def floor_day(value: datetime) -> datetime:
 
 
 def parse_user_date(value: str | date | datetime | None, name: str) -> datetime | None:
-    """A ``YYYY-MM-DD`` (or ISO datetime) option as a UTC datetime; dates and naive values are UTC.
+    """A ``YYYY-MM-DD`` (or ISO datetime) option as a UTC datetime (naive = UTC).
 
     Raises:
         LitmosConfigError: Not a date; the message names the option ``name``.
@@ -54,9 +51,7 @@ def parse_user_date(value: str | date | datetime | None, name: str) -> datetime 
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            raise LitmosConfigError(
-                f"bad {name} {text!r}: use a date like 2025-01-31 (YYYY-MM-DD, UTC)"
-            ) from None
+            raise LitmosConfigError(f"bad {name} {text!r}: use a date like 2025-01-31 (YYYY-MM-DD, UTC)") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
@@ -76,11 +71,8 @@ def plan_windows(start: datetime, end: datetime, max_days: int = MAX_WINDOW_DAYS
 
 def plan_windows_back(bound: datetime, top: datetime, max_days: int = MAX_WINDOW_DAYS,
                       role: str = "history") -> list[Window]:
-    """Splits ``[floor_day(bound), floor_day(top))`` into windows, newest first.
-
-    Each loaded window extends the held range downwards without a gap, so an interrupted history walk
-    resumes from its lowest loaded window.
-    """
+    """Splits ``[floor_day(bound), floor_day(top))`` into windows, newest first (an interrupted walk
+    resumes below its lowest loaded window)."""
     bound, to = floor_day(bound), floor_day(top)
     windows: list[Window] = []
     while to > bound:
