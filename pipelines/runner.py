@@ -198,7 +198,7 @@ def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> Run
         summary.usage = is_usage_error(failure)
         if not summary.usage and not summary.interrupted and is_resumable(failure):
             summary.error += f"; to resume: `{opts.command}`"
-        if opts.tenant != config.DEFAULT_TENANT:  # the fix is in the tenant's own settings
+        if opts.tenant != config.DEFAULT_TENANT and "__TENANTS__" not in summary.error:  # the tenant's settings
             summary.error = summary.error.replace("SOURCES__LITMOS__", f"SOURCES__LITMOS__TENANTS__{opts.tenant.upper()}__")
     _fill(summary, opts, result, tracker)
     tracker.close()

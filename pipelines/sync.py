@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -152,6 +152,9 @@ def sync(
                            collection_refresh_days=collection_refresh_days, history_start=history_start,
                            resync=resync)
     opts, tables = options.source, list(options.source.resources)
+    # A tenant's pipeline is litmos__<name> (pipelines.tenants): its messages name its own settings.
+    tenant = pipeline_name.removeprefix("litmos__") if pipeline_name.startswith("litmos__") else None
+    opts = replace(opts, tenant=tenant or None)
     start, end = opts.start_date, opts.end_date
     dest = dlt_destination(destination, credentials, dataset)
     duckdb_lock.install()  # our processes take turns on a DuckDB file (pipelines/duckdb_lock.py)
