@@ -130,8 +130,11 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
                  collection_refresh_days, ", ".join(plan.skipped))
     split_long_chains(plan, server_now, rows_per_day or {}, family_requests or 0, page_limit, rate)
     longest = max((len(w) for w in plan.windows.values()), default=0)
-    plan.per_batch = windows_per_batch if windows_per_batch and windows_per_batch > 0 else max(longest, 1)
-    plan.batches_total = max(1, math.ceil(longest / plan.per_batch))
+    most = windows_per_batch if windows_per_batch and windows_per_batch > 0 else max(longest, 1)
+    plan.batches_total = max(1, math.ceil(longest / most))
+    # As even as the batch count allows (18 windows at 8 a batch: 6+6+6, not 8+8+2): the batch before a
+    # small last one would be committed only near the run's end, a load more after its last request.
+    plan.per_batch = max(1, math.ceil(longest / plan.batches_total))
     return plan
 
 
