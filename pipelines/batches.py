@@ -5,9 +5,10 @@ before it that are still waiting: each package commits its batch's rows and the 
 together, so a run killed at any point resumes from its last committed batch (the pending packages
 are loaded first, ``state_hygiene.finish_pending``; ``verify_committed`` checks every load). Into a
 DuckDB file other processes load too, a batch waits for its turn on the file's lock
-(:func:`pipelines.duckdb_lock.turn`) as long as the next batch is still being fetched, then is deferred
-and loaded with the next batch at its turn: loads left to the run's end would come after its last request (the last batch waits as long as it takes, and in a tenant's
-process keeps its turn for the run's closing queries and run history).
+(:func:`pipelines.duckdb_lock.turn`) while the next batch is still being fetched, then is deferred and
+loaded with the next one at its turn (deferred to the run's end, a load would come after the last
+request). The last batch waits as long as it takes and, in a tenant's process, keeps its turn for the
+queries that close the run.
 :class:`Runs` keeps what the run's summary needs across its sessions (the nightly one and the history
 walk's passes).
 """

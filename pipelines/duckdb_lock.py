@@ -157,8 +157,8 @@ def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: boo
         wait: True: as long as it takes; False: not at all; a callable: as long as it returns True. When
             the lock is not had, yields False, holding nothing (the caller goes on and tries again later).
         keep: In a process that called :func:`keep_last_turns`, the lock and the open database outlive
-            the block until :func:`drop_kept` (a run's last load, then its queries and run history: one
-            turn, not one per step, while the other tenants queue for the file).
+            the block until :func:`drop_kept` (a run's last load, then the queries that close the run: one
+            turn, not one per query, while the other tenants queue for the file).
     """
     if database is None:
         yield True
@@ -166,14 +166,15 @@ def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: boo
     if not (acquire(database, None if wait is True else 0.0) or (callable(wait) and _wait_while(database, wait))):
         yield False
         return
-    keeper = _KEPT.get(database) or (None if database in _KEPT else _open(database))
+    kept = database in _KEPT  # a kept turn's lock is counted again here; its connection serves this one
+    keeper = _KEPT[database] if kept else _open(database)
     try:
         yield True
     finally:
-        if keep and _KEEPING and database not in _KEPT:
+        if keep and _KEEPING and not kept:
             _KEPT[database] = keeper  # this turn's hold is handed over to drop_kept()
         else:
-            _close(database, keeper, release_lock=True, own=database not in _KEPT)
+            _close(database, None if kept else keeper)
 
 
 def _wait_while(database: str, wait: Callable[[], bool]) -> bool:
@@ -196,10 +197,10 @@ def keep_last_turns() -> None:
 
 
 def drop_kept() -> None:
-    """Gives up a kept turn: before the run fetches again, and once its run history is written."""
+    """Gives up a kept turn: before the run fetches again, and before its run history is written."""
     for database, keeper in list(_KEPT.items()):
         del _KEPT[database]
-        _close(database, keeper, release_lock=True, own=True)
+        _close(database, keeper)
 
 
 def _open(database: str) -> Any:
@@ -211,13 +212,13 @@ def _open(database: str) -> Any:
         return None
 
 
-def _close(database: str, keeper: Any, release_lock: bool, own: bool) -> None:
+def _close(database: str, keeper: Any) -> None:
+    """Closes ``keeper`` (None: nothing of this turn's own), then releases one level of the lock."""
     try:
-        if keeper is not None and own:
+        if keeper is not None:
             keeper.close()  # before the lock goes: the file is checkpointed and closed by then
     finally:
-        if release_lock:
-            release(database)
+        release(database)
 
 
 def install() -> None:

@@ -65,16 +65,19 @@ def from_stats(run_id: str, resource: str, status: str, stats: ResourceStats | N
     return ResourceRun(run_id=run_id, resource=resource, status=status, **{**counts, **row})
 
 
-@contextmanager
-def _pipeline(wh: Warehouse, dataset: str, state_dir: str | None, name: str) -> Iterator[Any]:
-    """A dlt pipeline on ``wh``'s database (DuckDB: through its open connection), in ``state_dir`` or,
-    for readers and one-off writes, a temporary one."""
-    import dlt  # noqa: PLC0415 - slow import
-
+def _target(wh: Warehouse, dataset: str) -> Any:
+    """The dlt destination of an open warehouse (DuckDB: through its open connection, as DuckDB refuses a
+    second instance of a file with other settings in one process)."""
     from pipelines.destination import dlt_destination  # noqa: PLC0415
 
-    target = dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials,
-                             dataset)
+    return dlt_destination(wh.destination, wh.connection if wh.destination == "duckdb" else wh.credentials, dataset)
+
+
+@contextmanager
+def _pipeline(target: Any, dataset: str, state_dir: str | None, name: str) -> Iterator[Any]:
+    """A dlt pipeline on ``target`` in ``state_dir`` or, for readers and one-off writes, a temporary one."""
+    import dlt  # noqa: PLC0415 - slow import
+
     with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
         yield dlt.pipeline(pipeline_name=name, destination=target, dataset_name=dataset, pipelines_dir=path,
                            progress=None)
@@ -97,17 +100,14 @@ def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[Resourc
     if not rows:
         return 0
     destination, credentials = (wh.destination, wh.credentials) if isinstance(wh, Warehouse) else wh
-    with tempfile.TemporaryDirectory(prefix="litmos-runs-") if state_dir is None else nullcontext(state_dir) as path:
-        # Its destination from the credentials gives the file formats; the load goes through the open
-        # connection (DuckDB refuses a second instance of a file with other settings in one process).
-        pipeline = dlt.pipeline(pipeline_name=pipeline_name + PIPELINE_SUFFIX, dataset_name=dataset,
-                                pipelines_dir=path, progress=None,
-                                destination=dlt_destination(destination, credentials, dataset))
+    # A destination from the credentials gives the file formats without connecting; the load goes
+    # through the open warehouse's connection.
+    with _pipeline(dlt_destination(destination, credentials, dataset), dataset, state_dir,
+                   pipeline_name + PIPELINE_SUFFIX) as pipeline:
         pipeline.extract(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
         pipeline.normalize()
         with nullcontext(wh) if isinstance(wh, Warehouse) else open_warehouse(destination, credentials) as opened:
-            pipeline.load(destination=dlt_destination(
-                destination, opened.connection if destination == "duckdb" else credentials, dataset))
+            pipeline.load(destination=_target(opened, dataset))
         prune_loaded_packages(pipeline)  # else a package a night piles up in its load/loaded/
     return len(rows)
 
@@ -148,7 +148,7 @@ def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:
     """Rows of ``sql`` (``{t}`` = the history table) as dicts; [] while the table does not exist."""
     if not wh.table_exists(dataset, TABLE):
         return []
-    with _pipeline(wh, dataset, None, "litmos" + PIPELINE_SUFFIX) as pipeline, pipeline.sql_client() as client:
+    with _pipeline(_target(wh, dataset), dataset, None, "litmos" + PIPELINE_SUFFIX) as pipeline, pipeline.sql_client() as client:
         with client.execute_query(sql.format(t=f"{quote_ident(dataset)}.{quote_ident(TABLE)}")) as cur:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]

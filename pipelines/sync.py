@@ -25,6 +25,7 @@ from pipelines.dlt_defaults import use_project_defaults
 from pipelines.lock import holds_pipeline_lock
 from pipelines.state_hygiene import finish_pending, source_state
 from pipelines.sync_options import check_dates, sync_options
+from pipelines.tenants import tenant_of
 from sources.litmos import (SOURCE_NAME, STATE_CURSORS, cursors_from_state, make_client, open_session, probe_server_clock,
                             session_state)
 from sources.litmos.budget import DEFAULT_REQUESTS_PER_MINUTE
@@ -152,9 +153,7 @@ def sync(
                            collection_refresh_days=collection_refresh_days, history_start=history_start,
                            resync=resync)
     opts, tables = options.source, list(options.source.resources)
-    # A tenant's pipeline is litmos__<name> (pipelines.tenants): its messages name its own settings.
-    tenant = pipeline_name.removeprefix("litmos__") if pipeline_name.startswith("litmos__") else None
-    opts = replace(opts, tenant=tenant or None)
+    opts = replace(opts, tenant=tenant_of(pipeline_name))  # a tenant's messages name its own settings
     start, end = opts.start_date, opts.end_date
     dest = dlt_destination(destination, credentials, dataset)
     duckdb_lock.install()  # our processes take turns on a DuckDB file (pipelines/duckdb_lock.py)

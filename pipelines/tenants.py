@@ -55,6 +55,13 @@ def pipeline_name(tenant: str) -> str:
     return PIPELINE_NAME if tenant == DEFAULT_TENANT else f"{PIPELINE_NAME}__{tenant}"
 
 
+def tenant_of(pipeline: str) -> str | None:
+    """The tenant whose pipeline is ``pipeline`` (the inverse of :func:`pipeline_name`); None for the
+    single org's ``litmos`` or a pipeline of another name."""
+    prefix = PIPELINE_NAME + "__"
+    return pipeline[len(prefix):] or None if pipeline.startswith(prefix) else None
+
+
 def validate_name(name: str, where: str) -> str:
     """A tenant name is ``[a-z][a-z0-9_]*`` without ``__`` (the separator of datasets and env names).
 
