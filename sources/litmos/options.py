@@ -30,7 +30,8 @@ class LitmosOptions:
         collection_refresh_days: Read the collection family every run (0) or every this many days.
         store_login_keys: Load the users' ``LoginKey`` (it logs its user in) instead of NULL.
         max_workers: Requests in flight at once.
-        windows_per_batch: Most windows of every delta resource per committed batch, spread evenly (None = one batch).
+        windows_per_batch: Windows of every delta resource per committed batch, spread evenly; the last
+            batch keeps only the tables that end the run (None = one batch).
         tenant: Whose ``sources.litmos.tenants.<tenant>`` holds key, host and source (None: the single
             org's ``sources.litmos``); error messages name its variables.
     """

@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 # What one page is assumed to take when planning: the vendor's results pages take seconds.
 PAGE_SECONDS = 2.0
+# Share of the last batch's expected requests its late tables hold (see ``assign_batches``).
+LATE_SHARE = 1 / 3
+MIN_LATE = 2  # a last batch of one small table would be over before the batch before it loads
 DEFAULT_HISTORY_DAYS = 365
 
 
@@ -29,7 +32,10 @@ class Plan:
         expected_pages: Per table, the pages each window is expected to hold.
         skipped: Collection-family tables not due for their full read.
         backfill_range: ``start..end`` of a bounded backfill (None for a nightly run).
-        per_batch: Windows of every delta table per committed batch.
+        per_batch: Windows of every delta table per committed batch (the batch before the last holds two
+            shares of the tables that have none in the last).
+        batch_of: Per delta table, the batch of each of its windows.
+        late: The tables the last batch holds when it holds only some (None: every table's last windows).
     """
 
     resources: list[str]
@@ -41,6 +47,17 @@ class Plan:
     backfill_range: str | None = None
     per_batch: int = 1
     batches_total: int = 1
+    batch_of: dict[str, list[int]] = field(default_factory=dict)
+    late: list[str] | None = None
+
+    def positions(self, table: str, batch: int) -> list[int]:
+        """The positions of ``table``'s windows in ``batch``, in order."""
+        return [p for p, b in enumerate(self.batch_of.get(table, ())) if b == batch]
+
+    @property
+    def extras_batch(self) -> int:
+        """The batch that reads the ``since`` feeds and the collection family: the last but for late tables."""
+        return self.batches_total - (2 if self.late is not None else 1)
 
 
 def family_due(refreshed: dict[str, datetime | None], tables: list[str], server_now: datetime,
@@ -135,7 +152,38 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
     # As even as the batch count allows (18 windows at 8 a batch: 6+6+6, not 8+8+2): the batch before a
     # small last one would be committed only near the run's end, a load more after its last request.
     plan.per_batch = max(1, math.ceil(longest / plan.batches_total))
+    assign_batches(plan)
     return plan
+
+
+def assign_batches(plan: Plan) -> None:
+    """Puts each window in its batch: ``per_batch`` windows of every table a batch, except that the last
+    batch of a forward run keeps only its late tables: the most expected requests first (ties: in the
+    endpoint table's order), until they hold ``LATE_SHARE`` of its requests and are at least two. The
+    others' last windows join the batch before.
+
+    Why: a package's load costs about the same for a table of ten rows as for one of ten thousand, and the
+    last load comes after the last request. A last batch of a few tables is loaded quickly, while the
+    batch before it, most of the tables, loads as the late tables are still fetched.
+    """
+    last = plan.batches_total - 1
+    plan.batch_of = {t: [min(p // plan.per_batch, last) for p in range(len(ws))] for t, ws in plan.windows.items()}
+    if last < 1 or any(w.role == "history" for ws in plan.windows.values() for w in ws[:1]):
+        return  # one batch; or a history walk, whose progress reads "back to" from per_batch
+    final = {t: sum(plan.expected_pages.get(t, [1] * len(b))[p] for p in plan.positions(t, last))
+             for t, b in plan.batch_of.items() if last in b}
+    total, held, late = sum(final.values()), 0, []
+    for table in sorted(final, key=lambda t: -final[t]):  # stable: ties in plan order
+        if held >= LATE_SHARE * total and len(late) >= MIN_LATE:
+            break
+        late.append(table)
+        held += final[table]
+    if len(late) == len(final):
+        return  # every table ends the run: nothing to move
+    plan.late = late
+    for table in final:
+        if table not in late:
+            plan.batch_of[table] = [min(b, last - 1) for b in plan.batch_of[table]]
 
 
 def split_long_chains(plan: Plan, server_now: datetime, rows_per_day: dict[str, float], family_requests: int,

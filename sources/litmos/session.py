@@ -87,7 +87,8 @@ class SyncSession:
         # ``ahead`` submitted before this one loads: 2 * ahead streamed windows per resource at most.
         self.ahead = max(2, max_workers // 2)
         streamed = [t for t in resources if ENDPOINTS[t].kind == "delta" and t != "modules"]
-        self.pools = Pools(max_workers, 2 * self.ahead * len(streamed), 2 * self.per_batch, self.fetcher.cancelled)
+        most = max((len(plan.positions(t, b)) for t in plan.batch_of for b in set(plan.batch_of[t])), default=1)
+        self.pools = Pools(max_workers, 2 * self.ahead * len(streamed), 2 * max(1, most), self.fetcher.cancelled)
         self.fetcher.gate = self.pools.gate
         self.details = ModuleDetails(self.fetcher, self.pools.fetch)
         self._futures: dict[str, dict[int, Any]] = {t: {} for t in resources}
@@ -122,7 +123,7 @@ class SyncSession:
     def _priority(self, table: str, position: int) -> Callable[[int], int]:
         """Request priority of window ``position``: its expected (or, once more, read) pages, so the
         longest chains go first; handicapped while its batch is ahead of the one being read."""
-        batch = position // self.per_batch
+        batch = self.plan.batch_of[table][position] if table in self.plan.batch_of else self.plan.extras_batch
         expected = self.expected_pages.get(table, [])
         length = expected[position] if position < len(expected) else 1
 
@@ -154,17 +155,16 @@ class SyncSession:
     def submit(self, index: int) -> BatchWork:
         """Starts batch ``index``: submits its first windows (all of them for modules) and returns it."""
         work = BatchWork(index, self.batches_total)
-        lo, hi = index * self.per_batch, (index + 1) * self.per_batch
+        positions = {table: self.plan.positions(table, index) for table in self.windows}
         # Interleave resources window by window so every resource advances at the same pace.
-        for offset in range(self.per_batch):
-            for table, windows in self.windows.items():
-                position = lo + offset
-                if position >= hi or position >= len(windows):
+        for offset in range(max(map(len, positions.values()), default=0)):
+            for table, mine in positions.items():
+                if offset >= len(mine):
                     continue
                 if offset < self.ahead or table == "modules":  # module_details waits on all of them
-                    self._submit_window(table, position)
-                work.delta.setdefault(table, []).append(position)
-        if index == self.batches_total - 1:
+                    self._submit_window(table, mine[offset])
+                work.delta.setdefault(table, []).append(mine[offset])
+        if index == self.plan.extras_batch:
             for table, since in self.since.items():
                 work.since[table] = self.pools.fetch.submit(
                     self.fetcher.fetch_window, ENDPOINTS[table], None, 0, 1,

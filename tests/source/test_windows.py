@@ -128,3 +128,61 @@ def test_windows_of_a_batch_fetched_ahead_wait_for_spare_budget_until_it_is_read
         assert session._priority("teams", 4)(0) == 1 - 1_000_000  # batch 2 is now the one ahead
     finally:
         session.close()
+
+
+def _plan(**kw):
+    from sources.litmos.plan import plan_run
+
+    kw.setdefault("windows_per_batch", 4)
+    kw.setdefault("resources", ["users", "course_results", "teams"])
+    return plan_run(server_now=NOW, cursors={},
+                    start_date=datetime(2025, 1, 1, tzinfo=UTC), **kw)
+
+
+def test_the_last_batch_holds_only_the_late_tables_the_others_end_in_the_batch_before():
+    """A first sync knows no sizes: the first two tables of the endpoint table are late; the other's last
+    windows are committed with the batch before, which loads while the late tables are still fetched."""
+    plan = _plan()
+    assert (plan.batches_total, plan.per_batch, len(plan.windows["users"])) == (3, 4, 10)
+    assert plan.late == ["users", "course_results"]
+    assert plan.batch_of["users"] == plan.batch_of["course_results"] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+    assert plan.batch_of["teams"] == [0, 0, 0, 0, 1, 1, 1, 1, 1, 1]
+    assert plan.positions("teams", 1) == [4, 5, 6, 7, 8, 9] and plan.positions("teams", 2) == []
+    assert plan.extras_batch == 1
+
+
+def test_late_tables_are_those_with_the_most_expected_requests_a_third_and_at_least_two():
+    # 500 course results a day at 1,000 a page: 4 pages in a week, 3 in the 5.5 days before NOW (at 98/min the
+    # chains are short enough to keep 7-day windows).
+    plan = _plan(rows_per_day={"course_results": 500.0, "teams": 150.0}, rate=98 / 60)
+    assert [sum(plan.expected_pages[t][p] for p in (8, 9)) for t in plan.resources] == [2, 7, 3]
+    assert plan.late == ["course_results", "teams"]
+    assert plan.batch_of["users"][-2:] == [1, 1] and plan.batch_of["teams"][-2:] == [2, 2]
+    both = _plan(resources=["users", "teams"])  # two tables: both end the run, as without late tables
+    assert both.late is None and both.batch_of["users"] == both.batch_of["teams"] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+
+
+def test_one_batch_and_the_history_walk_keep_every_table_in_every_batch():
+    assert _plan(windows_per_batch=None).late is None
+    from sources.litmos.plan import plan_run
+
+    walk = plan_run(server_now=NOW, cursors={}, resources=["users", "course_results", "teams"], windows_per_batch=4,
+                    history={t: (datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 3, 11, tzinfo=UTC))
+                             for t in ("users", "course_results", "teams")})
+    assert walk.late is None and walk.extras_batch == walk.batches_total - 1 == 2
+    assert walk.batch_of["users"] == walk.batch_of["teams"] == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2]
+
+
+def test_a_batch_submits_the_positions_its_plan_gives_each_table():
+    session = SyncSession(LitmosClient("http://127.0.0.1:9/v1.svc", "k", "s"), server_now=NOW, cursors={},
+                          resources=["users", "course_results", "teams", "achievements"],
+                          start_date=datetime(2025, 1, 1, tzinfo=UTC), windows_per_batch=4)
+    try:
+        assert session.plan.late == ["users", "course_results"]
+        work = session.submit(1)
+        assert work.delta == {"users": [4, 5, 6, 7], "course_results": [4, 5, 6, 7], "teams": [4, 5, 6, 7, 8, 9]}
+        assert set(work.since) == {"achievements"}  # the since feed joins the batch before the last
+        last = session.submit(2)
+        assert last.delta == {"users": [8, 9], "course_results": [8, 9]} and not last.since
+    finally:
+        session.close(cancel=True)
