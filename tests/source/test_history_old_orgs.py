@@ -1,6 +1,7 @@
 """Old orgs (900 days, 10 years) synced with the defaults: the whole org, then incremental nights, on
 both warehouses; the walk's windows, its estimate and the marts checked against the simulator's truth.
-(Apart from test_history.py so that parallel workers take them side by side.)"""
+(Apart from test_history.py, and the Postgres ones in test_history_old_orgs_postgres.py, so that parallel
+workers take them side by side: the test suite runs one file per worker.)"""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -11,7 +12,7 @@ import pytest
 from litmos_sim import run_simulator
 from pipelines.dbt_runner import build_marts
 from tests.dbt.compliance_oracle import compute
-from .test_history import (NOW, _assert_covers, _assert_empty_windows_cost_one_request, _cfg, _compliance,
+from .test_history import (NOW, _assert_covers, _assert_empty_windows_cost_one_request, _cfg,
                            _diff, _load, _oldest_change, _windows, fast_retries)  # noqa: F401 - fixture
 
 @pytest.fixture(autouse=True)
@@ -58,21 +59,3 @@ def test_first_sync_with_defaults_holds_an_old_org_then_incremental_runs_stay_ex
             compliance = {(u, c): s for u, c, s in con.execute(
                 "select user_id, course_id, compliance_status from litmos_marts.fct_compliance").fetchall()}
         assert compliance == oracle.compliance
-
-
-@pytest.mark.postgres
-@pytest.mark.slow
-@pytest.mark.parametrize("history_days", [900, TEN_YEARS])
-def test_first_sync_with_defaults_on_postgres_holds_an_old_org(tmp_path, pg_database, history_days):
-    with run_simulator(_cfg(history_days, seed=22)) as sim:
-        _load(sim, pg_database, tmp_path, destination="postgres")
-        assert _diff(sim, "postgres", pg_database) == []
-        sim.advance(timedelta(days=1), activity=True)
-        _load(sim, pg_database, tmp_path, destination="postgres")
-        assert _diff(sim, "postgres", pg_database) == []
-        as_of = sim.now().date()
-        built = build_marts("postgres", pg_database, vars={"as_of_date": as_of.isoformat()}, quiet=True)
-        assert {n.status for n in built.nodes} <= {"success", "pass"}
-        assert _compliance("postgres", pg_database) == compute(sim, as_of).compliance
-
-
