@@ -152,11 +152,11 @@ def plan_run(*, server_now: datetime, cursors: dict[str, datetime | None], resou
     # As even as the batch count allows (18 windows at 8 a batch: 6+6+6, not 8+8+2): the batch before a
     # small last one would be committed only near the run's end, a load more after its last request.
     plan.per_batch = max(1, math.ceil(longest / plan.batches_total))
-    assign_batches(plan)
+    assign_batches(plan, walk=history is not None)
     return plan
 
 
-def assign_batches(plan: Plan) -> None:
+def assign_batches(plan: Plan, walk: bool = False) -> None:
     """Puts each window in its batch: ``per_batch`` windows of every table a batch, except that the last
     batch of a forward run keeps only its late tables: the most expected requests first (ties: in the
     endpoint table's order), until they hold ``LATE_SHARE`` of its requests and are at least two. The
@@ -164,13 +164,14 @@ def assign_batches(plan: Plan) -> None:
 
     Why: a package's load costs about the same for a table of ten rows as for one of ten thousand, and the
     last load comes after the last request. A last batch of a few tables is loaded quickly, while the
-    batch before it, most of the tables, loads as the late tables are still fetched.
+    batch before it, most of the tables, loads as the late tables are still fetched. A history ``walk``
+    keeps equal batches: its progress lines read "back to" from ``per_batch``.
     """
     last = plan.batches_total - 1
     plan.batch_of = {t: [min(p // plan.per_batch, last) for p in range(len(ws))] for t, ws in plan.windows.items()}
-    if last < 1 or any(w.role == "history" for ws in plan.windows.values() for w in ws[:1]):
-        return  # one batch; or a history walk, whose progress reads "back to" from per_batch
-    final = {t: sum(plan.expected_pages.get(t, [1] * len(b))[p] for p in plan.positions(t, last))
+    if last < 1 or walk:
+        return
+    final = {t: sum(plan.expected_pages[t][p] for p in plan.positions(t, last))
              for t, b in plan.batch_of.items() if last in b}
     total, held, late = sum(final.values()), 0, []
     for table in sorted(final, key=lambda t: -final[t]):  # stable: ties in plan order

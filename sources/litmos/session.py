@@ -6,6 +6,7 @@ reading before the batch fetched ahead. A submitted batch becomes dlt resources 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -87,8 +88,8 @@ class SyncSession:
         # ``ahead`` submitted before this one loads: 2 * ahead streamed windows per resource at most.
         self.ahead = max(2, max_workers // 2)
         streamed = [t for t in resources if ENDPOINTS[t].kind == "delta" and t != "modules"]
-        most = max((len(plan.positions(t, b)) for t in plan.batch_of for b in set(plan.batch_of[t])), default=1)
-        self.pools = Pools(max_workers, 2 * self.ahead * len(streamed), 2 * max(1, most), self.fetcher.cancelled)
+        most = max((max(Counter(batches).values()) for batches in plan.batch_of.values() if batches), default=1)
+        self.pools = Pools(max_workers, 2 * self.ahead * len(streamed), 2 * most, self.fetcher.cancelled)
         self.fetcher.gate = self.pools.gate
         self.details = ModuleDetails(self.fetcher, self.pools.fetch)
         self._futures: dict[str, dict[int, Any]] = {t: {} for t in resources}
