@@ -26,6 +26,7 @@ from dlt.common.runtime import signals
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import duckdb_lock
+from pipelines.load_priority import prepared
 from pipelines.state_hygiene import prune_loaded_packages, source_state, verify_committed
 from sources.litmos import batch_source, cursors_from_state
 from sources.litmos.events import BatchCommitted
@@ -139,8 +140,8 @@ class Runs:
             work = pending
             if index + 1 < session.batches_total:
                 pending = session.submit(index + 1)
-            _step(pipeline.extract, batch_source(session, work))
-            _step(pipeline.normalize)
+            _step(prepared(pipeline.extract), batch_source(session, work))
+            _step(prepared(pipeline.normalize))
             waiting.append(index)
             last = index + 1 == session.batches_total
             # Wait for the turn while the next batch is still fetched (the wait then costs no request);

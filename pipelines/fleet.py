@@ -311,6 +311,10 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         # The run's last load keeps the DuckDB file through its closing queries: one wait in the other
         # tenants' queue at the end, not one per query (pipelines.duckdb_lock.turn).
         duckdb_lock.keep_last_turns()
+        if opts.destination == "duckdb":
+            from pipelines import load_priority  # noqa: PLC0415
+
+            load_priority.enable()
         try:
             with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
                                dataset=opts.dataset):

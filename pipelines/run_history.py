@@ -93,6 +93,7 @@ def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[Resourc
     import dlt  # noqa: PLC0415
 
     from pipelines.destination import dlt_destination  # noqa: PLC0415
+    from pipelines.load_priority import prepared  # noqa: PLC0415
     from pipelines.state_hygiene import prune_loaded_packages  # noqa: PLC0415
     from pipelines.warehouse import open_warehouse  # noqa: PLC0415
 
@@ -104,8 +105,8 @@ def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[Resourc
     # through the open warehouse's connection.
     with _pipeline(dlt_destination(destination, credentials, dataset), dataset, state_dir,
                    pipeline_name + PIPELINE_SUFFIX) as pipeline:
-        pipeline.extract(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
-        pipeline.normalize()
+        prepared(pipeline.extract)(dlt.resource(rows, name=TABLE, write_disposition="append", columns=_HINTS))
+        prepared(pipeline.normalize)()  # below the loads of other tenants, as a batch's (pipelines.load_priority)
         with nullcontext(wh) if isinstance(wh, Warehouse) else open_warehouse(destination, credentials) as opened:
             pipeline.load(destination=_target(opened, dataset))
         prune_loaded_packages(pipeline)  # else a package a night piles up in its load/loaded/

@@ -165,3 +165,49 @@ def test_a_tenant_keeps_fetching_while_another_process_loads_then_commits_every_
             assert loads == [(done["total"],)]  # one load (package) per batch, as before
         finally:
             conn.close()
+
+
+def test_a_tenants_loads_run_at_its_priority_and_its_batches_are_prepared_below_it(tmp_path, monkeypatch):
+    """Issue 15: in a tenant's process (load_priority.enable, as pipelines.fleet does for DuckDB) every
+    batch's extract and normalize run on one thread at nice +10, and every load on the main thread at the
+    process's own nice, so the tenant whose turn it is on the file is not slowed by the others' preparing;
+    the rows are exact."""
+    import functools
+    from datetime import datetime, timezone
+
+    from litmos_sim import SimConfig, run_simulator
+    from pipelines import load_priority
+    from pipelines.sync import sync
+    from .truth import diff_all
+
+    monkeypatch.setattr(load_priority, "_worker", None)
+    seen: dict[str, set] = {"extract": set(), "normalize": set(), "load": set()}
+    calls = dict.fromkeys(seen, 0)
+    for name in seen:
+        original = getattr(dlt.Pipeline, name)
+
+        def recorded(self, *args, _name=name, _original=original, **kwargs):
+            tid = threading.get_native_id()
+            seen[_name].add((tid == main, os.getpriority(os.PRIO_PROCESS, tid)))
+            calls[_name] += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(dlt.Pipeline, name, functools.wraps(original)(recorded))
+    main = threading.get_native_id()
+    own = os.getpriority(os.PRIO_PROCESS, main)
+    load_priority.enable()
+    monkeypatch.setenv("SOURCES__LITMOS__WINDOWS_PER_BATCH", "2")
+    cfg = SimConfig(seed=43, scale=40, history_days=30, now=datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc))
+    path = tmp_path / "w.duckdb"
+    with run_simulator(cfg) as sim:
+        sync(credentials=str(path), state_dir=str(tmp_path / "state"), start_date="2025-12-10",
+             requests_per_minute=0, api_key=sim.api_key, base_url=sim.base_url)
+        assert calls["extract"] == calls["normalize"] == calls["load"] >= 3  # one of each per batch
+        assert seen == {"extract": {(False, min(own + load_priority.NICE, 19))},
+                        "normalize": {(False, min(own + load_priority.NICE, 19))},
+                        "load": {(True, own)}}
+        conn = duckdb.connect(str(path), read_only=True)
+        try:
+            assert diff_all(sim, conn, "litmos_raw") == []
+        finally:
+            conn.close()
