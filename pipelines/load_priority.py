@@ -16,6 +16,7 @@ import logging
 import os
 import queue
 import threading
+from concurrent.futures import Future
 from typing import Any, Callable
 
 log = logging.getLogger("pipelines.sync.batches")
@@ -38,30 +39,18 @@ class _Worker:
         except (AttributeError, OSError) as exc:  # not Linux: the same work, at the same priority
             log.debug("prepare thread keeps its priority (%s)", exc)
         while True:
-            fn, args, done = self._calls.get()
+            fn, args, future = self._calls.get()
             try:
-                done.append((True, fn(*args)))
+                future.set_result(fn(*args))
             except BaseException as exc:  # noqa: BLE001 - handed back to the caller as raised
-                done.append((False, exc))
-            finally:
-                done.ready.set()
-                # Idle, the thread holds nothing: no pipeline (and DuckDB objects) kept alive past the run.
-                fn = args = done = None
+                future.set_exception(exc)
+            # Idle, the thread holds nothing: no pipeline (and DuckDB objects) kept alive past the run.
+            fn = args = future = None
 
     def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        done = _Done()
-        self._calls.put((fn, args, done))
-        done.ready.wait()
-        ok, value = done[0]
-        if ok:
-            return value
-        raise value
-
-
-class _Done(list):
-    def __init__(self) -> None:
-        super().__init__()
-        self.ready = threading.Event()
+        future: Future = Future()
+        self._calls.put((fn, args, future))
+        return future.result()
 
 
 def enable() -> None:
