@@ -147,8 +147,7 @@ def database_of(destination: Any) -> str | None:
 @contextlib.contextmanager
 def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: bool = False) -> Iterator[bool]:
     """A load's turn on ``database`` (None: not a DuckDB file, always yours): holds its lock and keeps the
-    database open in this process for the block (a turn that waits as long as it takes: from dlt's first
-    connection in it, :func:`_lazy_turn`). dlt opens a connection per load job and closes the file
+    database open in this process for the block. dlt opens a connection per load job and closes the file
     when the last one returns; with the database kept open those reopen DuckDB's cached instance (about
     1 ms, against 100 for reading the catalog and checkpointing each time), and the file is checkpointed
     once, when the turn ends.
@@ -164,10 +163,6 @@ def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: boo
     if database is None:
         yield True
         return
-    if wait is True and database not in _KEPT:
-        with _lazy_turn(database, keep):
-            yield True
-        return
     if not (acquire(database, None if wait is True else 0.0) or (callable(wait) and _wait_while(database, wait))):
         yield False
         return
@@ -180,46 +175,6 @@ def turn(database: str | None, wait: bool | Callable[[], bool] = True, keep: boo
             _KEPT[database] = keeper  # this turn's hold is handed over to drop_kept()
         else:
             _close(database, None if kept else keeper)
-
-
-@contextlib.contextmanager
-def _lazy_turn(database: str, keep: bool) -> Iterator[None]:
-    """A turn that waits as long as it takes, taken at dlt's first connection of the block (:func:`install`),
-    not at its start: a load step's own Python before its first query (configuration, clients: about
-    0.1 s a load) runs without the file while the other tenants queue for it."""
-    key = lock_file(database)
-    if key in _LAZY:  # inside another lazy turn of this process: that one holds and closes
-        yield
-        return
-    scope = _LAZY[key] = _Scope(database)
-    try:
-        yield
-    finally:
-        del _LAZY[key]
-        if scope.held:
-            if keep and _KEEPING:
-                _KEPT[database] = scope.keeper  # held on for drop_kept()
-            else:
-                _close(database, scope.keeper)
-
-
-class _Scope:
-    """A lazy turn's state: whether dlt's first connection took the file for it, and the open database."""
-
-    def __init__(self, database: str) -> None:
-        self.database, self.held, self.keeper = database, False, None
-
-    def take(self) -> None:
-        """At a connection of dlt's in the turn (the lock held for that connection): the first one holds
-        the lock one level more, to the turn's end, and keeps the database open for the others."""
-        with _SCOPE_GUARD:
-            if not self.held:
-                acquire(self.database)
-                self.keeper, self.held = _open(self.database), True
-
-
-_LAZY: dict[str, _Scope] = {}  # lock file -> the lazy turn open in this process
-_SCOPE_GUARD = threading.Lock()
 
 
 def _wait_while(database: str, wait: Callable[[], bool]) -> bool:
@@ -283,9 +238,6 @@ def install() -> None:
         database = self.credentials._conn_str() if self.credentials is not None else None
         acquire(database)
         try:
-            scope = _LAZY.get(lock_file(database)) if _is_file(database) else None
-            if scope is not None:
-                scope.take()  # before dlt's connect: its connection then shares the kept instance
             conn = borrow(self, *args, **kwargs)
         except BaseException:
             release(database)
