@@ -28,5 +28,3 @@ def test_first_sync_with_defaults_on_postgres_holds_an_old_org(tmp_path, pg_data
         built = build_marts("postgres", pg_database, vars={"as_of_date": as_of.isoformat()}, quiet=True)
         assert {n.status for n in built.nodes} <= {"success", "pass"}
         assert _compliance("postgres", pg_database) == compute(sim, as_of).compliance
-
-
