@@ -27,6 +27,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from pipelines import duckdb_lock
 from pipelines.load_priority import prepared
+from pipelines.run_errors import raise_if_interrupted
 from pipelines.state_hygiene import prune_loaded_packages, source_state, verify_committed
 from sources.litmos import batch_source, cursors_from_state
 from sources.litmos.events import BatchCommitted
@@ -73,7 +74,9 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
     dlt's normalize and load defer SIGINT/SIGTERM to drain their pools, then forget a signal their step
     did not act on. Our own interception around the step (dlt's nested one is then a no-op) keeps it, so
     a signal during any step ends the run as KeyboardInterrupt (exit 130), never silently goes on. The
-    extract step is not intercepted: it is interrupted at once."""
+    extract step is not intercepted: it is interrupted at once. A signal whose KeyboardInterrupt Python
+    dropped (it landed in a finaliser) is raised before the step and after it."""
+    raise_if_interrupted()
     deferring = getattr(step, "__name__", "") in ("normalize", "load")  # the steps dlt intercepts in
     with signals.intercepted_signals() if deferring else contextlib.nullcontext():
         try:
@@ -87,6 +90,7 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
             raise
         if signals.was_signal_received():
             raise KeyboardInterrupt
+        raise_if_interrupted()
         return done
 
 

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from pipelines import cli_tenants, config
 from pipelines.config import ConfigError
 from pipelines.run_errors import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, PROG,
-                                  fail, sigterm_interrupts)
+                                  fail, interrupts)
 from sources.litmos.exceptions import redact
 
 DEMO_MIN_SCALE = 200
@@ -251,7 +251,7 @@ def _cmd_run(args: argparse.Namespace, secrets: list[str], argv: Sequence[str] |
     progress = ProgressTracker(renderer, resources=opts.resources)
     failure: runner.RunFailed | None = None
     try:
-        with sigterm_interrupts():
+        with interrupts():
             summary = runner.run_sync(options=opts, on_event=progress)
     except runner.RunFailed as exc:
         failure = exc

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from pipelines import config
 from pipelines.config import ConfigError
-from pipelines.run_errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, sigterm_interrupts
+from pipelines.run_errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, fail, interrupts
 
 
 def warehouse_credentials(args: argparse.Namespace) -> str:
@@ -53,7 +53,7 @@ def run_many(args: argparse.Namespace, runs: Sequence[Any], secrets: list[str]) 
     log = configure_logging(args.log_format, args.quiet, secrets)
     parallel = args.parallel or fleet.default_parallel(len(runs))
     log.info("running %d tenants, %d at a time: %s", len(runs), parallel, ", ".join(o.tenant for o in runs))
-    with sigterm_interrupts():
+    with interrupts():
         result = fleet.run_fleet(runs, parallel, log_format=args.log_format, quiet=args.quiet,
                                  run_dbt=not args.no_dbt)
     if not args.quiet and args.log_format == "text":

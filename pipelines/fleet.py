@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any, Sequence
 
-from pipelines import runner
+from pipelines import run_errors, runner
 from pipelines.run_errors import describe_error, is_usage_error
 
 log = logging.getLogger("litmos_sync")
@@ -301,29 +301,9 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
     from pipelines.process_memory import tune_process_memory  # noqa: PLC0415
 
     tune_process_memory()
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        progress = _child_logging(opts, log_format, quiet)
-        from pipelines.lock import pipeline_lock  # noqa: PLC0415
-
-        from pipelines import duckdb_lock  # noqa: PLC0415
-
-        # The run's last load keeps the DuckDB file through its closing queries: one wait in the other
-        # tenants' queue at the end, not one per query (pipelines.duckdb_lock.turn).
-        duckdb_lock.keep_last_turns()
-        if opts.destination == "duckdb":
-            from pipelines import load_priority  # noqa: PLC0415
-
-            load_priority.enable()
-        try:
-            with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
-                               dataset=opts.dataset):
-                summary = runner.load(opts, progress)
-                duckdb_lock.drop_kept()  # the history's extract and normalize need no turn, its load one
-                recorded = not run_dbt and _finish(summary, opts)
-        finally:
-            duckdb_lock.drop_kept()
-            progress.close()
+        with run_errors.interrupts():  # SIGTERM from the parent (_stop) ends the tenant like Ctrl-C
+            summary, recorded = _child_run(opts, log_format, quiet, run_dbt)
         conn.send(("summary", (summary, recorded)))
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - reported, never a traceback
         if isinstance(exc, KeyboardInterrupt):
@@ -335,6 +315,32 @@ def _child(opts: runner.RunOptions, conn: Any, log_format: str, quiet: bool, par
         conn.close()
 
 
+def _child_run(opts: runner.RunOptions, log_format: str, quiet: bool, run_dbt: bool
+               ) -> tuple[runner.RunSummary, bool]:
+    """The tenant's load (and its history when no dbt build follows); the summary and whether it recorded."""
+    from pipelines import duckdb_lock  # noqa: PLC0415
+    from pipelines.lock import pipeline_lock  # noqa: PLC0415
+
+    progress = _child_logging(opts, log_format, quiet)
+    # The run's last load keeps the DuckDB file through its closing queries: one wait in the other
+    # tenants' queue at the end, not one per query (pipelines.duckdb_lock.turn).
+    duckdb_lock.keep_last_turns()
+    if opts.destination == "duckdb":
+        from pipelines import load_priority  # noqa: PLC0415
+
+        load_priority.enable()
+    try:
+        with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
+                           dataset=opts.dataset):
+            summary = runner.load(opts, progress)
+            duckdb_lock.drop_kept()  # the history's extract and normalize need no turn, its load one
+            recorded = not run_dbt and _finish(summary, opts)
+    finally:
+        duckdb_lock.drop_kept()
+        progress.close()
+    return summary, recorded
+
+
 def _finish(summary: runner.RunSummary, opts: runner.RunOptions) -> bool:
     """Writes the history of a run no dbt build follows (a failed run's too: ``summary.error`` says why)."""
     try:
@@ -342,10 +348,6 @@ def _finish(summary: runner.RunSummary, opts: runner.RunOptions) -> bool:
     except runner.RunFailed:
         pass
     return True
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def _child_logging(opts: runner.RunOptions, log_format: str, quiet: bool) -> Any:

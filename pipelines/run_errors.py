@@ -72,22 +72,56 @@ def fail(message: str, secrets: Sequence[str], code: int) -> int:
     return code
 
 
+_interrupted = False  # a KeyboardInterrupt Python dropped under `interrupts()`, not raised again yet
+
+
 @contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Treat SIGTERM (docker stop, Airflow/k8s kill) like Ctrl-C so the run history records it."""
+def interrupts() -> Iterator[None]:
+    """SIGTERM (docker stop, Airflow/k8s kill) raises KeyboardInterrupt like Ctrl-C, so the run history
+    records it; and a Ctrl-C or SIGTERM is never lost.
+
+    Python runs a signal's handler in whatever code the main thread is in. When that is a finaliser (a
+    ``__del__`` the garbage collector runs, a weakref callback), Python drops the KeyboardInterrupt with
+    "Exception ignored in" and the run goes on to exit 0. Under this block such a drop is remembered;
+    :func:`raise_if_interrupted` raises it again at the next batch and at the end of the load, and leaving
+    the block normally does too."""
     import signal  # noqa: PLC0415
     import threading  # noqa: PLC0415
 
-    def _raise(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
+    global _interrupted
     on_main = threading.current_thread() is threading.main_thread()  # signals only work there
-    previous = signal.signal(signal.SIGTERM, _raise) if on_main else None
+    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt) if on_main else None
+    previous_hook = sys.unraisablehook
+
+    def dropped(unraisable: Any) -> None:
+        global _interrupted
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, KeyboardInterrupt):
+            _interrupted = True  # said once, by raise_if_interrupted, not as an "Exception ignored" trace
+        else:
+            previous_hook(unraisable)
+
+    sys.unraisablehook = dropped
+    _interrupted = False
     try:
         yield
+        raise_if_interrupted()
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+        _interrupted = False
+
+
+def raise_if_interrupted() -> None:
+    """Raises the KeyboardInterrupt Python dropped in a finaliser under :func:`interrupts`, once."""
+    global _interrupted
+    if _interrupted:
+        _interrupted = False
+        raise KeyboardInterrupt
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -16,7 +16,8 @@ from pipelines import config, run_history
 from pipelines import destination as dest
 from pipelines.config import ConfigError
 from pipelines.progress import ProgressTracker
-from pipelines.run_errors import RunFailed, describe_error, is_interrupt, is_resumable, is_usage_error
+from pipelines.run_errors import (RunFailed, describe_error, is_interrupt, is_resumable, is_usage_error,
+                                  raise_if_interrupted)
 from pipelines.warehouse import open_warehouse
 
 log = logging.getLogger("litmos_sync")
@@ -187,6 +188,7 @@ def load(opts: RunOptions, on_event: Callable[[Any], None] | None = None) -> Run
             "state_dir", "pipeline_name", "response_format", "auth_in_query", "requests_per_minute",
             "collection_refresh_days", "history_start", "resync")}, on_event=relay, api_key=opts.api.api_key,
             base_url=opts.api.base_url, source_name=opts.api.source_name)
+        raise_if_interrupted()  # a Ctrl-C Python dropped in a finaliser after the last batch
         relay({"event": "SyncFinished"})  # progress: every resource is read (before the dbt build)
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure: one line + a history row
         failure = exc

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 
 import pytest
 from dlt.common.runtime import signals
 
-from pipelines import batches
+from pipelines import batches, run_errors
 
 
 def _interrupt(signum, frame):
@@ -52,3 +54,65 @@ def test_a_step_without_a_signal_returns_its_result(sigterm_interrupts):
         return 42
 
     assert batches._step(load) == 42
+
+
+class _Finalised:
+    """Its finaliser is where the signal lands, as in dlt's DuckDbConnectionPool.__del__ during a run."""
+
+    def __init__(self, error: BaseException | None = None):
+        self.error = error
+
+    def __del__(self):
+        if self.error is not None:
+            raise self.error
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler runs here; Python drops its KeyboardInterrupt ("Exception ignored in")
+
+
+def test_python_drops_a_signal_that_lands_in_a_finaliser(sigterm_interrupts, monkeypatch):
+    # The reason for run_errors.interrupts: a bare handler's KeyboardInterrupt is lost and the run goes on.
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_type))
+    _Finalised()
+    run_errors.raise_if_interrupted()
+    assert seen == [KeyboardInterrupt]
+
+
+def test_a_signal_dropped_in_a_finaliser_is_raised_at_the_next_step_which_does_not_run():
+    went_on, loads = [], []
+
+    def load():
+        loads.append(1)
+
+    with pytest.raises(KeyboardInterrupt):
+        with run_errors.interrupts():
+            _Finalised()
+            went_on.append(1)
+            batches._step(load)
+    assert (went_on, loads) == ([1], [])
+
+
+def test_a_dropped_signal_is_raised_once_and_leaving_the_block_raises_it_too():
+    with run_errors.interrupts():
+        _Finalised()
+        with pytest.raises(KeyboardInterrupt):
+            run_errors.raise_if_interrupted()
+        run_errors.raise_if_interrupted()  # said once
+    with pytest.raises(KeyboardInterrupt):
+        with run_errors.interrupts():
+            _Finalised()
+    run_errors.raise_if_interrupted()  # the block's end forgets it
+
+
+def test_a_signal_raised_where_it_lands_is_not_raised_again_and_other_drops_are_reported(monkeypatch):
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(u.exc_type))
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with run_errors.interrupts():
+            _Finalised(ValueError("not ours"))
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    run_errors.raise_if_interrupted()
+    assert seen == [ValueError]
+    assert signal.getsignal(signal.SIGTERM) is previous and sys.unraisablehook is not None
