@@ -203,6 +203,11 @@ def drop_kept() -> None:
         _close(database, keeper)
 
 
+def kept_connection(database: str) -> Any:
+    """The open connection of this process's kept turn on ``database`` (None: no turn kept)."""
+    return next((keeper for kept, keeper in _KEPT.items() if lock_file(kept) == lock_file(database)), None)
+
+
 def _open(database: str) -> Any:
     try:
         import duckdb  # noqa: PLC0415
@@ -258,4 +263,5 @@ def install() -> None:
     Pool.borrow_conn, Pool.return_conn = borrow_conn, return_conn
 
 
-__all__ = ["install", "turn", "keep_last_turns", "drop_kept", "database_of", "file_lock", "acquire", "release", "busy", "is_held", "lock_file"]
+__all__ = ["install", "turn", "keep_last_turns", "drop_kept", "database_of", "file_lock", "acquire", "release", "busy", "is_held", "lock_file",
+           "kept_connection"]

@@ -333,8 +333,7 @@ def _child_run(opts: runner.RunOptions, log_format: str, quiet: bool, run_dbt: b
         with pipeline_lock(opts.state_dir, opts.pipeline_name, destination=opts.destination,
                            dataset=opts.dataset):
             summary = runner.load(opts, progress)
-            duckdb_lock.drop_kept()  # the history's extract and normalize need no turn, its load one
-            recorded = not run_dbt and _finish(summary, opts)
+            recorded = not run_dbt and _finish(summary, opts)  # in the kept last turn: one INSERT
     finally:
         duckdb_lock.drop_kept()
         progress.close()

@@ -307,9 +307,20 @@ def _fill(summary: RunSummary, opts: RunOptions, result: Any, tracker: ProgressT
 
 
 def _record(summary: RunSummary, opts: RunOptions) -> None:
+    """Writes the run's history rows: in the run's kept turn on a DuckDB file (a tenant of a parallel run)
+    with one INSERT through its open connection, else with dlt (pipelines.run_history)."""
+    from pipelines import duckdb_lock  # noqa: PLC0415
+
+    kept = duckdb_lock.kept_connection(opts.credentials) if opts.destination == "duckdb" else None
+    if kept is not None:
+        try:
+            run_history.append(kept, opts.dataset, summary.resources)
+            return
+        except Exception as exc:  # noqa: BLE001 - a table of another layout: dlt's load adapts it
+            log.debug("run history: one INSERT failed (%s); writing it with dlt", exc)
     try:
-        run_history.record((opts.destination, opts.credentials), opts.dataset, summary.resources, opts.state_dir,
-                           opts.pipeline_name)
+        run_history.record((opts.destination, opts.credentials), opts.dataset, summary.resources,
+                           opts.state_dir, opts.pipeline_name)
     except Exception as exc:  # noqa: BLE001 - history must not hide the run's own outcome
         reason = describe_error(exc, opts.secrets)
         log.warning("could not write the run history to %s._litmos_sync_runs: %s", opts.dataset, reason)

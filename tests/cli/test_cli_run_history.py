@@ -28,9 +28,9 @@ def _runs() -> list[ResourceRun]:
     ]
 
 
-def _check(wh, dataset: str) -> None:
+def _check(wh, dataset: str, write_first=run_history.record) -> None:
     assert run_history.history(wh, dataset) == []  # no table yet: empty, not an error
-    assert run_history.record(wh, dataset, _runs()[:2]) == 2
+    assert write_first(wh, dataset, _runs()[:2]) == 2
     assert run_history.record(wh, dataset, _runs()[2:]) == 1
     rows = run_history.history(wh, dataset)
     assert [(r["run_id"], r["resource"], r["status"]) for r in rows] == [
@@ -49,6 +49,29 @@ def _check(wh, dataset: str) -> None:
 def test_history_duckdb(duckdb_path):
     with open_warehouse("duckdb", duckdb_path) as wh:
         _check(wh, "litmos_raw")
+
+
+def test_history_appended_in_a_kept_turn_then_by_dlt_duckdb(duckdb_path, tmp_path):
+    # A tenant of a parallel DuckDB run appends with one INSERT through its turn's connection; a later
+    # dlt write appends to that table as to its own.
+    with open_warehouse("duckdb", duckdb_path) as wh:
+        _check(wh, "litmos_raw", lambda w, dataset, runs: run_history.append(w.connection, dataset, runs))
+        ids = wh.query("SELECT _dlt_load_id, _dlt_id FROM litmos_raw._litmos_sync_runs WHERE run_id = 'run1'")
+    assert len({r["_dlt_load_id"] for r in ids}) == 1 and float(ids[0]["_dlt_load_id"]) > 1.7e9
+    assert len({r["_dlt_id"] for r in ids}) == 2 and {len(r["_dlt_id"]) for r in ids} == {14}
+
+
+def test_the_insert_makes_the_table_dlt_makes(tmp_path):
+    layout = ("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+              "WHERE table_schema = 'litmos_raw' AND table_name = '_litmos_sync_runs' ORDER BY ordinal_position")
+    tables = []
+    for name, write in (("dlt", lambda wh: run_history.record(wh, "litmos_raw", _runs(), state_dir=str(tmp_path))),
+                        ("insert", lambda wh: run_history.append(wh.connection, "litmos_raw", _runs()))):
+        with open_warehouse("duckdb", str(tmp_path / f"{name}.duckdb")) as wh:
+            assert write(wh) == 3
+            tables.append((wh.query(layout), run_history.history(wh, "litmos_raw")))
+    assert tables[0] == tables[1]
+    assert [c["column_name"] for c in tables[0][0]] == list(run_history.COLUMNS)
 
 
 @pytest.mark.postgres

@@ -211,3 +211,50 @@ def test_a_tenants_loads_run_at_its_priority_and_its_batches_are_prepared_below_
             assert diff_all(sim, conn, "litmos_raw") == []
         finally:
             conn.close()
+
+
+def test_a_tenants_run_history_is_one_insert_in_its_last_turn_and_dlt_appends_after_it(tmp_path):
+    """Issue 15: a tenant of a parallel DuckDB run with no dbt build to follow writes its run history in
+    its kept last turn on the file, with one INSERT through that turn's connection: no dlt load of the
+    history (no `_dlt_loads` row of its schema, no history pipeline in the state dir), no second turn. A
+    later run of the tenant alone writes its history with dlt into the same table."""
+    from datetime import datetime, timezone
+
+    from litmos_sim import SimConfig, run_simulator
+    from pipelines import run_history
+    from .truth import diff_all
+
+    now = datetime(2026, 1, 15, 10, 30, tzinfo=timezone.utc)
+    path, state = tmp_path / "w.duckdb", tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SOURCES__LITMOS__")}
+    env.update(DESTINATION__DUCKDB__CREDENTIALS=str(path), PYTHONPATH=ROOT)
+    argv = [sys.executable, "-m", "pipelines.cli", "run", "--no-dbt", "--quiet", "--start-date", "2025-12-01",
+            "--requests-per-minute", "0", "--state-dir", str(state)]
+    with run_simulator(SimConfig(seed=44, scale=40, history_days=30, now=now, api_key="sk-acme-44")) as acme, \
+            run_simulator(SimConfig(seed=45, scale=40, history_days=30, now=now, api_key="sk-beta-45")) as beta:
+        sims = {"acme": acme, "beta": beta}
+        for name, sim in sims.items():
+            env[f"SOURCES__LITMOS__TENANTS__{name.upper()}__API_KEY"] = sim.api_key
+            env[f"SOURCES__LITMOS__TENANTS__{name.upper()}__BASE_URL"] = sim.base_url
+        done = subprocess.run([*argv, "--all-tenants", "--parallel", "2"], env=env, cwd=str(tmp_path),
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert sorted(p.name for p in state.iterdir() if p.is_dir() and "sync_runs" in p.name) == []
+        with open_warehouse("duckdb", str(path)) as wh:
+            for name, sim in sims.items():
+                dataset = f"litmos_raw__{name}"
+                assert diff_all(sim, wh.connection, dataset) == []
+                rows = run_history.history(wh, dataset)
+                assert {(r["run_id"], r["status"], r["dbt_status"]) for r in rows} == {
+                    (rows[0]["run_id"], "success", "skipped")}
+                assert sorted(r["resource"] for r in rows) == sorted(run_history.latest_per_resource(wh, dataset))
+                assert wh.query(f"SELECT count(*) AS n FROM {dataset}._dlt_loads WHERE schema_name <> 'litmos'") \
+                    == [{"n": 0}]
+        again = subprocess.run([*argv, "--tenant", "acme"], env=env, cwd=str(tmp_path), capture_output=True,
+                               text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+    with open_warehouse("duckdb", str(path)) as wh:
+        rows = run_history.history(wh, "litmos_raw__acme")
+        assert len({r["run_id"] for r in rows}) == 2 and {r["status"] for r in rows} == {"success"}
+        assert wh.query("SELECT count(*) AS n FROM litmos_raw__acme._dlt_loads WHERE schema_name <> 'litmos'") \
+            == [{"n": 1}]
