@@ -185,7 +185,16 @@ class Phase:
             return "no requests"
         return (f"launch to the first org's first request {(min(firsts) - self.m.started).total_seconds():.1f} s, "
                 f"to the last org's first request {(max(firsts) - self.m.started).total_seconds():.1f} s; "
-                f"last request to exit {(self.m.ended - max(lasts)).total_seconds():.1f} s")
+                f"last request to exit {(self.m.ended - max(lasts)).total_seconds():.1f} s; {self.starts()}")
+
+    def starts(self) -> str:
+        """An org's first request is the clock probe; its second waits for the run's first turn on the
+        warehouse (state from the warehouse, pending packages) before the data requests begin."""
+        gaps = sorted((o.ats[1] - o.ats[0]).total_seconds() for o in self.orgs if len(o.ats) > 1)
+        if not gaps:
+            return "probe to first data request: not measured"
+        return (f"each org's clock probe to its first data request {gaps[0]:.1f}-{gaps[-1]:.1f} s "
+                f"(median {gaps[len(gaps) // 2]:.1f} s)")
 
     def lines(self, n: int) -> list[str]:
         reqs, m = [o.requests for o in self.orgs], self.m

@@ -132,8 +132,8 @@ def append(connection: Any, dataset: str, runs: Iterable[ResourceRun]) -> int:
     load_id = str(dt.datetime.now(dt.timezone.utc).timestamp())  # dlt's form of a load id
     values = [value for row in rows for value in (*(_utc(row[f]) for f in FIELDS), load_id, uniq_id_base64(10))]
     table = f"{quote_ident(dataset)}.{quote_ident(TABLE)}"
-    columns = ", ".join(f"{quote_ident(name)} {_DUCKDB_TYPES[hint['data_type']]}{'' if hint['nullable'] else ' NOT NULL'}"
-                        for name, hint in _HINTS.items())
+    columns = ", ".join(f"{quote_ident(name)} {_DUCKDB_TYPES[hint['data_type']]}"
+                        f"{'' if hint['nullable'] else ' NOT NULL'}" for name, hint in _HINTS.items())
     placeholders = ", ".join(["(" + ", ".join(["?"] * len(COLUMNS)) + ")"] * len(rows))
     cursor = connection.cursor()
     try:
