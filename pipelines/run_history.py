@@ -99,7 +99,7 @@ def record(wh: Warehouse | tuple[str, str], dataset: str, runs: Iterable[Resourc
     from pipelines.state_hygiene import prune_loaded_packages  # noqa: PLC0415
     from pipelines.warehouse import open_warehouse  # noqa: PLC0415
 
-    rows = [{k: _utc(v) for k, v in asdict(run).items()} for run in runs]
+    rows = _rows(runs)
     if not rows:
         return 0
     destination, credentials = (wh.destination, wh.credentials) if isinstance(wh, Warehouse) else wh
@@ -126,11 +126,11 @@ def append(connection: Any, dataset: str, runs: Iterable[ResourceRun]) -> int:
     """
     from dlt.common.utils import uniq_id_base64  # noqa: PLC0415
 
-    rows = [asdict(run) for run in runs]
+    rows = _rows(runs)
     if not rows:
         return 0
     load_id = str(dt.datetime.now(dt.timezone.utc).timestamp())  # dlt's form of a load id
-    values = [value for row in rows for value in (*(_utc(row[f]) for f in FIELDS), load_id, uniq_id_base64(10))]
+    values = [value for row in rows for value in (*(row[f] for f in FIELDS), load_id, uniq_id_base64(10))]
     table = f"{quote_ident(dataset)}.{quote_ident(TABLE)}"
     columns = ", ".join(f"{quote_ident(name)} {_DUCKDB_TYPES[hint['data_type']]}"
                         f"{'' if hint['nullable'] else ' NOT NULL'}" for name, hint in _HINTS.items())
@@ -185,6 +185,11 @@ def _query(wh: Warehouse, dataset: str, sql: str) -> list[dict[str, Any]]:
         with client.execute_query(sql.format(t=f"{quote_ident(dataset)}.{quote_ident(TABLE)}")) as cur:
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _rows(runs: Iterable[ResourceRun]) -> list[dict[str, Any]]:
+    """The history rows of ``runs`` as written (naive datetimes taken as UTC)."""
+    return [{k: _utc(v) for k, v in asdict(run).items()} for run in runs]
 
 
 def _utc(value: Any) -> Any:
