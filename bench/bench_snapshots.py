@@ -72,9 +72,9 @@ def replicate(path: str, copies: int) -> dict[str, int]:
 def _node_times() -> dict[str, tuple[str, bool, float]]:
     """unique_id -> (kind, is history, execution_time s) of dbt's last run (target/duckdb/run_results.json);
     a test is history when it tests a history model (manifest.json's depends_on)."""
-    from pipelines.dbt_runner import DBT_PROJECT_DIR
+    from pipelines.dbt_runner import target_dir
 
-    target = DBT_PROJECT_DIR / "target" / "duckdb"
+    target = target_dir("duckdb")
     results = json.loads((target / "run_results.json").read_text())["results"]
     nodes = {**json.loads((target / "manifest.json").read_text())["nodes"],
              **json.loads((target / "manifest.json").read_text()).get("unit_tests", {})}

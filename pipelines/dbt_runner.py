@@ -196,7 +196,7 @@ def _dbt_args(command: str, destination: str, run_vars: Mapping[str, Any], selec
     args = [*command.split(), "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
             "--target", destination,
             # One target dir per destination: keeps partial parsing useful when both are used in turn.
-            "--target-path", str(DBT_PROJECT_DIR / "target" / destination),
+            "--target-path", str(target_dir(destination)),
             "--log-path", str(DBT_PROJECT_DIR / "logs"),
             "--vars", json.dumps(dict(run_vars), default=str)]
     if select:
@@ -268,17 +268,28 @@ def _environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
+def target_dir(destination: str | None) -> Path:
+    """Where dbt writes its artifacts (manifest, compiled SQL, catalog) for ``destination``:
+    ``<root>/<destination>``, the root being dbt's own ``$DBT_TARGET_PATH`` when set, else
+    ``dbt_models/target``; ``None`` gives the root. Processes with their own root (test workers,
+    orchestrator workers sharing one checkout) run dbt at the same time; one root runs one dbt at a time."""
+    root = Path(os.environ["DBT_TARGET_PATH"]).resolve() if os.environ.get("DBT_TARGET_PATH") \
+        else DBT_PROJECT_DIR / "target"
+    return root if destination is None else root / destination
+
+
 @contextlib.contextmanager
 def _project_lock() -> Iterator[None]:
-    """One dbt invocation at a time per project directory, across processes (dbt writes target/ and its log
-    in place); re-entrant in a thread, so run_mf can hold it from a parse to its use of the artifacts."""
+    """One dbt invocation at a time per target directory, across processes (dbt rewrites its artifacts in
+    place); re-entrant in a thread, so run_mf can hold it from a parse to its use of the artifacts."""
     import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the deployment
 
     if getattr(_lock_holder, "held", False):
         yield
         return
-    (DBT_PROJECT_DIR / "target").mkdir(parents=True, exist_ok=True)
-    with open(DBT_PROJECT_DIR / "target" / ".litmos-sync.lock", "w") as handle:
+    root = target_dir(None)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".litmos-sync.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, on any exit
         _lock_holder.held = True
         try:

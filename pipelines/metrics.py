@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.dbt_runner import DBT_PROJECT_DIR, DbtRunError, _project_lock, build_marts, profile_env
+from pipelines.dbt_runner import DBT_PROJECT_DIR, DbtRunError, _project_lock, build_marts, profile_env, target_dir
 from sources.litmos.exceptions import redact
 
 _PROJECT_FILES = ("dbt_project.yml", "models", "macros", "tests")
@@ -55,9 +55,10 @@ def run_mf(
         (project / "target").mkdir()
         with _project_lock():  # held from the parse to the copy: no concurrent dbt run rewrites the manifest
             build_marts(destination, credentials, raw_schema, vars, command="parse", tenants=tenants, quiet=True)
-            shutil.copyfile(DBT_PROJECT_DIR / "target" / destination / "semantic_manifest.json",
+            shutil.copyfile(target_dir(destination) / "semantic_manifest.json",
                             project / "target" / "semantic_manifest.json")
         env["DBT_PROJECT_DIR"] = str(project)
+        env["DBT_TARGET_PATH"] = str(project / "target")  # mf reads the copy, not a worker's own target dir
         done = subprocess.run([mf_executable(), *args], cwd=project, env=env, capture_output=True, text=True,
                               timeout=timeout, check=False)
     return subprocess.CompletedProcess(done.args, done.returncode, redact(done.stdout, secret),

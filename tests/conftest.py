@@ -8,10 +8,16 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 
 PG_DSN = os.environ.get("LITMOS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+# Each test worker (pytest-xdist) gives dbt its own target dir (pipelines.dbt_runner.target_dir): the
+# workers' dbt builds then run at the same time instead of taking turns on dbt_models/target. Subprocesses
+# (the CLI, the orchestrators) inherit it.
+os.environ["DBT_TARGET_PATH"] = str(Path(__file__).resolve().parent.parent / "dbt_models" / "target"
+                                    / f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
 CHROMIUM_INSTALL = "sudo apt-get install -y chromium"
 """What a developer runs for the browser tests (scripts/test.sh does it itself when running as root)."""
 

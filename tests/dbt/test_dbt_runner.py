@@ -1,11 +1,14 @@
 """build_marts argument handling: credentials -> profile env vars, and one-line errors without secrets."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import threading
 
 import pytest
 
-from pipelines.dbt_runner import DbtRunError, build_marts, profile_env
+from pipelines.dbt_runner import DBT_PROJECT_DIR, DbtRunError, build_marts, profile_env, target_dir
 
 
 def test_duckdb_path_becomes_absolute_profile_path(tmp_path, monkeypatch):
@@ -71,3 +74,40 @@ def test_unreachable_postgres_error_is_one_line_without_password(pg_database):
     assert "\n" not in message
     assert "Sup3rSecretPw" not in message
     assert os.environ.get("LITMOS_PG_PASSWORD") is None  # the runner restores the environment
+
+
+def test_dbt_artifacts_go_to_dbt_models_target_unless_dbt_target_path_is_set(tmp_path, monkeypatch):
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    assert target_dir("duckdb") == DBT_PROJECT_DIR / "target" / "duckdb"
+    assert target_dir(None) == DBT_PROJECT_DIR / "target"
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "own"))
+    assert target_dir("postgres") == tmp_path / "own" / "postgres"
+    (tmp_path / "w.duckdb").write_bytes(b"")
+    build_marts("duckdb", str(tmp_path / "w.duckdb"), command="parse", quiet=True)
+    assert json.loads((tmp_path / "own" / "duckdb" / "manifest.json").read_text())["nodes"]
+
+
+def test_dbt_runs_with_their_own_target_dirs_do_not_wait_for_each_other(tmp_path, monkeypatch):
+    # Another process's dbt run holds the lock of the default target dir; a run with its own waits for none.
+    other = tmp_path / "other"
+    other.mkdir()
+    monkeypatch.setenv("DBT_TARGET_PATH", str(other))
+    (tmp_path / "w.duckdb").write_bytes(b"")
+    with open(other / ".litmos-sync.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "own"))
+        done = []
+        worker = threading.Thread(target=lambda: done.append(
+            build_marts("duckdb", str(tmp_path / "w.duckdb"), command="parse", quiet=True)), daemon=True)
+        worker.start()
+        worker.join(300)
+        assert done and done[0].command == "parse", "a dbt run waited for another target dir's lock"
+        # The same target dir is taken in turn: a run there waits while the lock is held.
+        monkeypatch.setenv("DBT_TARGET_PATH", str(other))
+        waiting = threading.Thread(target=lambda: done.append(
+            build_marts("duckdb", str(tmp_path / "w.duckdb"), command="parse", quiet=True)), daemon=True)
+        waiting.start()
+        waiting.join(3)
+        assert waiting.is_alive() and len(done) == 1
+    waiting.join(300)
+    assert len(done) == 2

@@ -21,7 +21,7 @@ import yaml
 
 from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
-from pipelines.dbt_runner import DBT_PROJECT_DIR as DBT_DIR, DbtRunError, build_marts
+from pipelines.dbt_runner import DBT_PROJECT_DIR as DBT_DIR, DbtRunError, build_marts, target_dir
 from pipelines.sync import sync
 
 PG_DSN = os.environ.get("LITMOS_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -204,7 +204,7 @@ def test_team_summary_status_counts_equal_ground_truth(warehouse, oracle):
 def test_postgres_password_not_in_dbt_artifacts_or_logs(postgres_warehouse):
     assert postgres_warehouse.result.destination == "postgres"
     checked = 0
-    for folder in (DBT_DIR / "target" / "postgres", DBT_DIR / "logs"):
+    for folder in (target_dir("postgres"), DBT_DIR / "logs"):
         for file in folder.rglob("*"):
             if file.is_file():
                 checked += 1
@@ -339,7 +339,7 @@ def test_every_integrity_check_fails_when_a_mart_row_is_corrupted(duckdb_warehou
     shutil.copyfile(duckdb_warehouse.credentials, copy)
     build_marts("duckdb", copy, command="compile", select="assert_marts_agree_with_staging", quiet=True,
                 vars={"as_of_date": AS_OF.isoformat()})
-    sql = (DBT_DIR / "target" / "duckdb" / "compiled" / "litmos" / "tests" /
+    sql = (target_dir("duckdb") / "compiled" / "litmos" / "tests" /
            "assert_marts_agree_with_staging.sql").read_text()
     assert sorted(re.findall(r"^\s*select '([^']+)'", sql, re.M)) == sorted(INTEGRITY_CORRUPTIONS)
     with duckdb.connect(copy) as con:
@@ -355,7 +355,7 @@ def test_every_integrity_check_fails_when_a_mart_row_is_corrupted(duckdb_warehou
 def test_docs_generate_writes_catalog(duckdb_warehouse):
     result = build_marts("duckdb", duckdb_warehouse.credentials, command="docs generate", quiet=True)
     assert result.command == "docs generate"
-    catalog = json.loads((DBT_DIR / "target" / "duckdb" / "catalog.json").read_text())
+    catalog = json.loads((target_dir("duckdb") / "catalog.json").read_text())
     assert MARTS <= {node["metadata"]["name"] for node in catalog["nodes"].values()}
 
 

@@ -15,7 +15,7 @@ import pytest
 from .built import fresh_pg_database, load_and_build
 from .compliance_oracle import compute
 from litmos_sim import SimConfig, run_simulator
-from pipelines.dbt_runner import DBT_PROJECT_DIR, build_marts
+from pipelines.dbt_runner import DBT_PROJECT_DIR, build_marts, target_dir
 from pipelines.metrics import run_mf
 
 SIM_NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -181,7 +181,7 @@ def test_history_metrics_without_a_period_are_the_as_of_day(warehouse, tmp_path)
 def test_report_exposure_lists_every_mart_the_report_reads(duckdb_warehouse):
     build_marts("duckdb", duckdb_warehouse.credentials, command="parse", quiet=True,
                 vars={"as_of_date": AS_OF.isoformat()})
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "duckdb" / "manifest.json").read_text())
+    manifest = json.loads((target_dir("duckdb") / "manifest.json").read_text())
     exposure = manifest["exposures"]["exposure.litmos.compliance_report"]
     listed = {node.rsplit(".", 1)[1] for node in exposure["depends_on"]["nodes"]}
     marts = {path.stem for path in (DBT_PROJECT_DIR / "models" / "marts").rglob("*.sql")}
