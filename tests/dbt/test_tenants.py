@@ -202,7 +202,9 @@ def test_two_environments_share_one_postgres_database(postgres_tenants, oracles)
     dsn = postgres_tenants.credentials
     before = {m: postgres_tenants.rows(f"select count(*) from litmos_marts.{m}")[0][0] for m in sorted(MARTS)}
     # dev: tenants given, prefix from the configured dataset dev_raw.
-    dev = _build("postgres", dsn, raw_schema="dev_raw", tenants=[("acme", config.tenant_dataset("litmos_raw", "acme"))])
+    # `dbt run`: where the models land and what they hold; the data tests are the first environment's.
+    dev = _build("postgres", dsn, raw_schema="dev_raw", tenants=[("acme", config.tenant_dataset("litmos_raw", "acme"))],
+                 command="run")
     # prod: a single-org warehouse (no tenants: dbt derives tenant 'default' and the prefix from raw_schema),
     # its raw schema a copy of gamma's.
     with psycopg2.connect(dsn) as con, con.cursor() as cur:
@@ -210,7 +212,7 @@ def test_two_environments_share_one_postgres_database(postgres_tenants, oracles)
         cur.execute(f"select table_name from information_schema.tables where table_schema = '{_schema('gamma')}'")
         for (table,) in cur.fetchall():
             cur.execute(f'create table prod_raw."{table}" as select * from {_schema("gamma")}."{table}"')
-    prod = _build("postgres", dsn, raw_schema="prod_raw")
+    prod = _build("postgres", dsn, raw_schema="prod_raw", command="run")
     assert (dev.marts_schema, prod.marts_schema) == ("dev_marts", "prod_marts")
     assert prod.vars == {"as_of_date": AS_OF.isoformat(), "raw_schema": "prod_raw"}
 

@@ -139,6 +139,8 @@ def test_a_warehouse_loaded_with_the_old_one_year_default_is_completed_without_r
             assert reread == [], (table, reread)
             assert [w for w in windows if w[1] <= min(held[table], nightly_from)], f"{table}: no walk back"
         assert result.history_requests > 0
+        if destination == "postgres":  # the marts over an old org on Postgres: test_history_old_orgs_postgres.py
+            return
         as_of = sim.now().date()
         built = build_marts(destination, credentials, vars={"as_of_date": as_of.isoformat()}, quiet=True)
         assert {n.status for n in built.nodes} <= {"success", "pass"}
