@@ -5,7 +5,7 @@
 #    the server at LITMOS_TEST_PG_DSN (default postgresql://postgres@127.0.0.1:5432/test) is unreachable;
 #  - Chromium for the report rendering tests: Debian's package is installed when running as root;
 #    otherwise one line says the install command and the browser tests are reported as skipped.
-# Tests run in parallel (pytest-xdist, cores + 1 workers; LITMOS_TEST_WORKERS=N to choose, 0 = serial)
+# Tests run in parallel (pytest-xdist, one worker per core; LITMOS_TEST_WORKERS=N to choose, 0 = serial)
 # and the slowest are listed at the end. The soak tests (kill/resume loops, long simulated backfills)
 # run only with LITMOS_TEST_ALL=1, as CI (.ci/run) does. Extra arguments go to pytest.
 # The orchestrators' venvs (.venv-dagster, .venv-airflow: scripts/bootstrap.sh dagster|airflow, about a
@@ -48,9 +48,7 @@ if ! have_chromium; then
   fi
 fi
 
-# One worker more than the cores: about a quarter of the suite's time is spent waiting (on PostgreSQL, the
-# CLI's and the orchestrators' subprocesses, kill/resume timings), which a third worker on 2 cores fills.
-workers="${LITMOS_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}"
+workers="${LITMOS_TEST_WORKERS:-auto}"
 args=(--durations=15 --durations-min=1)
 if [ "$workers" != 0 ]; then
   # One file per worker at a time: module-scoped fixtures (simulated orgs, loaded warehouses) are built once.
