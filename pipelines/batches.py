@@ -78,7 +78,7 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
     dropped (it landed in a finaliser) is raised before the step and after it."""
     raise_if_interrupted()
     deferring = getattr(step, "__name__", "") in ("normalize", "load")  # the steps dlt intercepts in
-    with signals.intercepted_signals() if deferring else contextlib.nullcontext():
+    with _deferred_signals() if deferring else contextlib.nullcontext():
         try:
             done = step(*args)
         except PipelineStepFailed as exc:
@@ -88,10 +88,37 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
             if inner is not None:
                 raise type(inner)(str(inner)) from None
             raise
-        if signals.was_signal_received():
-            raise KeyboardInterrupt
-        raise_if_interrupted()
-        return done
+    raise_if_interrupted()
+    return done
+
+
+@contextlib.contextmanager
+def _deferred_signals() -> Any:
+    """dlt's signal interception around a step (dlt's own, nested in the step, is then a no-op), except that
+    a signal is never forgotten: dlt's exit clears the flag its handler set, so a signal landing after a
+    check of the flag and before that exit was lost (the run went on and exited 0). Here the handlers are
+    put back first (a later signal raises at once), then the flag is read, and a signal raises
+    KeyboardInterrupt."""
+    import signal  # noqa: PLC0415
+
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is signals._signal_receiver:  # noqa: SLF001 - nested
+        yield
+        return
+    originals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signals._original_handlers.update(originals)  # noqa: SLF001 - what dlt's second signal escalates to
+    received = False
+    try:
+        for sig in originals:
+            signal.signal(sig, signals._signal_receiver)  # noqa: SLF001
+        yield
+    finally:
+        for sig, handler in originals.items():
+            signal.signal(sig, handler)
+        received = signals.was_signal_received()
+        signals._clear_signals()  # noqa: SLF001
+    if received:
+        raise KeyboardInterrupt
 
 
 class Runs:

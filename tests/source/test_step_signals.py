@@ -116,3 +116,27 @@ def test_a_signal_raised_where_it_lands_is_not_raised_again_and_other_drops_are_
     run_errors.raise_if_interrupted()
     assert seen == [ValueError]
     assert signal.getsignal(signal.SIGTERM) is previous and sys.unraisablehook is not None
+
+
+def test_a_signal_at_the_very_end_of_a_deferred_step_is_raised_not_forgotten():
+    """dlt's interception clears its flag on exit: a signal after the last check inside it was lost (seen: a
+    SIGTERM during a loaded CI run, the run exited 0). batches._deferred_signals reads it after the exit."""
+    seen = []
+    before = signal.signal(signal.SIGTERM, lambda *_: seen.append("outside"))
+    try:
+        with signals.intercepted_signals():
+            signal.raise_signal(signal.SIGTERM)  # the step's last moment: nothing checks after it
+        assert not signals.was_signal_received()  # dlt forgot it: the old way lost the signal
+
+        with pytest.raises(KeyboardInterrupt):
+            with batches._deferred_signals():
+                signal.raise_signal(signal.SIGTERM)
+        assert not signals.was_signal_received() and seen == []
+        assert signal.getsignal(signal.SIGTERM) is not signals._signal_receiver
+        # A step with no signal leaves quietly, and the handlers as they were.
+        with batches._deferred_signals():
+            pass
+        signal.raise_signal(signal.SIGTERM)
+        assert seen == ["outside"]
+    finally:
+        signal.signal(signal.SIGTERM, before)
