@@ -74,11 +74,13 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
     dlt's normalize and load defer SIGINT/SIGTERM to drain their pools, then forget a signal their step
     did not act on. Our own interception around the step (dlt's nested one is then a no-op) keeps it, so
     a signal during any step ends the run as KeyboardInterrupt (exit 130), never silently goes on. The
-    extract step is not intercepted: it is interrupted at once. A signal whose KeyboardInterrupt Python
-    dropped (it landed in a finaliser) is raised before the step and after it."""
+    extract step is intercepted too and stops at its next item (dlt checks the flag per item): a
+    KeyboardInterrupt raised at once could land in an import or a lock the fetching threads share and
+    leave the run hanging (seen: a SIGTERM during extraction, a worker stuck on a module lock for ever).
+    A second signal of the same kind interrupts at once (dlt's escalation). A signal whose
+    KeyboardInterrupt Python dropped (it landed in a finaliser) is raised before the step and after it."""
     raise_if_interrupted()
-    deferring = getattr(step, "__name__", "") in ("normalize", "load")  # the steps dlt intercepts in
-    with _deferred_signals() if deferring else contextlib.nullcontext():
+    with _deferred_signals():
         try:
             done = step(*args)
         except PipelineStepFailed as exc:
