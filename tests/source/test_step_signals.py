@@ -140,3 +140,22 @@ def test_a_signal_at_the_very_end_of_a_deferred_step_is_raised_not_forgotten():
         assert seen == ["outside"]
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_signal_during_extract_is_raised_after_the_step_not_inside_it():
+    """Raised at once, a KeyboardInterrupt during extraction could land in an import lock the fetching threads
+    wait on, and the run hung (a CI failure); the extract step now defers it like normalize and load."""
+    done = []
+
+    def extract():
+        signal.raise_signal(signal.SIGTERM)
+        done.append("the rest of the step")  # dlt stops at its next item; nothing is cut in the middle
+
+    before = signal.signal(signal.SIGTERM, run_errors._raise_interrupt)  # the CLI's handler: raises at once
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batches._step(extract)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert done == ["the rest of the step"]
+    assert not signals.was_signal_received()
