@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import threading
 import time
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import dlt
 from dlt.common.runtime import signals
@@ -95,14 +96,12 @@ def _step(step: Callable[..., Any], *args: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _deferred_signals() -> Any:
+def _deferred_signals() -> Iterator[None]:
     """dlt's signal interception around a step (dlt's own, nested in the step, is then a no-op), except that
     a signal is never forgotten: dlt's exit clears the flag its handler set, so a signal landing after a
     check of the flag and before that exit was lost (the run went on and exited 0). Here the handlers are
     put back first (a later signal raises at once), then the flag is read, and a signal raises
     KeyboardInterrupt."""
-    import signal  # noqa: PLC0415
-
     if threading.current_thread() is not threading.main_thread() \
             or signal.getsignal(signal.SIGINT) is signals._signal_receiver:  # noqa: SLF001 - nested
         yield
